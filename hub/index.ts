@@ -1,0 +1,66 @@
+/**
+ * `userAuthHub`: the pub-sub through which every login UI (AuthModal, the login page, a custom UI) hands the
+ * user's answer back to the login that is waiting for it. It lives outside `lib/` so the core never depends on it;
+ * the page UI (`hub/page-ui`) and the components use it.
+ */
+import type { AuthResult, UserAuthRequest } from '../lib/types';
+
+/** Receives a value published on a hub. Errors it throws are caught and logged. */
+export type HubListener<T> = (value: T) => void;
+
+/**
+ * A typed one-shot pub-sub: `notify` delivers to every current subscriber once, then forgets them.
+ * Notifying with nobody subscribed is harmless (returns 0).
+ */
+export class Hub<T> {
+  private listeners: Array<HubListener<T>> = [];
+
+  /** Adds `listener` for the next `notify`. Returns the unsubscribe function (safe to call more than once). */
+  subscribe(listener: HubListener<T>): () => void {
+    if (typeof listener !== 'function') throw new TypeError('miniprogram-login-kit: hub.subscribe(listener) expects a function');
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
+  }
+
+  /** Delivers `value` to every current subscriber once and clears them. Returns how many received it. */
+  notify(value: T): number {
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (error) {
+        console.error('miniprogram-login-kit: a userAuthHub listener threw', error);
+      }
+    }
+    return listeners.length;
+  }
+
+  /** How many subscribers wait for the next `notify`. */
+  get size(): number {
+    return this.listeners.length;
+  }
+}
+
+/** The hub of login-UI results, plus the request the login page should show (set before navigating to it). */
+export class UserAuthHub extends Hub<AuthResult> {
+  /** What the waiting login asks for (merged tips); null when no login waits. Read by the login page on attach. */
+  request: UserAuthRequest | null = null;
+
+  /** Publishes the user's answer to the waiting login and clears `request`. */
+  override notify(result: AuthResult): number {
+    this.request = null;
+    return super.notify(result);
+  }
+}
+
+/** The one hub every UI of the kit publishes on. Import it from the built package, never from sources, so there is one instance. */
+export const userAuthHub = new UserAuthHub();
+
+/** The result a UI publishes when the user closes it or leaves it without authorizing. */
+export function cancelledResult(authType: AuthResult['authType'], why: string): AuthResult {
+  return { succeeded: false, authType, errMsg: `${authType ?? 'auth'}:fail cancel (${why})` };
+}

@@ -1,0 +1,35 @@
+/**
+ * miniprogram-login-kit — the package entry. `Login` is the default instance, already wired to the page UI
+ * (the current page's `<auth-modal id="auth-modal">`, else the login page) and to each page's
+ * `$loginUserAuthTips()`. Call `Login.config({source, baseURL})` once in `App.onLaunch`.
+ */
+import { LoginKit, type LoginOptions } from './lib/login-kit';
+import { createPageUserAuthHandler, currentPageTips } from './hub/page-ui';
+
+export * from './lib/index';
+export { userAuthHub, Hub, UserAuthHub, cancelledResult } from './hub/index';
+export type { HubListener } from './hub/index';
+export {
+  createPageUserAuthHandler,
+  currentPage,
+  currentPageTips,
+  findAuthModal,
+  globalPageRuntime,
+  DEFAULT_LOGIN_PAGE_URL,
+  DEFAULT_AUTH_MODAL_SELECTOR,
+} from './hub/page-ui';
+export type { AuthModalLike, PageLike, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
+
+/**
+ * Creates an independent kit (its own state, storage key and locks) with the page UI as default `userAuthHandler`
+ * and the current page's `$loginUserAuthTips()` as `pageTips`. Configures it at once when `options` are given.
+ * @throws LoginError `INVALID_OPTIONS` for bad options.
+ */
+export function createLogin(options?: LoginOptions): LoginKit {
+  const kit = new LoginKit({ userAuthHandler: createPageUserAuthHandler(), pageTips: () => currentPageTips() });
+  if (options !== undefined) kit.config(options);
+  return kit;
+}
+
+/** The default kit instance. */
+export const Login: LoginKit = createLogin();

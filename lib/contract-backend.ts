@@ -1,0 +1,88 @@
+/** The default backend adapter: speaks `shared/docs/contract.md` version 1 (`/auth/login`, `/auth/logout`). */
+import { LoginError } from './errors';
+import type { BackendContext, BackendLoginRequest, BackendLoginResult, BackendSession, LoginBackend, LoginState, LoginUser, RequestResponse } from './types';
+
+/** Reads the contract's error body `{code, message}`; undefined for anything else. */
+export function contractErrorCode(data: unknown): string | undefined {
+  if (typeof data === 'object' && data !== null && typeof (data as { code?: unknown }).code === 'string') {
+    return (data as { code: string }).code;
+  }
+  return undefined;
+}
+
+function isPositiveNumber(value: unknown): value is number {
+  return typeof value === 'number' && isFinite(value) && value > 0;
+}
+
+/**
+ * Checks a contract token body (`accessToken`, `expiresIn` s, optional `refreshToken`, `refreshExpiresIn` s, `user`).
+ * Throws `LOGIN_FAILED` for a malformed body (wrong types, HTML instead of JSON, ...).
+ */
+export function parseBackendSession(response: RequestResponse): BackendSession {
+  const body = response.data as Record<string, unknown> | null;
+  const malformed = (what: string) =>
+    new LoginError('LOGIN_FAILED', `backend answered ${response.statusCode} with a malformed body: ${what}`, {
+      statusCode: response.statusCode,
+      cause: response.data,
+    });
+  if (typeof body !== 'object' || body === null) throw malformed('not a JSON object');
+  if (typeof body.accessToken !== 'string' || body.accessToken === '') throw malformed('accessToken must be a non-empty string');
+  if (!isPositiveNumber(body.expiresIn)) throw malformed('expiresIn must be a positive number of seconds');
+  if (body.refreshToken !== undefined && typeof body.refreshToken !== 'string') throw malformed('refreshToken must be a string');
+  if (body.refreshExpiresIn !== undefined && !isPositiveNumber(body.refreshExpiresIn)) throw malformed('refreshExpiresIn must be a positive number');
+  const user = body.user as LoginUser | undefined;
+  if (user !== undefined && (typeof user !== 'object' || user === null || typeof user.id !== 'string')) throw malformed('user.id must be a string');
+  return {
+    accessToken: body.accessToken,
+    expiresIn: body.expiresIn,
+    refreshToken: body.refreshToken as string | undefined,
+    refreshExpiresIn: body.refreshExpiresIn as number | undefined,
+    user,
+    isNewUser: body.isNewUser === true,
+  };
+}
+
+/** Turns a contract error answer into a `LOGIN_FAILED` `LoginError` with `backendCode` and `statusCode`. */
+export function backendError(what: string, response: RequestResponse): LoginError {
+  const backendCode = contractErrorCode(response.data);
+  const message = (response.data as { message?: unknown } | null)?.message;
+  return new LoginError(
+    'LOGIN_FAILED',
+    `${what} failed with HTTP ${response.statusCode}${backendCode ? ` ${backendCode}` : ''}${typeof message === 'string' ? `: ${message}` : ''}`,
+    { statusCode: response.statusCode, backendCode, cause: response.data },
+  );
+}
+
+/**
+ * The contract adapter. `login` posts `{source, ...request}` to `/auth/login` and maps the answer:
+ * 200 → `{status:'ok'}`; 401 `USER_NOT_REGISTERED` → `{status:'needsUser', loginTicket}` (ticket valid 300 s);
+ * any other answer → `LOGIN_FAILED` with `backendCode`. `logout` posts to `/auth/logout`.
+ * URLs are relative to the kit's `baseURL`.
+ */
+export function createContractBackend(): LoginBackend {
+  return {
+    async login(request: BackendLoginRequest, context: BackendContext): Promise<BackendLoginResult> {
+      const response = await context.request({
+        url: '/auth/login',
+        method: 'POST',
+        header: { 'content-type': 'application/json' },
+        data: { source: context.source, ...request },
+      });
+      if (response.statusCode === 200) return { status: 'ok', session: parseBackendSession(response) };
+      if (response.statusCode === 401 && contractErrorCode(response.data) === 'USER_NOT_REGISTERED') {
+        const ticket = (response.data as { loginTicket?: unknown }).loginTicket;
+        return { status: 'needsUser', loginTicket: typeof ticket === 'string' ? ticket : undefined, ticketExpiresIn: 300 };
+      }
+      throw backendError('login', response);
+    },
+    async logout(state: LoginState, context: BackendContext): Promise<void> {
+      const response = await context.request({
+        url: '/auth/logout',
+        method: 'POST',
+        header: { 'content-type': 'application/json', Authorization: `Bearer ${state.accessToken}` },
+        data: state.refreshToken ? { refreshToken: state.refreshToken } : {},
+      });
+      if (response.statusCode >= 300 && response.statusCode !== 401) throw backendError('logout', response);
+    },
+  };
+}

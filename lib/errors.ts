@@ -1,0 +1,90 @@
+/**
+ * The kit's one error class. Every promise the kit returns rejects with a `LoginError` (never `undefined`, a plain
+ * object or a component instance); every synchronous misuse throws one. See `LoginErrorCode` for the codes.
+ */
+
+/**
+ * Why a kit call failed.
+ * - `NOT_CONFIGURED`: a method was called before `Login.config()`.
+ * - `INVALID_OPTIONS`: bad options passed to `config`, `login` or `requestWithLogin` (the message says what was expected).
+ * - `WX_LOGIN_FAILED`: `wx.login` called `fail` (see `errMsg`/`errno`).
+ * - `AUTH_REQUIRED`: the user must authorize, but the call's mode (`silent`) forbids showing UI.
+ * - `AUTH_CANCELLED`: the user closed the login UI or left the login page without authorizing.
+ * - `AUTH_DENIED`: the user refused the WeChat authorization (`errMsg` contains "auth deny"/"auth denied").
+ * - `UI_UNAVAILABLE`: no login UI could be shown (no `userAuthHandler`, navigation to the login page failed).
+ * - `LOGIN_FAILED`: the backend refused or could not complete the login (see `backendCode`, `statusCode`).
+ * - `NETWORK_ERROR`: `wx.request` called `fail` (see `errMsg`/`errno`).
+ * - `TIMEOUT`: a step did not finish within its configured time (`wx.login`, a request, the user-auth step).
+ * - `SESSION_EXPIRED`: the backend still answered "session expired" after the kit logged in again and retried once.
+ * - `LOGGED_OUT`: `logout()` was called while this login or request was waiting.
+ */
+export type LoginErrorCode =
+  | 'NOT_CONFIGURED'
+  | 'INVALID_OPTIONS'
+  | 'WX_LOGIN_FAILED'
+  | 'AUTH_REQUIRED'
+  | 'AUTH_CANCELLED'
+  | 'AUTH_DENIED'
+  | 'UI_UNAVAILABLE'
+  | 'LOGIN_FAILED'
+  | 'NETWORK_ERROR'
+  | 'TIMEOUT'
+  | 'SESSION_EXPIRED'
+  | 'LOGGED_OUT';
+
+/** Context a `LoginError` may carry; every field is optional. */
+export interface LoginErrorDetails {
+  /** WeChat's `errMsg` from a failed `wx.*` call or UI event, e.g. `"login:fail timeout"`. */
+  errMsg?: string;
+  /** WeChat's numeric `errno` (base library >= 2.24.0), when WeChat gave one. */
+  errno?: number;
+  /** HTTP status of the backend answer that caused the error. */
+  statusCode?: number;
+  /** The backend's error code from the contract body `{code, message}`, e.g. `"USER_BLOCKED"`. */
+  backendCode?: string;
+  /** The underlying error or value. */
+  cause?: unknown;
+}
+
+/** Prefix of every message the kit writes, so its logs and errors are easy to find. */
+export const PACKAGE_NAME = 'miniprogram-login-kit';
+
+/**
+ * The error every kit failure rejects (or throws) with.
+ * `name` is always `"LoginError"`; `code` says why (see `LoginErrorCode`); the other fields give context.
+ */
+export class LoginError extends Error {
+  /** Always `"LoginError"`, also after ES5 transpilation and across bundles (checked by `isLoginError`). */
+  override readonly name = 'LoginError' as const;
+  readonly code: LoginErrorCode;
+  readonly errMsg?: string;
+  readonly errno?: number;
+  readonly statusCode?: number;
+  readonly backendCode?: string;
+  readonly cause?: unknown;
+
+  constructor(code: LoginErrorCode, message: string, details: LoginErrorDetails = {}) {
+    super(`${PACKAGE_NAME}: ${message}`);
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.code = code;
+    this.errMsg = details.errMsg;
+    this.errno = details.errno;
+    this.statusCode = details.statusCode;
+    this.backendCode = details.backendCode;
+    this.cause = details.cause;
+  }
+}
+
+/**
+ * True when `value` is a `LoginError` — also one created by another copy of the kit (checks `name` and `code`,
+ * not only `instanceof`).
+ */
+export function isLoginError(value: unknown): value is LoginError {
+  if (value instanceof LoginError) return true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { name?: unknown }).name === 'LoginError' &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}

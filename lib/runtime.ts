@@ -1,0 +1,112 @@
+/**
+ * What the core needs from its environment: a `wx`-like object and a clock. Both are injectable so the same core
+ * runs in a mini-program, under wepy, and in Node tests where races are driven by hand.
+ */
+import { LoginError, type LoginErrorCode } from './errors';
+
+/** `fail` argument of a `wx.*` call. `errno` exists from base library 2.24.0. */
+export interface WxFailResult {
+  errMsg: string;
+  errno?: number;
+}
+
+/** The `wx.request` options the kit passes (callback style, as WeChat documents it). */
+export interface WxRequestOptions {
+  url: string;
+  method?: string;
+  data?: unknown;
+  header?: Record<string, string>;
+  timeout?: number;
+  dataType?: string;
+  responseType?: string;
+  success?: (result: { statusCode: number; data: unknown; header: Record<string, string> }) => void;
+  fail?: (error: WxFailResult) => void;
+}
+
+/**
+ * The part of `wx` the core uses. The global `wx` of a mini-program satisfies it; tests pass a fake.
+ * `wx.login` is always called with `success`/`fail` callbacks: its promise style is documented as unsupported.
+ */
+export interface WxAdapter {
+  login(options: {
+    timeout?: number;
+    success?: (result: { code: string; errMsg?: string }) => void;
+    fail?: (error: WxFailResult) => void;
+  }): void;
+  request(options: WxRequestOptions): unknown;
+  getStorageSync(key: string): unknown;
+  setStorageSync(key: string, data: unknown): void;
+  removeStorageSync(key: string): void;
+}
+
+/** Time source and timers. `now()` is epoch ms; timer delays are ms. */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real clock (`Date.now`, global timers). */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Where the kit writes diagnostics. Default: `console`. */
+export interface Logger {
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/**
+ * Settles with `promise`, or rejects with a `TIMEOUT` `LoginError` after `ms` milliseconds (ms <= 0: no bound).
+ * `onTimeout` runs when the bound is hit (e.g. to abort a request).
+ */
+export function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  clock: Clock,
+  what: string,
+  onTimeout?: () => void,
+): Promise<T> {
+  if (!(ms > 0)) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      if (onTimeout) onTimeout();
+      reject(new LoginError('TIMEOUT', `${what} did not finish within ${ms} ms`));
+    }, ms);
+    promise.then(
+      (value) => {
+        clock.clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Calls a callback-style `wx` API, resolving with its `success` result and rejecting with a `LoginError` of
+ * `failCode` carrying WeChat's `errMsg`/`errno`. A synchronous throw is turned into the same rejection.
+ */
+export function callWx<R>(
+  start: (callbacks: { success: (result: R) => void; fail: (error: WxFailResult) => void }) => void,
+  failCode: LoginErrorCode,
+  what: string,
+): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const fail = (error: WxFailResult | undefined) => {
+      const errMsg = error && typeof error.errMsg === 'string' ? error.errMsg : `${what}:fail`;
+      reject(new LoginError(failCode, `${what} failed: ${errMsg}`, { errMsg, errno: error?.errno, cause: error }));
+    };
+    try {
+      start({ success: resolve, fail });
+    } catch (error) {
+      reject(new LoginError(failCode, `${what} threw: ${String(error)}`, { cause: error }));
+    }
+  });
+}

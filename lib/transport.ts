@@ -1,0 +1,88 @@
+/** The kit's HTTP transport over `wx.request`: URL resolution, a hard timeout, typed errors, a concurrency limit. */
+import { LoginError } from './errors';
+import { Limiter } from './limiter';
+import type { Clock, WxAdapter, WxFailResult } from './runtime';
+import type { RequestOptions, RequestResponse, Transport } from './types';
+
+const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Joins `url` to `baseURL` unless it is absolute. Throws `INVALID_OPTIONS` for a relative URL without a base.
+ */
+export function resolveUrl(url: string, baseURL: string | undefined): string {
+  if (ABSOLUTE_URL.test(url)) return url;
+  if (!baseURL) {
+    throw new LoginError('INVALID_OPTIONS', `request url "${url}" is relative but config.baseURL is not set`);
+  }
+  return baseURL.replace(/\/+$/, '') + '/' + url.replace(/^\/+/, '');
+}
+
+/** Grace (ms) past the request's own timeout before the kit gives up on a `wx.request` that never calls back. */
+const CALLBACK_GRACE_MS = 1000;
+
+/**
+ * Creates a `Transport` over `wx.request`. Resolves with the response for any HTTP status; rejects with
+ * `TIMEOUT` (WeChat's timeout, or no callback within `timeout + 1000` ms) or `NETWORK_ERROR` (any other `fail`,
+ * including `fail interrupted` in background, with WeChat's `errMsg`/`errno`).
+ * @param defaultTimeoutMs timeout in ms for requests that set none.
+ */
+export function createTransport(options: {
+  wx: WxAdapter;
+  clock: Clock;
+  limiter: Limiter;
+  baseURL?: string;
+  defaultTimeoutMs: number;
+}): Transport {
+  const { wx, clock, limiter, baseURL, defaultTimeoutMs } = options;
+  return <T>(request: RequestOptions): Promise<RequestResponse<T>> => {
+    let url: string;
+    try {
+      url = resolveUrl(request.url, baseURL);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const timeout = request.timeout ?? defaultTimeoutMs;
+    return limiter.run(
+      () =>
+        new Promise<RequestResponse<T>>((resolve, reject) => {
+          let settled = false;
+          let task: unknown;
+          const timer = clock.setTimeout(() => {
+            if (settled) return;
+            settled = true;
+            const abort = (task as { abort?: () => void } | undefined)?.abort;
+            if (typeof abort === 'function') abort.call(task);
+            reject(new LoginError('TIMEOUT', `request to ${url} got no answer within ${timeout} ms`));
+          }, timeout + CALLBACK_GRACE_MS);
+          const settle = (fn: () => void) => {
+            if (settled) return;
+            settled = true;
+            clock.clearTimeout(timer);
+            fn();
+          };
+          const fail = (error: WxFailResult | undefined) =>
+            settle(() => {
+              const errMsg = typeof error?.errMsg === 'string' ? error.errMsg : 'request:fail';
+              const code = /timeout/i.test(errMsg) ? 'TIMEOUT' : 'NETWORK_ERROR';
+              reject(new LoginError(code, `request to ${url} failed: ${errMsg}`, { errMsg, errno: error?.errno, cause: error }));
+            });
+          try {
+            task = wx.request({
+              url,
+              method: request.method ?? 'GET',
+              data: request.data,
+              header: request.header,
+              timeout,
+              dataType: request.dataType,
+              responseType: request.responseType,
+              success: (result) =>
+                settle(() => resolve({ statusCode: result.statusCode, data: result.data as T, header: result.header ?? {} })),
+              fail,
+            });
+          } catch (error) {
+            fail({ errMsg: `request:fail ${String(error)}` });
+          }
+        }),
+    );
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * Public types of the core. Times are stated per field: `...At` fields are epoch milliseconds (from the clock's
+ * `now()`), `...In` fields are seconds as in the backend contract (`shared/docs/contract.md`).
+ */
+import type { LoginError } from './errors';
+
+/**
+ * How a call may log in.
+ * - `common` (default): reuse a valid local session, else log in silently, else ask the user (login UI).
+ * - `silent`: never shows UI; when the user must authorize, the login rejects with `AUTH_REQUIRED` (a normal outcome).
+ * - `force`: ignore the local session and log in again (silent first, then the UI if the backend needs the user);
+ *   the way to get a fresh session the backend agrees with, e.g. before a payment.
+ */
+export type LoginMode = 'common' | 'silent' | 'force';
+
+/**
+ * What the login UI asks the user for.
+ * - `userInfo`: the classic `<button open-type="getUserInfo">` (anonymous profile since 2021, still signed data).
+ * - `profile`: avatar (`open-type="chooseAvatar"`) and nickname (`<input type="nickname">`).
+ * - `phone`: `<button open-type="getPhoneNumber">`; its one-time `code` is exchanged by the backend.
+ */
+export type AuthType = 'userInfo' | 'profile' | 'phone';
+
+/** The texts of the login UI and what it asks for. Merged per call: defaults ← `config.tips` ← the page's `$loginUserAuthTips()` ← the call's `loginOpts.tips`. */
+export interface AuthTips {
+  /** Title of the AuthModal / heading of the login page. */
+  title: string;
+  /** Explanation shown under the title. */
+  content: string;
+  /** Text of the authorize button. */
+  confirmText: string;
+  /** Text of the cancel button. */
+  cancelText: string;
+  /** What the UI asks for. */
+  authType: AuthType;
+}
+
+/** `getUserInfo` detail as WeChat delivers it in `bindgetuserinfo` (`e.detail`). */
+export interface UserInfoAuthData {
+  userInfo: { nickName: string; avatarUrl: string; [key: string]: unknown };
+  rawData: string;
+  signature: string;
+  encryptedData: string;
+  iv: string;
+  cloudID?: string;
+}
+
+/** Profile collected with `chooseAvatar` + `<input type="nickname">`; `avatarUrl` is an uploaded (not temporary) URL. */
+export interface ProfileAuthData {
+  nickName: string;
+  avatarUrl: string;
+}
+
+/** Phone authorization: the one-time `code` from `bindgetphonenumber` (valid 5 minutes, exchanged by the backend). */
+export interface PhoneAuthData {
+  code: string;
+}
+
+/**
+ * What every login UI (AuthModal, login page, custom handler) publishes on `userAuthHub` when it is done.
+ * A cancel is `{succeeded: false, errMsg: '...cancel...'}`; a WeChat refusal keeps WeChat's `errMsg` ("auth deny").
+ */
+export type AuthResult =
+  | { succeeded: true; authType: 'userInfo'; data: UserInfoAuthData; errMsg?: string }
+  | { succeeded: true; authType: 'profile'; data: ProfileAuthData; errMsg?: string }
+  | { succeeded: true; authType: 'phone'; data: PhoneAuthData; errMsg?: string }
+  | { succeeded: false; authType?: AuthType; data?: undefined; errMsg: string };
+
+/** What the core hands the login UI: the merged tips (`tips.authType` says what to ask for). */
+export interface UserAuthRequest {
+  tips: AuthTips;
+}
+
+/**
+ * Shows a login UI and resolves with the user's answer. Must settle: resolve a cancel result when the UI is closed.
+ * The kit also bounds it by `timeouts.userAuth`. Throwing or rejecting fails the login with `UI_UNAVAILABLE`
+ * (a `LoginError` thrown by the handler is passed through unchanged).
+ */
+export type UserAuthHandler = (request: UserAuthRequest) => Promise<AuthResult>;
+
+/** The user as the backend describes it (contract `user` object); extra fields are kept. */
+export interface LoginUser {
+  id: string;
+  nickName?: string;
+  avatarUrl?: string;
+  phoneBound?: boolean;
+  [key: string]: unknown;
+}
+
+/** The local login state. Persisted in one storage key; never holds a `session_key` or a `wx.login` code. */
+export interface LoginState {
+  /** Sent as `Authorization: Bearer <accessToken>` by default. */
+  accessToken: string;
+  /** When the access token was received (epoch ms). */
+  accessIssuedAt: number;
+  /** When the access token expires (epoch ms), from the backend's `expiresIn` (s). */
+  accessExpiresAt: number;
+  /** Rotating refresh token, when the backend issues one. */
+  refreshToken?: string;
+  /** When the refresh token expires (epoch ms). */
+  refreshExpiresAt?: number;
+  /** The user, or `null` when the backend sent none. */
+  user: LoginUser | null;
+  /** True when this session came from a login that registered the user. */
+  isNewUser: boolean;
+}
+
+/** Options of `login()`. */
+export interface LoginCallOptions {
+  /** Default `common`. */
+  mode?: LoginMode;
+  /** Tips for this call, merged over config and page tips. */
+  tips?: Partial<AuthTips>;
+}
+
+/** Response of a request, as `wx.request`'s `success` gives it. The kit resolves with it for any HTTP status. */
+export interface RequestResponse<T = unknown> {
+  statusCode: number;
+  data: T;
+  header: Record<string, string>;
+}
+
+/** HTTP methods `wx.request` accepts. */
+export type RequestMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'HEAD' | 'TRACE' | 'CONNECT';
+
+/** A request as the kit sends it (a subset of `wx.request` options). */
+export interface RequestOptions {
+  /** Absolute (`https://...`) or relative to `config.baseURL`. */
+  url: string;
+  method?: RequestMethod;
+  data?: string | Record<string, unknown> | ArrayBuffer | unknown[];
+  header?: Record<string, string>;
+  /** Request timeout in ms; default `config.timeouts.request`. */
+  timeout?: number;
+  dataType?: 'json' | 'other';
+  responseType?: 'text' | 'arraybuffer';
+}
+
+/** Options of `requestWithLogin()`: a request plus how it may log in. */
+export interface RequestWithLoginOptions extends RequestOptions {
+  loginOpts?: LoginCallOptions;
+}
+
+/** Sends one HTTP request through the kit's transport (bounded by a timeout and the concurrency limit). */
+export type Transport = <T = unknown>(options: RequestOptions) => Promise<RequestResponse<T>>;
+
+/** What the backend adapter sends to log in (contract `POST /auth/login`; `source` is added by the adapter). */
+export interface BackendLoginRequest {
+  mode: 'silent' | 'authorize';
+  code?: string;
+  loginTicket?: string;
+  profile?: ProfileAuthData;
+  userInfo?: { rawData: string; signature: string; encryptedData: string; iv: string };
+  phoneCode?: string;
+}
+
+/** Tokens the backend issued (contract 200 body; `...In` in seconds). */
+export interface BackendSession {
+  accessToken: string;
+  expiresIn: number;
+  refreshToken?: string;
+  refreshExpiresIn?: number;
+  user?: LoginUser;
+  isNewUser?: boolean;
+}
+
+/** A backend login outcome: a session, or "this user must authorize first" with a ticket to skip a second `wx.login`. */
+export type BackendLoginResult =
+  | { status: 'ok'; session: BackendSession }
+  | { status: 'needsUser'; loginTicket?: string; ticketExpiresIn?: number };
+
+/** What the kit gives a backend adapter to talk HTTP with. */
+export interface BackendContext {
+  source: string;
+  request: Transport;
+}
+
+/**
+ * Talks to the app's login backend. The default (`createContractBackend`) speaks `shared/docs/contract.md`.
+ * Methods reject with `LoginError` (`LOGIN_FAILED` with `backendCode`, `NETWORK_ERROR`, `TIMEOUT`); a backend code
+ * `INVALID_CODE` makes the kit retry once with a fresh code, `INVALID_TICKET` makes it fall back to a fresh code.
+ */
+export interface LoginBackend {
+  login(request: BackendLoginRequest, context: BackendContext): Promise<BackendLoginResult>;
+  /** Revokes the session server-side; failures are logged, never block the local logout. */
+  logout?(state: LoginState, context: BackendContext): Promise<void>;
+}
+
+/** Events of `onStateChange`, each fired once per occurrence (not once per waiting caller). */
+export type LoginEvent =
+  | { type: 'login'; state: LoginState; isNewUser: boolean }
+  | { type: 'loginFailed'; error: LoginError }
+  | { type: 'sessionExpired' }
+  | { type: 'logout' };
+
+/** Receives `LoginEvent`s. Errors it throws are caught and logged. */
+export type LoginEventListener = (event: LoginEvent) => void;

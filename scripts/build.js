@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * Builds what ships into miniprogram_dist/: tsc for the .ts files (ES5 CommonJS + .d.ts), less for .less -> .wxss,
+ * and a copy of .wxml/.json. Exits non-zero on any error.
+ *   node scripts/build.js           the kit
+ *   node scripts/build.js --tools   also compiles server/, emulator/, scripts/ into build/ (for the demo)
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const less = require('less');
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'miniprogram_dist');
+const UI_DIRS = ['components', 'pages'];
+
+function tsc(project) {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project], { cwd: root, stdio: 'inherit' });
+}
+
+function* walk(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else yield full;
+  }
+}
+
+async function buildAssets() {
+  for (const top of UI_DIRS) {
+    for (const file of walk(path.join(root, top))) {
+      const rel = path.relative(root, file);
+      const ext = path.extname(file);
+      if (ext === '.wxml' || ext === '.json') {
+        fs.mkdirSync(path.dirname(path.join(dist, rel)), { recursive: true });
+        fs.copyFileSync(file, path.join(dist, rel));
+      } else if (ext === '.less') {
+        const out = await less.render(fs.readFileSync(file, 'utf8'), { filename: file });
+        fs.writeFileSync(path.join(dist, rel.replace(/\.less$/, '.wxss')), out.css);
+      }
+    }
+  }
+}
+
+async function main() {
+  fs.rmSync(dist, { recursive: true, force: true });
+  tsc('tsconfig.json');
+  await buildAssets();
+  if (process.argv.includes('--tools')) {
+    fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
+    tsc('tsconfig.tools.build.json');
+  }
+  console.log('built miniprogram_dist/' + (process.argv.includes('--tools') ? ' and build/' : ''));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
