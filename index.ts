@@ -7,7 +7,9 @@ import { LoginKit, type LoginOptions } from './lib/login-kit';
 import { createPageUserAuthHandler, currentPageTips } from './hub/page-ui';
 
 export * from './lib/index';
-export { userAuthHub, Hub, UserAuthHub, cancelledResult } from './hub/index';
+export { userAuthHub, Hub, UserAuthHub } from './hub/index';
+export { cancelledResult, resultFromUserInfo, resultFromPhoneNumber } from './hub/auth-events';
+export type { GetUserInfoDetail, GetPhoneNumberDetail } from './hub/auth-events';
 export type { HubListener } from './hub/index';
 export {
   createPageUserAuthHandler,

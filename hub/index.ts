@@ -59,8 +59,3 @@ export class UserAuthHub extends Hub<AuthResult> {
 
 /** The one hub every UI of the kit publishes on. Import it from the built package, never from sources, so there is one instance. */
 export const userAuthHub = new UserAuthHub();
-
-/** The result a UI publishes when the user closes it or leaves it without authorizing. */
-export function cancelledResult(authType: AuthResult['authType'], why: string): AuthResult {
-  return { succeeded: false, authType, errMsg: `${authType ?? 'auth'}:fail cancel (${why})` };
-}

@@ -37,6 +37,8 @@ async function buildAssets() {
         fs.copyFileSync(file, path.join(dist, rel));
       } else if (ext === '.less') {
         const out = await less.render(fs.readFileSync(file, 'utf8'), { filename: file });
+        if (out.css.trim() === '') continue; // a partial of variables only (components/common/theme.less)
+        fs.mkdirSync(path.dirname(path.join(dist, rel)), { recursive: true });
         fs.writeFileSync(path.join(dist, rel.replace(/\.less$/, '.wxss')), out.css);
       }
     }

@@ -1,0 +1,56 @@
+/** Loads the built components (miniprogram_dist/) into miniprogram-simulate, as a user's app would get them. */
+import path from 'path';
+import simulate, { type RootComponent } from 'miniprogram-simulate';
+import type * as Hub from '../../hub/index';
+
+export const dist = path.resolve(__dirname, '../../miniprogram_dist');
+
+/** The hub module the built components use (one instance per test file). */
+export function builtHub(): typeof Hub {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(dist, 'hub/index'));
+}
+
+const loaded = new Map<string, string>();
+
+/**
+ * Renders a built component and attaches it to the document. Each component is loaded once per test file:
+ * miniprogram-simulate runs the component's JS with `require`, which jest caches.
+ */
+export function mount(relativePath: string): Mounted {
+  let id = loaded.get(relativePath);
+  if (!id) {
+    id = simulate.load(path.join(dist, relativePath));
+    loaded.set(relativePath, id);
+  }
+  const component = simulate.render(id) as Mounted;
+  component.attach(document.createElement('parent-wrapper'));
+  mounted.push(component);
+  return component;
+}
+
+const mounted: Mounted[] = [];
+
+/** Detaches what the test mounted, so no component outlives its test (a late detach would publish a cancel). */
+afterEach(() => {
+  for (const component of mounted.splice(0)) component.detach();
+});
+
+/** A rendered component (j-component's root wrapper). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Mounted = RootComponent<any, any, any>;
+
+/** Text of the first element matching `selector`, or null when it is not rendered. */
+export function text(component: Mounted, selector: string): string | null {
+  const found = component.querySelector(selector);
+  return found ? (found.dom as HTMLElement).textContent!.trim() : null;
+}
+
+export const okUserInfo = {
+  errMsg: 'getUserInfo:ok',
+  userInfo: { nickName: '微信用户', avatarUrl: 'https://thirdwx.qlogo.cn/grey' },
+  rawData: '{"nickName":"微信用户"}',
+  signature: 'abc',
+  encryptedData: 'ENC',
+  iv: 'IV',
+};

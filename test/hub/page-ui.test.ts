@@ -1,0 +1,65 @@
+import { createPageUserAuthHandler, currentPageTips, type PageLike, type PageRuntime } from '../../hub/page-ui';
+import { userAuthHub } from '../../hub/index';
+import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
+import { isLoginError } from '../../lib/errors';
+import type { AuthResult } from '../../lib/types';
+
+const tips = { ...DEFAULT_AUTH_TIPS, title: '登录后评论' };
+const success: AuthResult = { succeeded: true, authType: 'phone', data: { code: 'c' } };
+
+function runtime(pages: PageLike[], navigateTo: PageRuntime['navigateTo'] = jest.fn()): PageRuntime {
+  return { getCurrentPages: () => pages, navigateTo };
+}
+
+describe('the default userAuthHandler', () => {
+  afterEach(() => {
+    userAuthHub.notify({ succeeded: false, errMsg: 'cleanup' });
+  });
+
+  it("opens the current page's AuthModal with the merged tips, without navigating", async () => {
+    const open = jest.fn(async () => success);
+    const navigateTo = jest.fn();
+    const page: PageLike = { selectComponent: jest.fn((selector: string) => (selector === '#auth-modal' ? { open } : null)) };
+    const handler = createPageUserAuthHandler({ runtime: runtime([{}, page], navigateTo) });
+    expect(await handler({ tips })).toBe(success);
+    expect(open).toHaveBeenCalledWith(tips);
+    expect(navigateTo).not.toHaveBeenCalled();
+  });
+
+  it('subscribes before navigating to the login page, so an answer published at once is not lost', async () => {
+    const navigateTo = jest.fn<void, Parameters<PageRuntime['navigateTo']>>(() => {
+      expect(userAuthHub.request).toEqual({ tips });
+      userAuthHub.notify(success);
+    });
+    const handler = createPageUserAuthHandler({ runtime: runtime([{ selectComponent: () => null }], navigateTo), loginPageUrl: '/pages/login' });
+    expect(await handler({ tips })).toBe(success);
+    expect(navigateTo.mock.calls[0][0].url).toBe('/pages/login');
+  });
+
+  it('rejects UI_UNAVAILABLE when the login page cannot open (10-page stack full), leaving no subscriber behind', async () => {
+    const navigateTo: PageRuntime['navigateTo'] = (options) => options.fail?.({ errMsg: 'navigateTo:fail webview count limit exceed' });
+    const handler = createPageUserAuthHandler({ runtime: runtime([], navigateTo) });
+    const error = await handler({ tips }).catch((e: unknown) => e);
+    expect(isLoginError(error) && error.code).toBe('UI_UNAVAILABLE');
+    expect(isLoginError(error) && error.errMsg).toBe('navigateTo:fail webview count limit exceed');
+    expect(userAuthHub.size).toBe(0);
+    expect(userAuthHub.request).toBeNull();
+  });
+});
+
+describe('currentPageTips', () => {
+  it('calls a native page hook with the page as this', () => {
+    const page = { label: 'native', $loginUserAuthTips(this: { label: string }) { return { title: this.label }; } };
+    expect(currentPageTips(runtime([page]))).toEqual({ title: 'native' });
+  });
+
+  it('calls a wepy 2 page hook on its view model', () => {
+    const vm = { label: 'wepy', $loginUserAuthTips(this: { label: string }) { return { title: this.label }; } };
+    expect(currentPageTips(runtime([{ $wepy: vm }]))).toEqual({ title: 'wepy' });
+  });
+
+  it('returns undefined with no page (App.onLaunch) or no hook', () => {
+    expect(currentPageTips(runtime([]))).toBeUndefined();
+    expect(currentPageTips(runtime([{}]))).toBeUndefined();
+  });
+});

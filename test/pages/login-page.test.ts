@@ -1,0 +1,58 @@
+import simulate from 'miniprogram-simulate';
+import { builtHub, mount, okUserInfo, text } from '../helpers/simulate';
+
+const { userAuthHub } = builtHub();
+const navigateBack = jest.fn();
+(globalThis as unknown as { wx: object }).wx = { navigateBack };
+
+beforeEach(() => {
+  navigateBack.mockClear();
+  userAuthHub.request = null;
+});
+
+describe('the login page', () => {
+  it('shows the tips of the waiting login', () => {
+    userAuthHub.request = { tips: { title: '登录后收藏', content: '收藏需要登录', confirmText: '授权', cancelText: '算了', authType: 'userInfo' } };
+    const page = mount('pages/login/index');
+    expect(text(page, '.lk-login-page__title')).toBe('登录后收藏');
+    expect(text(page, '.lk-login-page__confirm')).toBe('授权');
+    expect(text(page, '.lk-login-page__cancel')).toBe('算了');
+  });
+
+  it('shows the default tips when opened without a waiting login', () => {
+    const page = mount('pages/login/index');
+    expect(text(page, '.lk-login-page__title')).toBe('登录授权');
+  });
+
+  it('publishes the authorization on userAuthHub once and goes back', async () => {
+    const onHub = jest.fn();
+    userAuthHub.subscribe(onHub);
+    const page = mount('pages/login/index');
+    page.querySelector('.lk-login-page__confirm')!.dispatchEvent('getuserinfo', { detail: okUserInfo });
+    await simulate.sleep(0);
+    page.detach();
+    expect(onHub).toHaveBeenCalledTimes(1);
+    expect(onHub.mock.calls[0][0]).toMatchObject({ succeeded: true, authType: 'userInfo', data: { signature: 'abc' } });
+    expect(navigateBack).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes a cancel and goes back when the user taps cancel', async () => {
+    const onHub = jest.fn();
+    userAuthHub.subscribe(onHub);
+    const page = mount('pages/login/index');
+    page.querySelector('.lk-login-page__cancel')!.dispatchEvent('tap');
+    await simulate.sleep(0);
+    expect(onHub).toHaveBeenCalledWith(expect.objectContaining({ succeeded: false, errMsg: expect.stringMatching(/cancel/) }));
+    expect(navigateBack).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes a cancel when the page goes away without an answer (back button, reLaunch)', () => {
+    const onHub = jest.fn();
+    userAuthHub.subscribe(onHub);
+    const page = mount('pages/login/index');
+    page.detach();
+    expect(onHub).toHaveBeenCalledTimes(1);
+    expect(onHub.mock.calls[0][0]).toMatchObject({ succeeded: false, errMsg: expect.stringMatching(/left the login page/) });
+    expect(navigateBack).not.toHaveBeenCalled();
+  });
+});
