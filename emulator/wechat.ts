@@ -1,0 +1,142 @@
+/**
+ * WeChat emulator: stands in for WeChat's servers where no WeChat exists (tests, the headless demo).
+ * Development tooling only — nothing here ships in the package.
+ *
+ * Models, per `shared/docs/wechat-platform.md`:
+ * - `wx.login` codes: one per call, valid 5 minutes, usable once; a new code rotates the user's `session_key`.
+ * - `GET /sns/jscode2session`: `{openid, session_key, unionid?}` or `{errcode, errmsg}` with the real codes
+ *   (40029 invalid code, 40163 code been used, 45011 rate limit, 40226 high-risk user, -1 system busy, 40013 bad appid).
+ * - Open data: `getUserInfo` details with `signature = sha1(rawData + session_key)` and `encryptedData` =
+ *   AES-128-CBC/PKCS#7 with key = base64-decoded `session_key`, carrying a `watermark.appid`.
+ */
+import crypto from 'crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+
+/** A simulated WeChat user of one mini-program. */
+export interface EmulatedUser {
+  openid: string;
+  unionid?: string;
+  nickName: string;
+  avatarUrl: string;
+  /** Current `session_key` (base64 of 16 bytes); rotated by each new code. */
+  sessionKey: string;
+  blocked: boolean;
+}
+
+interface IssuedCode {
+  openid: string;
+  /** epoch ms */
+  expiresAt: number;
+  used: boolean;
+}
+
+/** Code lifetime (ms): 5 minutes, per "wx.login". */
+export const CODE_TTL_MS = 5 * 60 * 1000;
+
+/** Options of the emulator. `now` is epoch ms (injectable so tests can age codes). */
+export interface WeChatEmulatorOptions {
+  appid?: string;
+  secret?: string;
+  now?: () => number;
+}
+
+export class WeChatEmulator {
+  readonly appid: string;
+  readonly secret: string;
+  private readonly now: () => number;
+  private readonly users = new Map<string, EmulatedUser>();
+  private readonly codes = new Map<string, IssuedCode>();
+  /** errcodes the next jscode2session calls answer with, in order (fault injection). */
+  readonly queuedErrors: number[] = [];
+  /** Count of jscode2session calls, for assertions. */
+  code2SessionCalls = 0;
+  private server: FastifyInstance | null = null;
+  /** Base URL of the HTTP API once `listen()` resolved, e.g. `http://127.0.0.1:40123`. */
+  baseURL = '';
+
+  constructor(options: WeChatEmulatorOptions = {}) {
+    this.appid = options.appid ?? 'wx0000000000demo';
+    this.secret = options.secret ?? 'emulator-secret';
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Returns the user `openid`, creating it on first use. */
+  user(openid: string, profile: Partial<Pick<EmulatedUser, 'nickName' | 'avatarUrl' | 'unionid'>> = {}): EmulatedUser {
+    let user = this.users.get(openid);
+    if (!user) {
+      user = { openid, nickName: profile.nickName ?? `用户${openid}`, avatarUrl: profile.avatarUrl ?? '', unionid: profile.unionid, sessionKey: newSessionKey(), blocked: false };
+      this.users.set(openid, user);
+    }
+    return user;
+  }
+
+  /** What `wx.login` gives user `openid`: a fresh one-time code. Rotates the user's `session_key`. */
+  issueCode(openid: string): string {
+    const user = this.user(openid);
+    user.sessionKey = newSessionKey();
+    const code = crypto.randomBytes(12).toString('hex');
+    this.codes.set(code, { openid, expiresAt: this.now() + CODE_TTL_MS, used: false });
+    return code;
+  }
+
+  /** `auth.code2Session`: the exchange WeChat's server does. */
+  code2Session(query: { appid?: string; secret?: string; js_code?: string; grant_type?: string }): Record<string, unknown> {
+    this.code2SessionCalls++;
+    const queued = this.queuedErrors.shift();
+    if (queued !== undefined) return { errcode: queued, errmsg: ERRMSG[queued] ?? 'error' };
+    if (query.appid !== this.appid || query.secret !== this.secret) return { errcode: 40013, errmsg: ERRMSG[40013] };
+    if (query.grant_type !== 'authorization_code' || !query.js_code) return { errcode: 40029, errmsg: ERRMSG[40029] };
+    const issued = this.codes.get(query.js_code);
+    if (!issued || issued.expiresAt <= this.now()) return { errcode: 40029, errmsg: ERRMSG[40029] };
+    if (issued.used) return { errcode: 40163, errmsg: ERRMSG[40163] };
+    issued.used = true;
+    const user = this.user(issued.openid);
+    if (user.blocked) return { errcode: 40226, errmsg: ERRMSG[40226] };
+    return { openid: user.openid, session_key: user.sessionKey, ...(user.unionid ? { unionid: user.unionid } : {}) };
+  }
+
+  /**
+   * The detail of a successful `bindgetuserinfo` for user `openid`, signed and encrypted with its current
+   * `session_key` exactly as WeChat does (so the server's checks run for real).
+   */
+  userInfoDetail(openid: string): { errMsg: string; userInfo: Record<string, unknown>; rawData: string; signature: string; encryptedData: string; iv: string } {
+    const user = this.user(openid);
+    const userInfo = { nickName: user.nickName, avatarUrl: user.avatarUrl, gender: 0, country: '', province: '', city: '', language: 'zh_CN' };
+    const rawData = JSON.stringify(userInfo);
+    const signature = crypto.createHash('sha1').update(rawData + user.sessionKey).digest('hex');
+    const iv = crypto.randomBytes(16);
+    const payload = JSON.stringify({ openId: user.openid, ...userInfo, ...(user.unionid ? { unionId: user.unionid } : {}), watermark: { appid: this.appid, timestamp: Math.floor(this.now() / 1000) } });
+    const cipher = crypto.createCipheriv('aes-128-cbc', Buffer.from(user.sessionKey, 'base64'), iv);
+    const encryptedData = Buffer.concat([cipher.update(payload, 'utf8'), cipher.final()]).toString('base64');
+    return { errMsg: 'getUserInfo:ok', userInfo, rawData, signature, encryptedData, iv: iv.toString('base64') };
+  }
+
+  /** Serves `GET /sns/jscode2session` on 127.0.0.1 (random port unless given). Resolves with the base URL. */
+  async listen(port = 0): Promise<string> {
+    const app = Fastify({ logger: false });
+    app.get('/sns/jscode2session', async (request) => this.code2Session(request.query as Record<string, string>));
+    await app.listen({ host: '127.0.0.1', port });
+    const address = app.server.address();
+    this.server = app;
+    this.baseURL = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`;
+    return this.baseURL;
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+    this.server = null;
+  }
+}
+
+const ERRMSG: Record<number, string> = {
+  [-1]: 'system error',
+  40013: 'invalid appid',
+  40029: 'invalid code',
+  40163: 'code been used',
+  40226: 'high risk user',
+  45011: 'api minute-quota reach limit mustslower retry next minute',
+};
+
+function newSessionKey(): string {
+  return crypto.randomBytes(16).toString('base64');
+}

@@ -1,0 +1,158 @@
+/** The reference server against the WeChat emulator, through Fastify's inject (no client kit involved). */
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../../server/app';
+import { openDatabase } from '../../server/db';
+import { WeChatEmulator } from '../../emulator/wechat';
+
+let emulator: WeChatEmulator;
+let server: FastifyInstance;
+let clock: number;
+
+beforeAll(async () => {
+  emulator = new WeChatEmulator({ now: () => clock });
+  await emulator.listen();
+});
+afterAll(() => emulator.close());
+
+beforeEach(async () => {
+  clock = Date.now();
+  server = await buildServer({
+    db: openDatabase(':memory:'),
+    jwtSecret: 'x'.repeat(32),
+    wechatBaseURL: emulator.baseURL,
+    apps: { demo: { appid: emulator.appid, secret: emulator.secret } },
+    accessTtlSeconds: 60,
+    now: () => clock,
+  });
+});
+afterEach(() => server.close());
+
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  server.inject({ method: 'POST', url, payload: payload as object, headers: { 'content-type': 'application/json', ...headers } });
+
+async function register(openid: string) {
+  const silent = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode(openid) });
+  const { loginTicket } = silent.json();
+  const { signature, rawData, encryptedData, iv } = emulator.userInfoDetail(openid);
+  return post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket, userInfo: { signature, rawData, encryptedData, iv } });
+}
+
+describe('POST /auth/login', () => {
+  it('answers USER_NOT_REGISTERED with a ticket for an unknown user, then registers them with verified userInfo', async () => {
+    emulator.user('u1', { nickName: '小明' });
+    const silent = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u1') });
+    expect(silent.statusCode).toBe(401);
+    expect(silent.json()).toMatchObject({ code: 'USER_NOT_REGISTERED', loginTicket: expect.any(String) });
+
+    const { signature, rawData, encryptedData, iv } = emulator.userInfoDetail('u1');
+    const auth = await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: silent.json().loginTicket, userInfo: { signature, rawData, encryptedData, iv } });
+    expect(auth.statusCode).toBe(200);
+    expect(auth.json()).toMatchObject({ expiresIn: 60, refreshExpiresIn: 2_592_000, isNewUser: true, user: { nickName: '小明', phoneBound: false } });
+
+    const again = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u1') });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ isNewUser: false, user: { id: auth.json().user.id } });
+  });
+
+  it('never sends session_key to the client', async () => {
+    const response = await register('u2');
+    expect(response.body).not.toContain(emulator.user('u2').sessionKey);
+    expect(response.body).not.toMatch(/session_?key/i);
+  });
+
+  it.each([
+    ['a tampered rawData', (d: Record<string, string>) => ({ ...d, rawData: d.rawData.replace('}', ',"x":1}') })],
+    ['a wrong signature', (d: Record<string, string>) => ({ ...d, signature: 'f'.repeat(40) })],
+    ['garbage ciphertext', (d: Record<string, string>) => ({ ...d, encryptedData: Buffer.from('nope').toString('base64') })],
+  ])('rejects userInfo with %s as INVALID_USER_DATA', async (_what, tamper) => {
+    const silent = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u3') });
+    const { signature, rawData, encryptedData, iv } = emulator.userInfoDetail('u3');
+    const response = await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: silent.json().loginTicket, userInfo: tamper({ signature, rawData, encryptedData, iv }) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('INVALID_USER_DATA');
+  });
+
+  it('accepts a ticket once and not after 5 minutes', async () => {
+    const first = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u4') });
+    const ticket = first.json().loginTicket;
+    const profile = { nickName: 'n', avatarUrl: '' };
+    expect((await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: ticket, profile })).statusCode).toBe(200);
+    expect((await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: ticket, profile })).json().code).toBe('INVALID_TICKET');
+
+    const second = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u5') });
+    clock += 300_001;
+    expect((await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: second.json().loginTicket, profile })).json().code).toBe('INVALID_TICKET');
+  });
+
+  it('answers INVALID_CODE for a code used twice or older than 5 minutes', async () => {
+    await register('u6');
+    const code = emulator.issueCode('u6');
+    expect((await post('/auth/login', { source: 'demo', mode: 'silent', code })).statusCode).toBe(200);
+    expect((await post('/auth/login', { source: 'demo', mode: 'silent', code })).json().code).toBe('INVALID_CODE');
+    const old = emulator.issueCode('u6');
+    clock += 300_000;
+    expect((await post('/auth/login', { source: 'demo', mode: 'silent', code: old })).json().code).toBe('INVALID_CODE');
+  });
+
+  it.each([
+    [45011, 429, 'RATE_LIMITED'],
+    [40226, 403, 'USER_BLOCKED'],
+    [-1, 503, 'WECHAT_UNAVAILABLE'],
+  ])('maps WeChat errcode %i to HTTP %i %s', async (errcode, status, code) => {
+    emulator.queuedErrors.push(errcode);
+    const response = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u7') });
+    expect(response.statusCode).toBe(status);
+    expect(response.json().code).toBe(code);
+    if (code === 'RATE_LIMITED') expect(response.json().retryAfter).toBe(60);
+  });
+
+  it.each<[string, string | object]>([
+    ['bad JSON', '{"source":'],
+    ['an unknown field', { source: 'demo', mode: 'silent', code: 'c', admin: true }],
+    ['a wrong type', { source: 'demo', mode: 'silent', code: 42 }],
+    ['a missing source', { mode: 'silent', code: 'c' }],
+    ['an unknown mode', { source: 'demo', mode: 'maybe', code: 'c' }],
+    ['neither code nor ticket', { source: 'demo', mode: 'silent' }],
+    ['an unknown source', { source: 'other', mode: 'silent', code: 'c' }],
+    ['a huge body', { source: 'demo', mode: 'silent', code: 'c'.repeat(20_000) }],
+  ])('answers BAD_REQUEST for %s, never a 500', async (_what, payload) => {
+    const response = await post('/auth/login', payload);
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    expect(response.json().code).toBe('BAD_REQUEST');
+  });
+});
+
+describe('tokens', () => {
+  it('protects /api/me: TOKEN_INVALID without or with a bad token, TOKEN_EXPIRED after expiry', async () => {
+    const { accessToken } = (await register('u8')).json();
+    const me = (authorization?: string) => server.inject({ method: 'GET', url: '/api/me', headers: authorization ? { authorization } : {} });
+    expect((await me(`Bearer ${accessToken}`)).statusCode).toBe(200);
+    expect((await me()).json().code).toBe('TOKEN_INVALID');
+    expect((await me('Bearer nope')).json().code).toBe('TOKEN_INVALID');
+    clock += 61_000;
+    const expired = await me(`Bearer ${accessToken}`);
+    expect(expired.statusCode).toBe(401);
+    expect(expired.json().code).toBe('TOKEN_EXPIRED');
+  });
+
+  it('rotates refresh tokens, and a reused one revokes the whole family', async () => {
+    const { refreshToken } = (await register('u9')).json();
+    const rotated = await post('/auth/refresh', { refreshToken });
+    expect(rotated.statusCode).toBe(200);
+    const next = rotated.json().refreshToken;
+    expect(next).not.toBe(refreshToken);
+    const reuse = await post('/auth/refresh', { refreshToken });
+    expect(reuse.statusCode).toBe(401);
+    expect(reuse.json().code).toBe('REFRESH_TOKEN_INVALID');
+    expect((await post('/auth/refresh', { refreshToken: next })).json().code).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('logout revokes the refresh token family and is idempotent', async () => {
+    const { accessToken, refreshToken } = (await register('u10')).json();
+    const logout = () => post('/auth/logout', { refreshToken }, { authorization: `Bearer ${accessToken}` });
+    expect((await logout()).statusCode).toBe(204);
+    expect((await logout()).statusCode).toBe(204);
+    expect((await post('/auth/refresh', { refreshToken })).json().code).toBe('REFRESH_TOKEN_INVALID');
+  });
+});
