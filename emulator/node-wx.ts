@@ -23,6 +23,7 @@ export interface NodeWx extends WxAdapter, Navigator {
   inFlight: number;
   maxInFlight: number;
   getExtConfigSync(): Record<string, unknown>;
+  createSelectorQuery(): object;
   /** Attaches the page runtime that serves navigation. */
   attachNavigator(navigator: Navigator): void;
 }
@@ -69,7 +70,7 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
         body = typeof opts.data === 'string' ? opts.data : JSON.stringify(opts.data);
         if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
       }
-      log(`wx.request ${method} ${url.replace(/^https?:\/\/[^/]+/, '')}${headers.Authorization ? ' (with token)' : ''}`);
+      const what = `wx.request ${method} ${url.replace(/^https?:\/\/[^/]+/, '')}${headers.Authorization ? ' (with token)' : ''}`;
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -90,9 +91,15 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
           }
           const header: Record<string, string> = {};
           response.headers.forEach((value, key) => (header[key] = value));
+          const code = (data as { code?: unknown } | null)?.code;
+          log(`${what} -> ${response.status}${typeof code === 'string' ? ` ${code}` : ''}`);
           return () => opts.success?.({ statusCode: response.status, data, header });
         })
-        .catch((error: Error) => () => opts.fail?.({ errMsg: timedOut ? 'request:fail timeout' : controller.signal.aborted ? 'request:fail abort' : `request:fail ${error.message}` }))
+        .catch((error: Error) => {
+          const errMsg = timedOut ? 'request:fail timeout' : controller.signal.aborted ? 'request:fail abort' : `request:fail ${error.message}`;
+          log(`${what} -> ${errMsg}`);
+          return () => opts.fail?.({ errMsg });
+        })
         .then((settle) => {
           clearTimeout(timer);
           wx.inFlight--;
@@ -117,6 +124,11 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     },
     getExtConfigSync() {
       return { ...options.extConfig };
+    },
+    createSelectorQuery() {
+      // wepy 2 asks for one when a page attaches; the headless runtime has no layout to measure.
+      const query = { in: () => query, select: () => ({}), selectAll: () => ({}), exec: () => undefined };
+      return query;
     },
     navigateTo(opts) {
       count('navigateTo');

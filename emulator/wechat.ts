@@ -99,7 +99,7 @@ export class WeChatEmulator {
    * The detail of a successful `bindgetuserinfo` for user `openid`, signed and encrypted with its current
    * `session_key` exactly as WeChat does (so the server's checks run for real).
    */
-  userInfoDetail(openid: string): { errMsg: string; userInfo: Record<string, unknown>; rawData: string; signature: string; encryptedData: string; iv: string } {
+  userInfoDetail(openid: string): { errMsg: string; userInfo: { nickName: string; avatarUrl: string; [key: string]: unknown }; rawData: string; signature: string; encryptedData: string; iv: string } {
     const user = this.user(openid);
     const userInfo = { nickName: user.nickName, avatarUrl: user.avatarUrl, gender: 0, country: '', province: '', city: '', language: 'zh_CN' };
     const rawData = JSON.stringify(userInfo);

@@ -2,8 +2,9 @@
 /**
  * Builds what ships into miniprogram_dist/: tsc for the .ts files (ES5 CommonJS + .d.ts), less for .less -> .wxss,
  * and a copy of .wxml/.json. Exits non-zero on any error.
- *   node scripts/build.js           the kit
- *   node scripts/build.js --tools   also compiles server/, emulator/, scripts/ into build/ (for the demo)
+ *   node scripts/build.js                 the kit
+ *   node scripts/build.js --tools         only server/, emulator/, scripts/ into build/ (for the demo)
+ *   node scripts/build.js --kit --tools   both
  */
 'use strict';
 const fs = require('fs');
@@ -46,14 +47,18 @@ async function buildAssets() {
 }
 
 async function main() {
-  fs.rmSync(dist, { recursive: true, force: true });
-  tsc('tsconfig.json');
-  await buildAssets();
-  if (process.argv.includes('--tools')) {
-    fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
-    tsc('tsconfig.tools.build.json');
+  const tools = process.argv.includes('--tools');
+  const kit = !tools || process.argv.includes('--kit');
+  if (kit) {
+    fs.rmSync(dist, { recursive: true, force: true });
+    tsc('tsconfig.json');
+    await buildAssets();
+    console.log('built miniprogram_dist/');
   }
-  console.log('built miniprogram_dist/' + (process.argv.includes('--tools') ? ' and build/' : ''));
+  if (tools) {
+    tsc('tsconfig.tools.build.json');
+    console.log('built build/ (server, emulator, scripts)');
+  }
 }
 
 main().catch((error) => {

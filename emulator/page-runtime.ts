@@ -1,0 +1,148 @@
+/**
+ * A headless mini-program runtime for a *built* app (e.g. demo/dist): `App()`, `getApp()`, `getCurrentPages()` and a
+ * page stack served by miniprogram-simulate, with WeChat's navigation rules (10-page limit, onLoad/onShow/onUnload).
+ * It needs DOM globals (jsdom) before it is used. Development tooling only.
+ */
+import path from 'path';
+import type { Navigator, NodeWx } from './node-wx';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+type Simulate = typeof import('miniprogram-simulate');
+type Rendered = ReturnType<Simulate['render']> & {
+  attach(parent: unknown): void;
+  detach(): void;
+  querySelector(selector: string): (Rendered & { dom: Element; dispatchEvent(name: string, init?: object): void }) | null;
+};
+
+/** A page as `getCurrentPages()` returns it: the component instance plus `route`. */
+export type PageInstance = Record<string, unknown> & {
+  route: string;
+  onLoad?: (query: Record<string, string>) => unknown;
+  onShow?: () => unknown;
+  onUnload?: () => unknown;
+};
+
+interface StackEntry {
+  route: string;
+  rendered: Rendered;
+  instance: PageInstance;
+}
+
+/** WeChat's page stack limit ("navigateTo" doc; community: "webview count limit exceed"). */
+export const PAGE_STACK_LIMIT = 10;
+
+export class PageRuntime implements Navigator {
+  private readonly stack: StackEntry[] = [];
+  private readonly ids = new Map<string, string>();
+  private readonly simulate: Simulate = require('miniprogram-simulate');
+  private appInstance: Record<string, unknown> = {};
+  private webviewIds = 0;
+
+  /** @param root the built app folder (with app.js, app.json, pages/...). */
+  constructor(
+    private readonly root: string,
+    private readonly wx: NodeWx,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
+
+  /**
+   * Starts the app on a fresh device: installs the globals, loads app.js anew (so module state such as the kit's
+   * `Login` is new) and runs `App.onLaunch`.
+   */
+  launch(): void {
+    // miniprogram-api-typings (pulled in by miniprogram-simulate's types) redeclares `require`; this is Node's.
+    const cache = (require as unknown as NodeJS.Require).cache;
+    for (const key of Object.keys(cache)) {
+      if (key.startsWith(this.root + path.sep)) delete cache[key];
+    }
+    const g = globalThis as Record<string, unknown>;
+    g.wx = this.wx;
+    g.getCurrentPages = () => this.stack.map((entry) => entry.instance);
+    g.getApp = () => this.appInstance;
+    g.App = (config: Record<string, unknown>) => {
+      this.appInstance = config;
+    };
+    this.wx.attachNavigator(this);
+    require(path.join(this.root, 'app.js'));
+    const onLaunch = this.appInstance.onLaunch as ((options: object) => void) | undefined;
+    onLaunch?.call(this.appInstance, { path: '', query: {} });
+  }
+
+  /** The top page. */
+  get current(): StackEntry {
+    const top = this.stack[this.stack.length - 1];
+    if (!top) throw new Error('no page is open');
+    return top;
+  }
+
+  get depth(): number {
+    return this.stack.length;
+  }
+
+  /** Closes every page and opens `url`. */
+  reLaunch(url: string): void {
+    while (this.stack.length) this.unloadTop();
+    this.open(url);
+  }
+
+  navigateTo(options: { url: string; success?: () => void; fail?: (error: { errMsg: string }) => void }): void {
+    setImmediate(() => {
+      if (this.stack.length >= PAGE_STACK_LIMIT) {
+        options.fail?.({ errMsg: 'navigateTo:fail webview count limit exceed' });
+        return;
+      }
+      try {
+        this.open(options.url);
+      } catch (error) {
+        options.fail?.({ errMsg: `navigateTo:fail ${(error as Error).message}` });
+        return;
+      }
+      options.success?.();
+    });
+  }
+
+  navigateBack(options: { delta?: number; success?: () => void; fail?: (error: { errMsg: string }) => void } = {}): void {
+    setImmediate(() => {
+      if (this.stack.length <= 1) {
+        options.fail?.({ errMsg: 'navigateBack:fail cannot navigate back at first page.' });
+        return;
+      }
+      const delta = Math.min(Math.max(options.delta ?? 1, 1), this.stack.length - 1);
+      for (let i = 0; i < delta; i++) this.unloadTop();
+      this.log(`page ${this.current.route} shown again`);
+      void this.current.instance.onShow?.();
+      options.success?.();
+    });
+  }
+
+  private open(url: string): void {
+    const [pathname, search = ''] = url.split('?');
+    const route = pathname.replace(/^\//, '');
+    let id = this.ids.get(route);
+    if (!id) {
+      id = this.simulate.load(path.join(this.root, route), { rootPath: this.root });
+      this.ids.set(route, id);
+    }
+    const rendered = this.simulate.render(id) as Rendered;
+    const instance = rendered.instance as unknown as PageInstance;
+    // As in WeChat, the page is on the stack (with its route) before it attaches: wepy reads it in `attached`.
+    instance.route = route;
+    instance.__route__ = route;
+    instance.__wxWebviewId__ = ++this.webviewIds;
+    // WeChat's selectComponent returns null when nothing matches; j-component's throws. Match WeChat.
+    const selectComponent = instance.selectComponent as (selector: string) => unknown;
+    instance.selectComponent = (selector: string) => (rendered.querySelector(selector) ? selectComponent(selector) : null);
+    this.stack.push({ route, rendered, instance });
+    rendered.attach(document.createElement('page-wrapper'));
+    this.log(`page ${route} opened (stack: ${this.stack.length})`);
+    void instance.onLoad?.(Object.fromEntries(new URLSearchParams(search)));
+    void instance.onShow?.();
+  }
+
+  private unloadTop(): void {
+    const entry = this.stack.pop()!;
+    void entry.instance.onUnload?.();
+    entry.rendered.detach();
+    this.log(`page ${entry.route} closed`);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The headless demo: runs the built wepy 2 demo app (demo/dist) against the reference server and the WeChat
+ * emulator on 127.0.0.1, walking the login flows a user would, and printing for each step the `wx` calls, the
+ * backend answers and what the page shows. Exits non-zero if any step does not end as expected.
+ * Run with `npm run demo` (which builds the kit and the demo first).
+ */
+import 'global-jsdom/register';
+import path from 'path';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../server/app';
+import { openDatabase } from '../server/db';
+import { WeChatEmulator } from '../emulator/wechat';
+import { createNodeWx, type NodeWx } from '../emulator/node-wx';
+import { PageRuntime } from '../emulator/page-runtime';
+
+// Node 20 has its own Event/EventTarget; global-jsdom keeps existing globals, but miniprogram-simulate's events
+// must be jsdom's.
+for (const name of ['Event', 'EventTarget', 'CustomEvent'] as const) {
+  (globalThis as Record<string, unknown>)[name] = (window as unknown as Record<string, unknown>)[name];
+}
+
+const root = path.resolve(__dirname, '../..');
+const appDir = path.join(root, 'demo/dist');
+
+interface Device {
+  wx: NodeWx;
+  runtime: PageRuntime;
+}
+
+type Node = { dom: Element; querySelector(selector: string): Node | null; dispatchEvent(name: string, init?: object): void };
+
+let step = 0;
+let failures = 0;
+let serverSkewMs = 0;
+
+function say(line: string) {
+  console.log(`    ${line}`);
+}
+
+async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function find(scope: Node, selectors: string[]): Node | null {
+  let node: Node | null = scope;
+  for (const selector of selectors) {
+    node = node ? node.querySelector(selector) : null;
+  }
+  return node;
+}
+
+function textOf(device: Device, ...selectors: string[]): string | null {
+  const node = find(device.runtime.current.rendered as unknown as Node, selectors);
+  return node ? (node.dom.textContent ?? '').trim() : null;
+}
+
+function tap(device: Device, ...selectors: string[]) {
+  const node = find(device.runtime.current.rendered as unknown as Node, selectors);
+  if (!node) throw new Error(`nothing to tap at ${selectors.join(' ')}`);
+  say(`user taps ${selectors[selectors.length - 1]}`);
+  node.dispatchEvent('tap');
+}
+
+function check(what: string, ok: boolean) {
+  say(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+function device(emulator: WeChatEmulator, baseURL: string, openid: string): Device {
+  const wx = createNodeWx({ emulator, openid, extConfig: { baseURL }, log: (line) => say(line) });
+  const runtime = new PageRuntime(appDir, wx, (line) => say(line));
+  runtime.launch();
+  return { wx, runtime };
+}
+
+async function run(title: string, body: () => Promise<void>) {
+  step++;
+  console.log(`\n${step}. ${title}`);
+  try {
+    await body();
+  } catch (error) {
+    failures++;
+    say(`FAIL ${(error as Error).message}`);
+  }
+}
+
+async function main() {
+  const emulator = new WeChatEmulator();
+  await emulator.listen();
+  const server: FastifyInstance = await buildServer({
+    db: openDatabase(':memory:'),
+    jwtSecret: 'demo-only-secret-'.padEnd(40, '0'),
+    wechatBaseURL: emulator.baseURL,
+    apps: { 'demo-app': { appid: emulator.appid, secret: emulator.secret } },
+    now: () => Date.now() + serverSkewMs,
+  });
+  const baseURL = await server.listen({ host: '127.0.0.1', port: 0 });
+  console.log(`reference server on ${baseURL}, WeChat emulator on ${emulator.baseURL}, demo app ${path.relative(root, appDir)}`);
+  emulator.user('alice', { nickName: 'Alice' });
+  emulator.user('bob', { nickName: 'Bob' });
+
+  await run('A new user logs in through the AuthModal', async () => {
+    const alice = device(emulator, baseURL, 'alice');
+    alice.runtime.reLaunch('/pages/index');
+    await until('the feed', () => textOf(alice, '.greeting'));
+    say(`page shows "${textOf(alice, '.greeting')}" (silent login failed quietly: no UI)`);
+    tap(alice, '#comment-btn');
+    await until('the AuthModal', () => textOf(alice, '#auth-modal', '.lk-auth-modal__title'));
+    say(`AuthModal shows "${textOf(alice, '#auth-modal', '.lk-auth-modal__title')}" / "${textOf(alice, '#auth-modal', '.lk-auth-modal__content')}"`);
+    check('the page tips ($loginUserAuthTips) set the title', textOf(alice, '#auth-modal', '.lk-auth-modal__title') === '登录后评论');
+    say('user taps the getUserInfo button');
+    find(alice.runtime.current.rendered as unknown as Node, ['#auth-modal', '.lk-auth-modal__confirm'])!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('alice') });
+    const status = await until('the comment', () => textOf(alice, '.status'));
+    say(`page shows "${status}"`);
+    check('the comment was posted after login', status === '评论成功');
+    check('one wx.login for the whole flow', alice.wx.calls.login === 1);
+  });
+
+  await run('A new user logs in through the login page', async () => {
+    const bob = device(emulator, baseURL, 'bob');
+    bob.runtime.reLaunch('/pages/favorite');
+    tap(bob, '#favorite-btn');
+    await until('the login page', () => bob.runtime.current.route === 'pages/login' && textOf(bob, '#login-page', '.lk-login-page__title')).catch((error: Error) => {
+      throw new Error(`${error.message} (top page: ${bob.runtime.current.route}, it shows "${textOf(bob, '.status')}")`);
+    });
+    say(`login page shows "${textOf(bob, '#login-page', '.lk-login-page__title')}" / "${textOf(bob, '#login-page', '.lk-login-page__content')}"`);
+    check('the login page shows the configured tips', textOf(bob, '#login-page', '.lk-login-page__content') === '登录后即可评论、收藏，并看到为你推荐的内容');
+    say('user taps the getUserInfo button');
+    find(bob.runtime.current.rendered as unknown as Node, ['#login-page', '.lk-login-page__confirm'])!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('bob') });
+    const status = await until('the favorite', () => bob.runtime.current.route === 'pages/favorite' && textOf(bob, '.status'));
+    say(`back on ${bob.runtime.current.route}, page shows "${status}"`);
+    check('the favorite was saved after login', status === '收藏成功');
+    check('the login page closed itself', bob.runtime.depth === 1);
+  });
+
+  await run('A returning user logs in silently (new device, empty storage)', async () => {
+    const alice = device(emulator, baseURL, 'alice');
+    alice.runtime.reLaunch('/pages/index');
+    const greeting = await until('the feed', () => textOf(alice, '.greeting'));
+    say(`page shows "${greeting}"`);
+    check('personalised content without any UI', greeting === '欢迎回来，Alice');
+    check('one wx.login, no AuthModal', alice.wx.calls.login === 1 && !textOf(alice, '#auth-modal', '.lk-auth-modal__title'));
+  });
+
+  let busy: Device | null = null;
+  await run('Ten concurrent requests share one login', async () => {
+    busy = device(emulator, baseURL, 'alice');
+    busy.runtime.reLaunch('/pages/favorite');
+    for (let i = 0; i < 10; i++) tap(busy, '#favorite-btn');
+    await until('ten favorites', () => busy!.wx.calls.request === 11 && busy!.wx.inFlight === 0);
+    const status = textOf(busy, '.status');
+    say(`page shows "${status}"`);
+    check('one wx.login and one /auth/login for ten requests', busy.wx.calls.login === 1 && busy.wx.calls.request === 11);
+    check('every request succeeded', status === '收藏成功');
+  });
+
+  await run('An expired session is re-established transparently', async () => {
+    if (!busy) throw new Error('needs the previous step');
+    const device = busy as Device;
+    serverSkewMs += 901_000;
+    say('(server clock moves 901 s ahead: every access token it issued has expired)');
+    const before = { login: device.wx.calls.login, request: device.wx.calls.request };
+    tap(device, '#favorite-btn');
+    await until('the retried favorite', () => device.wx.calls.request === before.request + 3 && device.wx.inFlight === 0);
+    check('request -> 401 TOKEN_EXPIRED -> one new login -> the request retried with the new token', device.wx.calls.login === before.login + 1);
+    check('the user saw only success', textOf(device, '.status') === '收藏成功');
+  });
+
+  await server.close();
+  await emulator.close();
+  console.log(`\n${failures === 0 ? 'demo finished: every step passed' : `demo FAILED: ${failures} check(s) failed`}`);
+  console.log(`the built demo is ready for WeChat DevTools: open ${path.relative(process.cwd(), root) || '.'} (project.config.json -> demo/dist)`);
+  process.exit(failures === 0 ? 0 : 1);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

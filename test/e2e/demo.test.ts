@@ -1,0 +1,26 @@
+/**
+ * The main job, as the README runs it: the built wepy 2 demo walked headlessly against the reference server.
+ * Builds the tools and the demo (a few seconds), then runs the demo script and expects every step to pass.
+ */
+import { execFileSync } from 'child_process';
+import path from 'path';
+
+const root = path.resolve(__dirname, '../..');
+const node = (script: string, ...args: string[]) => execFileSync(process.execPath, [path.join(root, script), ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+
+it('walks every login flow of the built demo app successfully', () => {
+  node('scripts/build.js', '--tools');
+  node('scripts/build-demo.js');
+  const output = node('build/scripts/demo.js');
+  for (const step of [
+    'A new user logs in through the AuthModal',
+    'A new user logs in through the login page',
+    'A returning user logs in silently',
+    'Ten concurrent requests share one login',
+    'An expired session is re-established transparently',
+  ]) {
+    expect(output).toContain(step);
+  }
+  expect(output).not.toMatch(/FAIL/);
+  expect(output).toContain('demo finished: every step passed');
+}, 120_000);
