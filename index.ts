@@ -4,7 +4,7 @@
  * `$loginUserAuthTips()`. Call `Login.config({source, baseURL})` once in `App.onLaunch`.
  */
 import { LoginKit, type LoginOptions } from './lib/login-kit';
-import { createPageUserAuthHandler, currentPageTips } from './hub/page-ui';
+import { createPageUserAuthHandler, currentPageTips, openAuthModal } from './hub/page-ui';
 
 export * from './lib/index';
 export { userAuthHub, Hub, UserAuthHub } from './hub/index';
@@ -13,6 +13,7 @@ export type { GetUserInfoDetail, GetPhoneNumberDetail } from './hub/auth-events'
 export type { HubListener } from './hub/index';
 export {
   createPageUserAuthHandler,
+  openAuthModal,
   currentPage,
   currentPageTips,
   findAuthModal,
@@ -20,7 +21,10 @@ export {
   DEFAULT_LOGIN_PAGE_URL,
   DEFAULT_AUTH_MODAL_SELECTOR,
 } from './hub/page-ui';
-export type { AuthModalLike, PageLike, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
+export type { AuthModalLike, OpenAuthModalOptions, PageLike, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
+
+/** Call-from-code API of the AuthModal component: `AuthModal.open({title, ...})` opens the current page's modal. */
+export const AuthModal = { open: openAuthModal };
 
 /**
  * Creates an independent kit (its own state, storage key and locks) with the page UI as default `userAuthHandler`

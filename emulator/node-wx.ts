@@ -82,7 +82,7 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
         .then(async (response) => {
           const text = await response.text();
           let data: unknown = text;
-          if (opts.dataType !== 'other') {
+          if (opts.dataType === undefined || opts.dataType === 'json') {
             try {
               data = JSON.parse(text);
             } catch {

@@ -67,6 +67,25 @@ export function currentPageTips(runtime: PageRuntime = globalPageRuntime): unkno
   return typeof hook === 'function' ? hook.call(owner) : undefined;
 }
 
+/** Options of `openAuthModal`: tips for this opening, and where to find the modal. */
+export interface OpenAuthModalOptions extends Partial<AuthTips> {
+  /** Selector of the AuthModal on the current page (default `#auth-modal`). */
+  selector?: string;
+  /** Runtime globals (tests inject these). */
+  runtime?: PageRuntime;
+}
+
+/**
+ * Opens the current page's AuthModal from code (the `AuthModal.open` of the package entry) and resolves with the
+ * user's `AuthResult`. Rejects with `UI_UNAVAILABLE` when the current page has no AuthModal.
+ */
+export function openAuthModal(options: OpenAuthModalOptions = {}): Promise<AuthResult> {
+  const { selector = DEFAULT_AUTH_MODAL_SELECTOR, runtime = globalPageRuntime, ...tips } = options;
+  const modal = findAuthModal(currentPage(runtime), selector);
+  if (!modal) return Promise.reject(new LoginError('UI_UNAVAILABLE', `the current page has no AuthModal matching "${selector}"`));
+  return modal.open(tips);
+}
+
 /** Options of `createPageUserAuthHandler`. */
 export interface PageUserAuthHandlerOptions {
   /** Page path of the login page (default `DEFAULT_LOGIN_PAGE_URL`). */

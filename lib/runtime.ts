@@ -13,12 +13,14 @@ export interface WxFailResult {
 /** The `wx.request` options the kit passes (callback style, as WeChat documents it). */
 export interface WxRequestOptions {
   url: string;
-  method?: string;
-  data?: unknown;
+  method?: 'OPTIONS' | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'TRACE' | 'CONNECT';
+  data?: string | Record<string, unknown> | ArrayBuffer;
   header?: Record<string, string>;
+  /** ms */
   timeout?: number;
-  dataType?: string;
-  responseType?: string;
+  /** WeChat's values: `json` (default) parses the body; `其他` ("other") leaves it as text. */
+  dataType?: 'json' | '其他';
+  responseType?: 'text' | 'arraybuffer';
   success?: (result: { statusCode: number; data: unknown; header: Record<string, string> }) => void;
   fail?: (error: WxFailResult) => void;
 }

@@ -128,11 +128,12 @@ export interface RequestOptions {
   /** Absolute (`https://...`) or relative to `config.baseURL`. */
   url: string;
   method?: RequestMethod;
-  data?: string | Record<string, unknown> | ArrayBuffer | unknown[];
+  data?: string | Record<string, unknown> | ArrayBuffer;
   header?: Record<string, string>;
   /** Request timeout in ms; default `config.timeouts.request`. */
   timeout?: number;
-  dataType?: 'json' | 'other';
+  /** `json` (default) parses the body; `其他` (WeChat's literal value for "other") leaves it as text. */
+  dataType?: 'json' | '其他';
   responseType?: 'text' | 'arraybuffer';
 }
 

@@ -1,4 +1,4 @@
-import { createPageUserAuthHandler, currentPageTips, type PageLike, type PageRuntime } from '../../hub/page-ui';
+import { createPageUserAuthHandler, currentPageTips, openAuthModal, type PageLike, type PageRuntime } from '../../hub/page-ui';
 import { userAuthHub } from '../../hub/index';
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import { isLoginError } from '../../lib/errors';
@@ -61,5 +61,19 @@ describe('currentPageTips', () => {
   it('returns undefined with no page (App.onLaunch) or no hook', () => {
     expect(currentPageTips(runtime([]))).toBeUndefined();
     expect(currentPageTips(runtime([{}]))).toBeUndefined();
+  });
+});
+
+describe('openAuthModal (AuthModal.open)', () => {
+  it("opens the current page's modal with the given tips", async () => {
+    const open = jest.fn(async () => success);
+    const page: PageLike = { selectComponent: () => ({ open }) };
+    expect(await openAuthModal({ title: 'T', runtime: runtime([page]) })).toBe(success);
+    expect(open).toHaveBeenCalledWith({ title: 'T' });
+  });
+
+  it('rejects UI_UNAVAILABLE when the page has no AuthModal', async () => {
+    const error = await openAuthModal({ runtime: runtime([{ selectComponent: () => null }]) }).catch((e: unknown) => e);
+    expect(isLoginError(error) && error.code).toBe('UI_UNAVAILABLE');
   });
 });
