@@ -56,7 +56,9 @@ export function backendError(what: string, response: RequestResponse): LoginErro
 /**
  * The contract adapter. `login` posts `{source, ...request}` to `/auth/login` and maps the answer:
  * 200 → `{status:'ok'}`; 401 `USER_NOT_REGISTERED` → `{status:'needsUser', loginTicket}` (ticket valid 300 s);
- * any other answer → `LOGIN_FAILED` with `backendCode`. `logout` posts to `/auth/logout`.
+ * any other answer → `LOGIN_FAILED` with `backendCode`. `refresh` posts `{refreshToken}` to `/auth/refresh`
+ * (200 → new tokens; 401 `REFRESH_TOKEN_INVALID` → `LOGIN_FAILED` with that `backendCode` and `statusCode` 401).
+ * `logout` posts to `/auth/logout`.
  * URLs are relative to the kit's `baseURL`.
  */
 export function createContractBackend(): LoginBackend {
@@ -74,6 +76,16 @@ export function createContractBackend(): LoginBackend {
         return { status: 'needsUser', loginTicket: typeof ticket === 'string' ? ticket : undefined, ticketExpiresIn: 300 };
       }
       throw backendError('login', response);
+    },
+    async refresh(refreshToken: string, context: BackendContext): Promise<BackendSession> {
+      const response = await context.request({
+        url: '/auth/refresh',
+        method: 'POST',
+        header: { 'content-type': 'application/json' },
+        data: { refreshToken },
+      });
+      if (response.statusCode === 200) return parseBackendSession(response);
+      throw backendError('refresh', response);
     },
     async logout(state: LoginState, context: BackendContext): Promise<void> {
       const response = await context.request({

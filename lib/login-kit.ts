@@ -59,6 +59,15 @@ export interface LoginOptions {
   isSessionExpired?: (response: RequestResponse) => boolean;
   /** Headers that carry the credentials. Default: `{Authorization: 'Bearer <accessToken>'}`. */
   authHeader?: (state: LoginState) => Record<string, string>;
+  /**
+   * Requests that never wait for a login and never carry a token: a string matches a path prefix (`'/public'`
+   * matches `/public/feed`), a RegExp is tested against the URL as given. The contract's `/auth/` endpoints always are.
+   */
+  noAuthUrls?: Array<string | RegExp>;
+  /** Business predicate: may this "session expired" answer refresh or re-login? Default: always. */
+  shouldRenew?: (response: RequestResponse, request: RequestOptions) => boolean;
+  /** How many times one request may be replayed after "session expired" answers (default 1). */
+  maxReplays?: number;
   /** Storage key of the login state (default `"miniprogram-login-kit:session"`); give each `createLogin` instance its own. */
   storageKey?: string;
   /** Step bounds in ms; see `LoginTimeouts`. */
@@ -84,6 +93,9 @@ interface ResolvedOptions {
   pageTips?: () => unknown;
   isSessionExpired: (response: RequestResponse) => boolean;
   authHeader: (state: LoginState) => Record<string, string>;
+  noAuthUrls: Array<string | RegExp>;
+  shouldRenew: (response: RequestResponse, request: RequestOptions) => boolean;
+  maxReplays: number;
   timeouts: LoginTimeouts;
   expiryLeewayMs: number;
   wx: WxAdapter;
@@ -93,18 +105,41 @@ interface ResolvedOptions {
   transport: Transport;
 }
 
-/** One login shared by every caller that arrives while it runs. */
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: LoginError): void;
+}
+
+/** A promise settled from outside; settling twice is a no-op. Rejections nobody waits for are not reported. */
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: LoginError) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * One session renewal shared by every caller that arrives while it runs: the queue of waiting requests.
+ * Steps: refresh token (if any, unless `force`) → silent login → the login UI (only if a caller allows it).
+ */
 interface Flight {
   /** Set when a `common`/`force` caller joins: the flight may then show the login UI. */
   allowUI: boolean;
   /** `loginOpts.tips` of the first caller that allowed UI. */
   tips?: Partial<AuthTips>;
+  /** Whether the flight may use the refresh token (not when it was started by a `force` login). */
+  refresh: boolean;
   /** `logout()` count when the flight started; a logout during the flight discards its session. */
   epoch: number;
-  /** Settles when the silent part is decided: silent callers wait for this, never for the UI. */
-  silent: Promise<LoginState>;
-  /** Settles when the whole login (UI included) is done. */
-  full: Promise<LoginState>;
+  /** Settles when the part without UI is decided: silent callers wait for this, never for the UI. */
+  silent: Deferred<LoginState>;
+  /** Settles when the whole renewal (UI included) is done. */
+  full: Deferred<LoginState>;
 }
 
 interface Ticket {
@@ -121,7 +156,7 @@ const TICKET_LEEWAY_MS = 10_000;
 
 const OPTION_KEYS: ReadonlyArray<keyof LoginOptions> = [
   'source', 'baseURL', 'backend', 'userAuthHandler', 'tips', 'pageTips', 'isSessionExpired', 'authHeader',
-  'storageKey', 'timeouts', 'expiryLeewayMs', 'maxConcurrentRequests', 'wx', 'clock', 'logger',
+  'noAuthUrls', 'shouldRenew', 'maxReplays', 'storageKey', 'timeouts', 'expiryLeewayMs', 'maxConcurrentRequests', 'wx', 'clock', 'logger',
 ];
 
 /** Default `isSessionExpired`: HTTP 401, or a contract body code `TOKEN_EXPIRED`/`TOKEN_INVALID`. */
@@ -172,6 +207,12 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
   optionalFunction(input.pageTips, 'pageTips');
   optionalFunction(input.isSessionExpired, 'isSessionExpired');
   optionalFunction(input.authHeader, 'authHeader');
+  optionalFunction(input.shouldRenew, 'shouldRenew');
+  if (input.noAuthUrls !== undefined && !(Array.isArray(input.noAuthUrls) && input.noAuthUrls.every((u) => typeof u === 'string' || u instanceof RegExp))) {
+    throw invalid('config.noAuthUrls must be an array of strings and RegExps');
+  }
+  const maxReplays = input.maxReplays ?? 1;
+  if (!(typeof maxReplays === 'number' && Math.floor(maxReplays) === maxReplays && maxReplays >= 0)) throw invalid('config.maxReplays must be an integer >= 0');
   if (input.tips !== undefined && (typeof input.tips !== 'object' || input.tips === null)) throw invalid('config.tips must be an object of tips');
   if (input.storageKey !== undefined && (typeof input.storageKey !== 'string' || input.storageKey === '')) throw invalid('config.storageKey must be a non-empty string');
   if (input.timeouts !== undefined && (typeof input.timeouts !== 'object' || input.timeouts === null)) throw invalid('config.timeouts must be an object');
@@ -199,6 +240,9 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
     pageTips: input.pageTips,
     isSessionExpired: input.isSessionExpired ?? defaultIsSessionExpired,
     authHeader: input.authHeader ?? ((state) => ({ Authorization: `Bearer ${state.accessToken}` })),
+    noAuthUrls: input.noAuthUrls ?? [],
+    shouldRenew: input.shouldRenew ?? (() => true),
+    maxReplays,
     timeouts,
     expiryLeewayMs: input.expiryLeewayMs ?? 10_000,
     wx: wxAdapter,
@@ -252,6 +296,8 @@ export class LoginKit {
   private flight: Flight | null = null;
   private ticket: Ticket | null = null;
   private epoch = 0;
+  /** The user logged out on purpose: nothing logs them back in silently until they log in again. */
+  private loggedOut = false;
   private readonly listeners: LoginEventListener[] = [];
   private reportedNotConfigured = false;
 
@@ -266,7 +312,9 @@ export class LoginKit {
   config(options: LoginOptions): void {
     const resolved = resolveOptions({ ...this.defaults, ...options } as LoginOptions);
     this.options = resolved;
-    this.state = resolved.store.load();
+    const stored = resolved.store.load();
+    this.state = stored.state;
+    this.loggedOut = stored.loggedOut;
   }
 
   /**
@@ -289,38 +337,46 @@ export class LoginKit {
 
   /**
    * Sends a request with the user's credentials, logging in first per `loginOpts.mode` (default `common`).
-   * When the answer says the session expired (`config.isSessionExpired`): if another call already logged in again,
-   * the request is replayed with those credentials; otherwise the local state is cleared, the kit logs in again
-   * (one login for all such callers) and replays the request once. Resolves with the response for any HTTP status.
-   * - `common`/`force`: a failed or cancelled login rejects and the request is not sent.
+   * URLs in `config.noAuthUrls` (and the contract's `/auth/` endpoints) go out at once, without a token.
+   * When the answer says the session expired (`config.isSessionExpired`), it escalates, each step at most once per
+   * token generation and shared by every request in the same situation: (1) the request went out with an older token
+   * than the current one → replayed with the current one, nothing refreshed or cleared; (2) refresh with the refresh
+   * token; (3) no refresh token, or it was rejected → silent login; (4) the backend needs the user → the login UI, in
+   * `common` mode only. Then the request is replayed with the new token, at most `config.maxReplays` times (default 1).
+   * Requests that wait meanwhile are replayed together, at most 10 `wx.request`s at once. Resolves with the response
+   * for any HTTP status.
+   * - `common`/`force`: a failed or cancelled login rejects, and the request is not sent.
    * - `silent`: a failed login sends the request without credentials and resolves with whatever the backend answers.
-   * @throws LoginError `SESSION_EXPIRED` (still expired after the retry), `NETWORK_ERROR`, `TIMEOUT`, `INVALID_OPTIONS`,
-   *   `NOT_CONFIGURED`, and every `login()` error in `common`/`force` mode.
+   * - `reTry: false`, or `config.shouldRenew` saying no: a "session expired" answer is returned as it is.
+   * @throws LoginError `SESSION_EXPIRED` (still expired after the replays), `NETWORK_ERROR`, `TIMEOUT`, `INVALID_OPTIONS`,
+   *   `NOT_CONFIGURED`, `LOGGED_OUT`, and every `login()` error in `common`/`force` mode (a failed refresh: its cause).
    */
   async requestWithLogin<T = unknown>(options: RequestWithLoginOptions): Promise<RequestResponse<T>> {
     const opts = this.requireConfigured();
     if (typeof options !== 'object' || options === null || typeof options.url !== 'string' || options.url === '') {
       throw invalid('requestWithLogin(options) expects {url, ...wx.request options, loginOpts?}');
     }
-    const { loginOpts = {}, ...request } = options;
+    const { loginOpts = {}, reTry = true, ...request } = options;
     const mode = this.checkCallOptions(loginOpts, 'requestWithLogin loginOpts');
-    const relogin: LoginCallOptions = { mode: mode === 'silent' ? 'silent' : 'common', tips: loginOpts.tips };
+    if (this.isNoAuth(opts, request.url)) return opts.transport<T>(request);
 
-    const state = await this.credentials({ mode, tips: loginOpts.tips });
-    const response = await this.send<T>(opts, request, state);
-    if (!state || !opts.isSessionExpired(response)) return response;
-
-    const renewed = await this.renewAfterExpiry(opts, state, relogin);
-    if (!renewed) return response;
-    const retried = await this.send<T>(opts, request, renewed);
-    if (opts.isSessionExpired(retried)) {
-      throw new LoginError('SESSION_EXPIRED', `${request.url} still answered "session expired" after logging in again`, {
-        statusCode: retried.statusCode,
-        backendCode: contractErrorCode(retried.data),
-        cause: retried.data,
-      });
+    let state = await this.credentials({ mode, tips: loginOpts.tips });
+    let response = await this.send<T>(opts, request, state);
+    const renewal: LoginCallOptions = { mode: mode === 'silent' ? 'silent' : 'common', tips: loginOpts.tips };
+    for (let replays = 0; state && opts.isSessionExpired(response); replays++) {
+      if (!reTry || !opts.shouldRenew(response, request)) return response;
+      if (replays >= opts.maxReplays) {
+        throw new LoginError('SESSION_EXPIRED', `${request.url} still answered "session expired" after ${replays} replay(s)`, {
+          statusCode: response.statusCode,
+          backendCode: contractErrorCode(response.data),
+          cause: response.data,
+        });
+      }
+      state = await this.renewAfterExpiry(opts, state, renewal);
+      if (!state) return response;
+      response = await this.send<T>(opts, request, state);
     }
-    return retried;
+    return response;
   }
 
   /**
@@ -351,8 +407,10 @@ export class LoginKit {
   }
 
   /**
-   * Logs out: clears the local state and storage at once, fails a login still running with `LOGGED_OUT`, then asks
-   * the backend to revoke the session (contract `POST /auth/logout`; a failure there is logged, never thrown).
+   * Logs out: clears the local state at once, records the deliberate logout in storage (so no silent login or
+   * refresh brings the session back, also after a restart, until the user logs in through the UI), rejects every
+   * request waiting on a refresh or login with `LOGGED_OUT`, then asks the backend to revoke the refresh token family
+   * (contract `POST /auth/logout`; a failure there is logged, never thrown).
    * @throws LoginError `NOT_CONFIGURED`.
    */
   async logout(): Promise<void> {
@@ -361,7 +419,15 @@ export class LoginKit {
     this.epoch++;
     this.state = null;
     this.ticket = null;
-    opts.store.clear();
+    this.loggedOut = true;
+    opts.store.saveLoggedOut();
+    const flight = this.flight;
+    if (flight) {
+      this.flight = null;
+      const error = new LoginError('LOGGED_OUT', 'logout() was called while this request waited for a login');
+      flight.silent.reject(error);
+      flight.full.reject(error);
+    }
     if (!state) return;
     this.emit({ type: 'logout' });
     await this.revoke(opts, state);
@@ -418,71 +484,84 @@ export class LoginKit {
     }
   }
 
+  /** True for URLs that never carry a token: `config.noAuthUrls` and the contract's `/auth/` endpoints. */
+  private isNoAuth(opts: ResolvedOptions, url: string): boolean {
+    const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
+    if (path.indexOf('/auth/') === 0) return true;
+    return opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? path.indexOf(rule) === 0 : rule.test(url)));
+  }
+
   private send<T>(opts: ResolvedOptions, request: RequestOptions, state: LoginState | null): Promise<RequestResponse<T>> {
     const header = state ? { ...request.header, ...opts.authHeader(state) } : request.header;
     return opts.transport<T>({ ...request, header });
   }
 
   /**
-   * After a "session expired" answer to a request sent with `sent`: reuse a session that replaced it, or clear it
-   * (once, whoever comes first) and log in again. Null when a silent re-login fails.
+   * After a "session expired" answer to a request sent with `sent`: reuse a session that already replaced it;
+   * otherwise mark the access token expired (once, whoever comes first; the refresh token stays) and renew through
+   * the shared flight. Null when a silent renewal fails.
    */
-  private async renewAfterExpiry(opts: ResolvedOptions, sent: LoginState, relogin: LoginCallOptions): Promise<LoginState | null> {
+  private async renewAfterExpiry(opts: ResolvedOptions, sent: LoginState, renewal: LoginCallOptions): Promise<LoginState | null> {
     const current = this.state;
     if (current && current.accessToken !== sent.accessToken && this.freshState(opts)) return current;
-    if (current && current.accessToken === sent.accessToken) {
-      this.state = null;
-      opts.store.clear();
+    if (current && current.accessToken === sent.accessToken && this.freshState(opts)) {
+      const now = opts.clock.now();
+      this.state = { ...current, accessIssuedAt: Math.min(current.accessIssuedAt, now), accessExpiresAt: now };
+      opts.store.save(this.state);
       this.emit({ type: 'sessionExpired' });
     }
-    return this.credentials(relogin);
+    return this.credentials(renewal);
   }
 
   private joinFlight(mode: LoginMode, tips: Partial<AuthTips> | undefined): Promise<LoginState> {
     const allowUI = mode !== 'silent';
     let flight = this.flight;
     if (!flight) {
-      flight = this.startFlight(allowUI, tips);
+      flight = this.startFlight(allowUI, tips, mode !== 'force');
     } else if (allowUI && !flight.allowUI) {
       flight.allowUI = true;
       flight.tips = tips;
     }
-    return allowUI ? flight.full : flight.silent;
+    return allowUI ? flight.full.promise : flight.silent.promise;
   }
 
   /** Starts a flight. Its permissions are set before it runs: it may reach the "show UI?" decision synchronously. */
-  private startFlight(allowUI: boolean, tips: Partial<AuthTips> | undefined): Flight {
-    let settleSilent!: { resolve: (state: LoginState) => void; reject: (error: LoginError) => void };
-    const silent = new Promise<LoginState>((resolve, reject) => (settleSilent = { resolve, reject }));
-    const flight: Flight = { allowUI, tips, epoch: this.epoch, silent, full: silent };
+  private startFlight(allowUI: boolean, tips: Partial<AuthTips> | undefined, refresh: boolean): Flight {
+    const flight: Flight = { allowUI, tips, refresh, epoch: this.epoch, silent: deferred(), full: deferred() };
     this.flight = flight;
-    flight.full = this.runFlight(flight, settleSilent);
-    // Either promise may have no caller waiting on it; its outcome still reaches the callers of the other.
-    silent.catch(() => undefined);
-    flight.full.catch(() => undefined);
+    this.runFlight(flight).then(flight.full.resolve, flight.full.reject);
     return flight;
   }
 
-  private async runFlight(
-    flight: Flight,
-    silentPhase: { resolve: (state: LoginState) => void; reject: (error: LoginError) => void },
-  ): Promise<LoginState> {
+  private async runFlight(flight: Flight): Promise<LoginState> {
     const opts = this.requireConfigured();
     try {
-      let ticket = this.takeTicket(opts);
-      if (!ticket) {
+      const previous = this.state;
+      if (flight.refresh && previous) {
+        const refreshed = await this.tryRefresh(opts, flight, previous);
+        if (refreshed) {
+          flight.silent.resolve(refreshed);
+          return refreshed;
+        }
+        this.emit({ type: 'relogin' });
+      }
+      let ticket = this.loggedOut ? null : this.takeTicket(opts);
+      if (!ticket && !this.loggedOut) {
         const outcome = await this.loginWithFreshCode(opts, { mode: 'silent' });
         if (outcome.status === 'ok') {
-          const state = this.commit(opts, flight, outcome.session);
-          silentPhase.resolve(state);
+          const state = this.commit(opts, flight, outcome.session, 'login');
+          flight.silent.resolve(state);
           return state;
         }
         ticket = outcome.loginTicket
           ? { value: outcome.loginTicket, expiresAt: opts.clock.now() + (outcome.ticketExpiresIn ?? 300) * 1000 }
           : null;
       }
-      const authRequired = new LoginError('AUTH_REQUIRED', 'the user must authorize to log in, and a silent login shows no UI');
-      silentPhase.reject(authRequired);
+      const authRequired = new LoginError(
+        'AUTH_REQUIRED',
+        this.loggedOut ? 'the user logged out; only a login through the UI brings them back' : 'the user must authorize to log in, and a silent login shows no UI',
+      );
+      flight.silent.reject(authRequired);
       if (!flight.allowUI) {
         this.ticket = ticket;
         throw authRequired;
@@ -499,15 +578,43 @@ export class LoginKit {
       if (outcome.status !== 'ok') {
         throw new LoginError('LOGIN_FAILED', 'the backend still asks for user authorization after the user authorized');
       }
-      return this.commit(opts, flight, outcome.session);
+      return this.commit(opts, flight, outcome.session, 'login');
     } catch (error) {
       const loginError = toLoginError(error);
-      silentPhase.reject(loginError);
-      this.emit({ type: 'loginFailed', error: loginError });
+      flight.silent.reject(loginError);
+      if (this.flight === flight) this.emit({ type: 'loginFailed', error: loginError });
       throw loginError;
     } finally {
       if (this.flight === flight) this.flight = null;
     }
+  }
+
+  /**
+   * Step 2 of the escalation: exchanges the refresh token (if there is a usable one). Resolves with the committed
+   * state, or null when there is no refresh token or the backend rejected it (HTTP 4xx: the session is dropped and
+   * the caller logs in again). Any other failure (network, timeout, 5xx) is thrown and the refresh token kept.
+   */
+  private async tryRefresh(opts: ResolvedOptions, flight: Flight, previous: LoginState): Promise<LoginState | null> {
+    const { refreshToken, refreshExpiresAt } = previous;
+    if (!refreshToken || !opts.backend.refresh || (refreshExpiresAt !== undefined && opts.clock.now() >= refreshExpiresAt)) return null;
+    this.emit({ type: 'refreshStart' });
+    let session: BackendSession;
+    try {
+      session = await opts.backend.refresh(refreshToken, this.backendContext(opts));
+    } catch (error) {
+      const refreshError = toLoginError(error);
+      this.emit({ type: 'refreshEnd', error: refreshError });
+      const rejected = refreshError.statusCode !== undefined && refreshError.statusCode >= 400 && refreshError.statusCode < 500;
+      if (!rejected) throw refreshError;
+      if (this.state === previous) {
+        this.state = null;
+        opts.store.clear();
+      }
+      return null;
+    }
+    const state = this.commit(opts, flight, session, 'refresh');
+    this.emit({ type: 'refreshEnd', state });
+    return state;
   }
 
   /** Takes the cached ticket if it is still usable (single use). */
@@ -605,13 +712,12 @@ export class LoginKit {
     return result;
   }
 
-  /** Makes a backend session the current state (memory, storage, one `login` event). */
-  private commit(opts: ResolvedOptions, flight: Flight, session: BackendSession): LoginState {
-    if (flight.epoch !== this.epoch) {
-      const now = opts.clock.now();
-      void this.revoke(opts, { accessToken: session.accessToken, refreshToken: session.refreshToken, accessIssuedAt: now, accessExpiresAt: now, user: null, isNewUser: false });
-      throw new LoginError('LOGGED_OUT', 'logout() was called while this login was running; its session was discarded');
-    }
+  /**
+   * Makes a backend session the current state: memory and storage first (a rotated refresh token is written before
+   * anyone waiting on it is released), then one `login` event for a login. Throws `LOGGED_OUT` (and revokes the new
+   * session) when `logout()` was called since the flight started.
+   */
+  private commit(opts: ResolvedOptions, flight: Flight, session: BackendSession, via: 'login' | 'refresh'): LoginState {
     const now = opts.clock.now();
     const state: LoginState = {
       accessToken: session.accessToken,
@@ -619,13 +725,18 @@ export class LoginKit {
       accessExpiresAt: now + session.expiresIn * 1000,
       refreshToken: session.refreshToken,
       refreshExpiresAt: session.refreshToken && session.refreshExpiresIn ? now + session.refreshExpiresIn * 1000 : undefined,
-      user: session.user ?? null,
-      isNewUser: session.isNewUser === true,
+      user: session.user ?? this.state?.user ?? null,
+      isNewUser: via === 'login' ? session.isNewUser === true : (this.state?.isNewUser ?? false),
     };
+    if (flight.epoch !== this.epoch) {
+      void this.revoke(opts, state);
+      throw new LoginError('LOGGED_OUT', 'logout() was called while this login was running; its session was discarded');
+    }
     this.state = state;
     this.ticket = null;
+    this.loggedOut = false;
     opts.store.save(state);
-    this.emit({ type: 'login', state, isNewUser: state.isNewUser });
+    if (via === 'login') this.emit({ type: 'login', state, isNewUser: state.isNewUser });
     return state;
   }
 

@@ -140,6 +140,8 @@ export interface RequestOptions {
 /** Options of `requestWithLogin()`: a request plus how it may log in. */
 export interface RequestWithLoginOptions extends RequestOptions {
   loginOpts?: LoginCallOptions;
+  /** `false`: a "session expired" answer is returned as it is — no refresh, no re-login, no replay. Default `true`. */
+  reTry?: boolean;
 }
 
 /** Sends one HTTP request through the kit's transport (bounded by a timeout and the concurrency limit). */
@@ -183,15 +185,32 @@ export interface BackendContext {
  */
 export interface LoginBackend {
   login(request: BackendLoginRequest, context: BackendContext): Promise<BackendLoginResult>;
+  /**
+   * Exchanges a refresh token for new tokens (contract `POST /auth/refresh`; refresh tokens rotate). A rejection with
+   * an HTTP 4xx `statusCode` (e.g. `REFRESH_TOKEN_INVALID`) makes the kit fall back to a silent login; any other
+   * failure (network, timeout, 5xx) fails every waiting request with that error and keeps the refresh token.
+   */
+  refresh?(refreshToken: string, context: BackendContext): Promise<BackendSession>;
   /** Revokes the session server-side; failures are logged, never block the local logout. */
   logout?(state: LoginState, context: BackendContext): Promise<void>;
 }
 
-/** Events of `onStateChange`, each fired once per occurrence (not once per waiting caller). */
+/**
+ * Events of `onStateChange`, each fired once per occurrence (not once per waiting caller):
+ * - `login`: a new session from a login (`isNewUser` when the backend registered the user);
+ * - `loginFailed`: a login (or renewal) ended without a session;
+ * - `sessionExpired`: the backend answered "expired" for the current access token;
+ * - `refreshStart` / `refreshEnd`: one refresh-token exchange (`state` on success, `error` on failure);
+ * - `relogin`: a session could not be refreshed (no refresh token, or it was rejected) and the kit logs in again;
+ * - `logout`: `logout()` ended a session.
+ */
 export type LoginEvent =
   | { type: 'login'; state: LoginState; isNewUser: boolean }
   | { type: 'loginFailed'; error: LoginError }
   | { type: 'sessionExpired' }
+  | { type: 'refreshStart' }
+  | { type: 'refreshEnd'; state?: LoginState; error?: LoginError }
+  | { type: 'relogin' }
   | { type: 'logout' };
 
 /** Receives `LoginEvent`s. Errors it throws are caught and logged. */

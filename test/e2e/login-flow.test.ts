@@ -68,7 +68,7 @@ it('serves ten concurrent requests of a new user with one wx.login, one UI and t
   expect(wx.calls.request).toBe(2 + 10);
 });
 
-it('re-establishes an expired session transparently and retries the request once', async () => {
+it('re-establishes an expired session transparently with the refresh token and retries the request once', async () => {
   const { kit, wx } = client('e2e-expire');
   const first = await kit.login();
   serverClock += 901_000; // the server's access tokens live 900 s
@@ -77,7 +77,8 @@ it('re-establishes an expired session transparently and retries the request once
     expect(response.statusCode).toBe(200);
     expect(response.data.user.id).toBe(first.user!.id);
     expect(kit.getState()!.accessToken).not.toBe(first.accessToken);
-    expect(wx.calls.login).toBe(2);
+    expect(kit.getState()!.refreshToken).not.toBe(first.refreshToken);
+    expect(wx.calls.login).toBe(1);
   } finally {
     serverClock = 0;
   }

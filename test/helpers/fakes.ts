@@ -70,6 +70,15 @@ export class FakeBackend {
   tickets = new Map<string, string>();
   validTokens = new Set<string>();
   loginCalls: Array<Record<string, unknown>> = [];
+  /** refresh token -> openid; rotated on use. */
+  refreshTokens = new Map<string, string>();
+  refreshCalls: Array<Record<string, unknown>> = [];
+  /** Whether sessions carry a refresh token (a legacy backend issues none). */
+  issueRefreshTokens = true;
+  /** Overrides the next `/auth/refresh` answers, in order. */
+  refreshOverrides: Answer[] = [];
+  /** Optional gate: `/auth/refresh` waits on it. */
+  refreshGate: Promise<void> | null = null;
   logoutCalls: Array<{ authorization?: string; body: Record<string, unknown> }> = [];
   apiCalls: Array<{ url: string; authorization?: string }> = [];
   private counter = 0;
@@ -89,14 +98,15 @@ export class FakeBackend {
   private issueSession(openid: string, isNewUser: boolean): RequestResponse {
     const accessToken = `token-${++this.counter}-${openid}`;
     this.validTokens.add(accessToken);
+    const refreshToken = `refresh-${this.counter}`;
+    if (this.issueRefreshTokens) this.refreshTokens.set(refreshToken, openid);
     return {
       statusCode: 200,
       header: {},
       data: {
         accessToken,
         expiresIn: this.expiresIn,
-        refreshToken: `refresh-${this.counter}`,
-        refreshExpiresIn: 2_592_000,
+        ...(this.issueRefreshTokens ? { refreshToken, refreshExpiresIn: 2_592_000 } : {}),
         user: { id: openid, nickName: `nick-${openid}`, avatarUrl: '', phoneBound: false },
         isNewUser,
       },
@@ -118,6 +128,16 @@ export class FakeBackend {
       const override = this.loginOverrides.shift();
       if (override) return override;
       return this.login(req.body);
+    }
+    if (path === '/auth/refresh') {
+      this.refreshCalls.push(req.body);
+      if (this.refreshGate) await this.refreshGate;
+      const override = this.refreshOverrides.shift();
+      if (override) return override;
+      const openid = this.refreshTokens.get(req.body.refreshToken as string);
+      this.refreshTokens.delete(req.body.refreshToken as string);
+      if (!openid) return { statusCode: 401, header: {}, data: { code: 'REFRESH_TOKEN_INVALID', message: 'refresh' } };
+      return this.issueSession(openid, false);
     }
     if (path === '/auth/logout') {
       this.logoutCalls.push({ authorization, body: req.body });

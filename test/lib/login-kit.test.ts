@@ -110,8 +110,9 @@ describe('login modes', () => {
     expect(fake.requests.length).toBe(requests);
   });
 
-  it('computes expiry when read: checkLogin turns false once the access token expires, and login logs in again', async () => {
-    const { kit, fake, clock } = setup({ expiryLeewayMs: 5000 }, { registered: true });
+  it('computes expiry when read: checkLogin turns false once the access token expires, and login renews it', async () => {
+    const { kit, fake, backend, clock } = setup({ expiryLeewayMs: 5000 }, { registered: true });
+    backend.issueRefreshTokens = false;
     await kit.login();
     await clock.advance(900_000 - 5000 - 1);
     expect(kit.checkLogin()).toBe(true);
@@ -373,8 +374,9 @@ describe('requestWithLogin', () => {
     expect(ui).not.toHaveBeenCalled();
   });
 
-  it('re-logs in once when the session expired and retries with the new credentials', async () => {
+  it('re-logs in once when the session expired and the backend issues no refresh token, retrying with the new credentials', async () => {
     const { kit, fake, backend, events } = setup({}, { registered: true });
+    backend.issueRefreshTokens = false;
     const first = await kit.login();
     backend.expireAll();
     const response = await kit.requestWithLogin({ url: '/api/data' });
@@ -383,7 +385,7 @@ describe('requestWithLogin', () => {
     expect(second.accessToken).not.toBe(first.accessToken);
     expect(backend.apiCalls.map((c) => c.authorization)).toEqual([`Bearer ${first.accessToken}`, `Bearer ${second.accessToken}`]);
     expect(fake.loginCount).toBe(2);
-    expect(eventTypes(events)).toEqual(['login', 'sessionExpired', 'login']);
+    expect(eventTypes(events)).toEqual(['login', 'sessionExpired', 'relogin', 'login']);
   });
 
   it('rejects SESSION_EXPIRED when the retry is answered "expired" again', async () => {
@@ -394,13 +396,14 @@ describe('requestWithLogin', () => {
 
   it('shares one re-login among five requests that all hit an expired session, each replayed once', async () => {
     const { kit, fake, backend, events } = setup({}, { registered: true });
+    backend.issueRefreshTokens = false;
     await kit.login();
     backend.expireAll();
     const responses = await Promise.all(Array.from({ length: 5 }, () => kit.requestWithLogin({ url: '/api/data' })));
     expect(responses.map((r) => r.statusCode)).toEqual(Array(5).fill(200));
     expect(fake.loginCount).toBe(2);
     expect(backend.apiCalls).toHaveLength(10);
-    expect(eventTypes(events)).toEqual(['login', 'sessionExpired', 'login']);
+    expect(eventTypes(events)).toEqual(['login', 'sessionExpired', 'relogin', 'login']);
   });
 
   it('replays a late 401 for an older token with the current one, without logging in again or clearing anything', async () => {
@@ -427,6 +430,7 @@ describe('requestWithLogin', () => {
 
   it('supports a legacy backend that answers HTTP 200 with an expired business code', async () => {
     const { kit, fake, backend } = setup({ isSessionExpired: (res) => (res.data as { code?: number }).code === 3001 }, { registered: true });
+    backend.issueRefreshTokens = false; // contract: legacy sessions are re-established by a fresh login
     await kit.login();
     const original = backend.handle;
     let expired = true;
@@ -500,12 +504,12 @@ describe('storage', () => {
 });
 
 describe('logout', () => {
-  it('revokes the session on the backend, clears storage and fires logout once', async () => {
+  it('revokes the session on the backend, keeps only a "logged out" marker in storage and fires logout once', async () => {
     const { kit, fake, backend, events } = setup({}, { registered: true });
     const state = await kit.login();
     await kit.logout();
     expect(backend.logoutCalls).toEqual([{ authorization: `Bearer ${state.accessToken}`, body: { refreshToken: state.refreshToken } }]);
-    expect(fake.storage.size).toBe(0);
+    expect([...fake.storage.values()]).toEqual([{ v: 1, loggedOut: true }]);
     expect(kit.checkLogin()).toBe(false);
     expect(kit.getUser()).toBeNull();
     expect(eventTypes(events)).toEqual(['login', 'logout']);
