@@ -19,6 +19,8 @@ export interface NodeWx extends WxAdapter, Navigator {
   storage: Map<string, string>;
   /** How many times each `wx.*` API was called. */
   calls: Record<string, number>;
+  /** Every `wx.request` as "METHOD /path", in order. */
+  requested: string[];
   /** Requests currently in flight, and the most seen at once. */
   inFlight: number;
   maxInFlight: number;
@@ -49,6 +51,7 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     openid: options.openid,
     storage: new Map(),
     calls: {},
+    requested: [],
     inFlight: 0,
     maxInFlight: 0,
     login(opts) {
@@ -70,7 +73,9 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
         body = typeof opts.data === 'string' ? opts.data : JSON.stringify(opts.data);
         if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
       }
-      const what = `wx.request ${method} ${url.replace(/^https?:\/\/[^/]+/, '')}${headers.Authorization ? ' (with token)' : ''}`;
+      const pathname = url.replace(/^https?:\/\/[^/]+/, '');
+      wx.requested.push(`${method} ${pathname.replace(/\?.*$/, '')}`);
+      const what = `wx.request ${method} ${pathname}${headers.Authorization ? ' (with token)' : ''}`;
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

@@ -497,13 +497,13 @@ export class LoginKit {
   }
 
   /**
-   * After a "session expired" answer to a request sent with `sent`: reuse a session that already replaced it;
-   * otherwise mark the access token expired (once, whoever comes first; the refresh token stays) and renew through
-   * the shared flight. Null when a silent renewal fails.
+   * After a "session expired" answer to a request sent with `sent`: if `sent` is still the current session, mark its
+   * access token expired (once, whoever comes first; the refresh token stays). Then get credentials as any request
+   * does: a session that already replaced `sent` is simply reused (a late 401 never triggers a second renewal), else
+   * the shared renewal flight runs. Null when a silent renewal fails.
    */
   private async renewAfterExpiry(opts: ResolvedOptions, sent: LoginState, renewal: LoginCallOptions): Promise<LoginState | null> {
     const current = this.state;
-    if (current && current.accessToken !== sent.accessToken && this.freshState(opts)) return current;
     if (current && current.accessToken === sent.accessToken && this.freshState(opts)) {
       const now = opts.clock.now();
       this.state = { ...current, accessIssuedAt: Math.min(current.accessIssuedAt, now), accessExpiresAt: now };

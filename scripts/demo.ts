@@ -160,16 +160,32 @@ async function main() {
     check('every request succeeded', status === '收藏成功');
   });
 
+  const requests = (d: Device, what: string) => d.wx.requested.filter((r) => r === what).length;
+
   await run('An expired session is re-established transparently', async () => {
     if (!busy) throw new Error('needs the previous step');
     const device = busy as Device;
     serverSkewMs += 901_000;
     say('(server clock moves 901 s ahead: every access token it issued has expired)');
-    const before = { login: device.wx.calls.login, request: device.wx.calls.request };
+    const before = { login: device.wx.calls.login, request: device.wx.calls.request, refresh: requests(device, 'POST /auth/refresh') };
     tap(device, '#favorite-btn');
     await until('the retried favorite', () => device.wx.calls.request === before.request + 3 && device.wx.inFlight === 0);
-    check('request -> 401 TOKEN_EXPIRED -> one new login -> the request retried with the new token', device.wx.calls.login === before.login + 1);
+    check('request -> 401 TOKEN_EXPIRED -> one refresh -> the request replayed with the new token', requests(device, 'POST /auth/refresh') === before.refresh + 1);
+    check('no wx.login and no UI needed', device.wx.calls.login === before.login);
     check('the user saw only success', textOf(device, '.status') === '收藏成功');
+  });
+
+  await run('The token expires while the user is busy: ten requests, one refresh', async () => {
+    if (!busy) throw new Error('needs the previous step');
+    const device = busy as Device;
+    serverSkewMs += 901_000;
+    say('(server clock moves 901 s ahead again)');
+    const before = { login: device.wx.calls.login, request: device.wx.calls.request, refresh: requests(device, 'POST /auth/refresh') };
+    for (let i = 0; i < 10; i++) tap(device, '#favorite-btn');
+    await until('ten replayed favorites', () => device.wx.calls.request === before.request + 21 && device.wx.inFlight === 0);
+    check('ten 401s -> exactly one /auth/refresh -> ten replays', requests(device, 'POST /auth/refresh') === before.refresh + 1);
+    check('at most 10 wx.request in flight', device.wx.maxInFlight <= 10);
+    check('no wx.login, and the user saw only success', device.wx.calls.login === before.login && textOf(device, '.status') === '收藏成功');
   });
 
   await server.close();

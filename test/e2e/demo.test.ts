@@ -18,6 +18,7 @@ it('walks every login flow of the built demo app successfully', () => {
     'A returning user logs in silently',
     'Ten concurrent requests share one login',
     'An expired session is re-established transparently',
+    'The token expires while the user is busy: ten requests, one refresh',
   ]) {
     expect(output).toContain(step);
   }
