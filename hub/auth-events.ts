@@ -3,22 +3,13 @@
  * Shared by the AuthModal and the login page so both report exactly the same results.
  */
 import type { AuthResult, AuthType, UserInfoAuthData } from '../lib/types';
+import type { GetPhoneNumberDetail } from '../lib/wechat-types';
+
+export type { GetPhoneNumberDetail };
 
 /** `e.detail` of `bindgetuserinfo` (success has `userInfo` and the signed fields; a refusal only `errMsg`). */
 export interface GetUserInfoDetail extends Partial<UserInfoAuthData> {
   errMsg: string;
-}
-
-/**
- * `e.detail` of `bindgetphonenumber` / `bindgetrealtimephonenumber`: a one-time `code` (base library >= 2.21.2) on
- * success; `errno` 1400001 when the app's quota is used up. The typings lack `errno` and `code`, so they are declared here.
- */
-export interface GetPhoneNumberDetail {
-  errMsg: string;
-  errno?: number;
-  code?: string;
-  encryptedData?: string;
-  iv?: string;
 }
 
 const isOk = (errMsg: unknown) => typeof errMsg === 'string' && /:ok$/.test(errMsg);
@@ -39,8 +30,7 @@ export function resultFromPhoneNumber(detail: GetPhoneNumberDetail | undefined):
   if (isOk(d.errMsg) && typeof d.code === 'string' && d.code !== '') {
     return { succeeded: true, authType: 'phone', errMsg: d.errMsg, data: { code: d.code } };
   }
-  const errMsg = typeof d.errMsg === 'string' ? d.errMsg : 'getPhoneNumber:fail';
-  return { succeeded: false, authType: 'phone', errMsg: d.errno !== undefined ? `${errMsg} (errno ${d.errno})` : errMsg };
+  return { succeeded: false, authType: 'phone', errMsg: typeof d.errMsg === 'string' ? d.errMsg : 'getPhoneNumber:fail', ...(typeof d.errno === 'number' ? { errno: d.errno } : {}) };
 }
 
 /** The result a UI publishes when the user closes it or leaves it without authorizing. */

@@ -58,7 +58,8 @@ export function backendError(what: string, response: RequestResponse): LoginErro
  * 200 → `{status:'ok'}`; 401 `USER_NOT_REGISTERED` → `{status:'needsUser', loginTicket}` (ticket valid 300 s);
  * any other answer → `LOGIN_FAILED` with `backendCode`. `refresh` posts `{refreshToken}` to `/auth/refresh`
  * (200 → new tokens; 401 `REFRESH_TOKEN_INVALID` → `LOGIN_FAILED` with that `backendCode` and `statusCode` 401).
- * `logout` posts to `/auth/logout`.
+ * `uploadAvatar` uploads the profile's temporary avatar to `/auth/avatar` (multipart `file`, `source`; the reference
+ * server's extension of the contract) and returns its `avatarUrl`. `logout` posts to `/auth/logout`.
  * URLs are relative to the kit's `baseURL`.
  */
 export function createContractBackend(): LoginBackend {
@@ -86,6 +87,12 @@ export function createContractBackend(): LoginBackend {
       });
       if (response.statusCode === 200) return parseBackendSession(response);
       throw backendError('refresh', response);
+    },
+    async uploadAvatar(filePath: string, context: BackendContext): Promise<string> {
+      const response = await context.uploadFile({ url: '/auth/avatar', filePath, name: 'file', formData: { source: context.source } });
+      const avatarUrl = (response.data as { avatarUrl?: unknown } | null)?.avatarUrl;
+      if (response.statusCode === 200 && typeof avatarUrl === 'string') return avatarUrl;
+      throw backendError('avatar upload', response);
     },
     async logout(state: LoginState, context: BackendContext): Promise<void> {
       const response = await context.request({

@@ -10,7 +10,10 @@
  * - `WX_LOGIN_FAILED`: `wx.login` called `fail` (see `errMsg`/`errno`).
  * - `AUTH_REQUIRED`: the user must authorize, but the call's mode (`silent`) forbids showing UI.
  * - `AUTH_CANCELLED`: the user closed the login UI or left the login page without authorizing.
- * - `AUTH_DENIED`: the user refused the WeChat authorization (`errMsg` contains "auth deny"/"auth denied").
+ * - `AUTH_DENIED`: the user refused the WeChat authorization (`errMsg` "auth deny"/"auth denied"/"user deny") and did
+ *   not grant it in the permission panel.
+ * - `PRIVACY_DENIED`: the user disagreed with the mini-program's privacy agreement (base library >= 2.32.3).
+ * - `PHONE_QUOTA_EXCEEDED`: the phone-number authorization failed with `errno` 1400001 (the app's paid quota is used up).
  * - `UI_UNAVAILABLE`: no login UI could be shown (no `userAuthHandler`, navigation to the login page failed).
  * - `LOGIN_FAILED`: the backend refused or could not complete the login (see `backendCode`, `statusCode`).
  * - `NETWORK_ERROR`: `wx.request` called `fail` (see `errMsg`/`errno`).
@@ -25,6 +28,8 @@ export type LoginErrorCode =
   | 'AUTH_REQUIRED'
   | 'AUTH_CANCELLED'
   | 'AUTH_DENIED'
+  | 'PRIVACY_DENIED'
+  | 'PHONE_QUOTA_EXCEEDED'
   | 'UI_UNAVAILABLE'
   | 'LOGIN_FAILED'
   | 'NETWORK_ERROR'

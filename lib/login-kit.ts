@@ -9,7 +9,7 @@ import { Limiter } from './limiter';
 import { callWx, systemClock, withTimeout, type Clock, type Logger, type WxAdapter } from './runtime';
 import { SessionStore } from './session-store';
 import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
-import { createTransport } from './transport';
+import { createTransport, createUploader } from './transport';
 import type {
   AuthResult,
   AuthTips,
@@ -28,8 +28,10 @@ import type {
   RequestResponse,
   RequestWithLoginOptions,
   Transport,
+  Uploader,
   UserAuthHandler,
 } from './types';
+import { PHONE_QUOTA_ERRNO } from './wechat-types';
 
 /** Bounds (ms) of each step; 0 disables a bound. */
 export interface LoginTimeouts {
@@ -103,6 +105,7 @@ interface ResolvedOptions {
   logger: Logger;
   store: SessionStore;
   transport: Transport;
+  upload: Uploader;
 }
 
 interface Deferred<T> {
@@ -249,7 +252,10 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
     clock,
     logger,
     store: new SessionStore(wxAdapter, input.storageKey ?? DEFAULT_STORAGE_KEY, logger),
-    transport: createTransport({ wx: wxAdapter, clock, limiter: new Limiter(max), baseURL: input.baseURL, defaultTimeoutMs: timeouts.request }),
+    ...(() => {
+      const network = { wx: wxAdapter, clock, limiter: new Limiter(max), baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
+      return { transport: createTransport(network), upload: createUploader(network) };
+    })(),
   };
 }
 
@@ -279,6 +285,20 @@ function authPayload(result: Extract<AuthResult, { succeeded: true }>): Partial<
     default:
       throw incomplete('a known authType');
   }
+}
+
+/** A refusal in WeChat's words: "auth deny", "auth denied" (authorize, getUserInfo), "user deny" (getPhoneNumber). */
+const REFUSAL = /\b(auth|user) den(y|ied)\b/i;
+const PRIVACY_REFUSAL = /privacy permission is not authorized/i;
+
+/** The typed error of a UI answer that is not a success. */
+function authFailure(result: Extract<AuthResult, { succeeded: false }>, afterPermissionPanel: boolean): LoginError {
+  const errMsg = typeof result.errMsg === 'string' ? result.errMsg : 'cancel';
+  const details = { errMsg, errno: result.errno };
+  if (PRIVACY_REFUSAL.test(errMsg)) return new LoginError('PRIVACY_DENIED', 'the user disagreed with the privacy agreement', details);
+  if (result.errno === PHONE_QUOTA_ERRNO) return new LoginError('PHONE_QUOTA_EXCEEDED', "the app's phone-number quota is used up (errno 1400001)", details);
+  if (afterPermissionPanel || REFUSAL.test(errMsg)) return new LoginError('AUTH_DENIED', 'the user refused the authorization', details);
+  return new LoginError('AUTH_CANCELLED', 'the user cancelled the login', details);
 }
 
 function toLoginError(error: unknown): LoginError {
@@ -568,12 +588,12 @@ export class LoginKit {
       }
       let auth: Extract<AuthResult, { succeeded: true }>;
       try {
-        auth = await this.askUser(opts, flight);
+        auth = await this.authorizeUser(opts, flight);
       } catch (error) {
         this.ticket = ticket; // unused: the next attempt can skip wx.login
         throw error;
       }
-      const payload = authPayload(auth);
+      const payload = await this.uploadedPayload(opts, authPayload(auth));
       const outcome = await this.authorize(opts, ticket, payload);
       if (outcome.status !== 'ok') {
         throw new LoginError('LOGIN_FAILED', 'the backend still asks for user authorization after the user authorized');
@@ -615,6 +635,14 @@ export class LoginKit {
     const state = this.commit(opts, flight, session, 'refresh');
     this.emit({ type: 'refreshEnd', state });
     return state;
+  }
+
+  /** Replaces a profile's temporary avatar path by the URL the backend stored it at (`backend.uploadAvatar`). */
+  private async uploadedPayload(opts: ResolvedOptions, payload: Partial<BackendLoginRequest>): Promise<Partial<BackendLoginRequest>> {
+    const profile = payload.profile;
+    if (!profile || !profile.avatarUrl || /^https:\/\//i.test(profile.avatarUrl) || !opts.backend.uploadAvatar) return payload;
+    const avatarUrl = await opts.backend.uploadAvatar(profile.avatarUrl, this.backendContext(opts));
+    return { ...payload, profile: { ...profile, avatarUrl } };
   }
 
   /** Takes the cached ticket if it is still usable (single use). */
@@ -676,24 +704,28 @@ export class LoginKit {
   }
 
   private backendContext(opts: ResolvedOptions): BackendContext {
-    return { source: opts.source, request: opts.transport };
+    return { source: opts.source, request: opts.transport, uploadFile: opts.upload };
   }
 
-  /** Shows the login UI with the merged tips and returns a successful result; throws the typed failure otherwise. */
-  private async askUser(opts: ResolvedOptions, flight: Flight): Promise<Extract<AuthResult, { succeeded: true }>> {
-    const handler = opts.userAuthHandler;
-    if (!handler) throw new LoginError('UI_UNAVAILABLE', 'the user must authorize but no userAuthHandler is configured');
+  /** The tips of this login: defaults ← `config.tips` ← the page's tips (awaited; a throwing hook is logged) ← the call's. */
+  private async mergedTips(opts: ResolvedOptions, flight: Flight): Promise<AuthTips> {
     let pageTips: unknown;
     try {
       pageTips = opts.pageTips ? await opts.pageTips() : undefined;
     } catch (error) {
       opts.logger.error(`${PACKAGE_NAME}: the page's $loginUserAuthTips() threw; using the other tips`, error);
     }
-    const tips = mergeTips(opts.logger, DEFAULT_AUTH_TIPS, [
+    return mergeTips(opts.logger, DEFAULT_AUTH_TIPS, [
       { where: 'config.tips', tips: opts.tips },
       { where: "the page's $loginUserAuthTips()", tips: pageTips },
       { where: 'loginOpts.tips', tips: flight.tips },
     ]);
+  }
+
+  /** Shows the login UI once, bounded by `timeouts.userAuth`; resolves with whatever the user answered. */
+  private async askUser(opts: ResolvedOptions, tips: AuthTips): Promise<AuthResult> {
+    const handler = opts.userAuthHandler;
+    if (!handler) throw new LoginError('UI_UNAVAILABLE', 'the user must authorize but no userAuthHandler is configured');
     let result: unknown;
     try {
       result = await withTimeout(Promise.resolve().then(() => handler({ tips })), opts.timeouts.userAuth, opts.clock, 'the user-auth step');
@@ -704,12 +736,66 @@ export class LoginKit {
     if (!isAuthResult(result)) {
       throw new LoginError('UI_UNAVAILABLE', 'userAuthHandler must resolve with an AuthResult {succeeded, authType, data, errMsg}', { cause: result });
     }
-    if (!result.succeeded) {
-      const errMsg = typeof result.errMsg === 'string' ? result.errMsg : 'cancel';
-      const denied = /auth den(y|ied)/i.test(errMsg);
-      throw new LoginError(denied ? 'AUTH_DENIED' : 'AUTH_CANCELLED', denied ? 'the user refused the authorization' : 'the user cancelled the login', { errMsg });
-    }
     return result;
+  }
+
+  /**
+   * The user-auth step with the classic rejection recovery: when the user refused `userInfo` (errMsg "auth deny" /
+   * "auth denied", or `authSetting['scope.userInfo'] === false`), a `wx.showModal` with the denied tips offers the
+   * permission panel; its confirm is the tap `wx.openSetting` needs (base library >= 2.3.0). If the permission is then
+   * granted, the UI is shown once more. Throws `AUTH_DENIED`, `AUTH_CANCELLED`, `PRIVACY_DENIED`,
+   * `PHONE_QUOTA_EXCEEDED` for the other outcomes.
+   */
+  private async authorizeUser(opts: ResolvedOptions, flight: Flight): Promise<Extract<AuthResult, { succeeded: true }>> {
+    const tips = await this.mergedTips(opts, flight);
+    const first = await this.askUser(opts, tips);
+    if (first.succeeded) return first;
+    if (first.authType === 'userInfo' && (await this.recentlyRefused(opts, first.errMsg)) && (await this.offerPermissionPanel(opts, tips))) {
+      const second = await this.askUser(opts, tips);
+      if (second.succeeded) return second;
+      throw authFailure(second, true);
+    }
+    throw authFailure(first, false);
+  }
+
+  private async recentlyRefused(opts: ResolvedOptions, errMsg: string | undefined): Promise<boolean> {
+    if (REFUSAL.test(errMsg ?? '')) return true;
+    const getSetting = opts.wx.getSetting;
+    if (typeof getSetting !== 'function') return false;
+    try {
+      const { authSetting } = await withTimeout(
+        callWx<{ authSetting: Record<string, boolean | undefined> }>((cb) => getSetting.call(opts.wx, cb), 'AUTH_DENIED', 'wx.getSetting'),
+        opts.timeouts.wxLogin,
+        opts.clock,
+        'wx.getSetting',
+      );
+      return authSetting['scope.userInfo'] === false;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Resolves true when the user confirmed the prompt and granted `scope.userInfo` in the permission panel. */
+  private offerPermissionPanel(opts: ResolvedOptions, tips: AuthTips): Promise<boolean> {
+    const { wx } = opts;
+    const showModal = wx.showModal;
+    const openSetting = wx.openSetting;
+    if (typeof showModal !== 'function' || typeof openSetting !== 'function') return Promise.resolve(false);
+    const asked = new Promise<boolean>((resolve) => {
+      showModal.call(wx, {
+        title: tips.deniedTitle,
+        content: tips.deniedContent,
+        confirmText: tips.openSettingText,
+        cancelText: tips.cancelText,
+        success: (answer) => {
+          if (!answer.confirm) return resolve(false);
+          // Called inside the confirm callback: the tap that wx.openSetting requires.
+          openSetting.call(wx, { success: (result) => resolve(result.authSetting['scope.userInfo'] === true), fail: () => resolve(false) });
+        },
+        fail: () => resolve(false),
+      });
+    });
+    return withTimeout(asked, opts.timeouts.userAuth, opts.clock, 'the permission panel');
   }
 
   /**

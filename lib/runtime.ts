@@ -39,6 +39,30 @@ export interface WxAdapter {
   getStorageSync(key: string): unknown;
   setStorageSync(key: string, data: unknown): void;
   removeStorageSync(key: string): void;
+  /** Optional: reads `authSetting` to tell a recent refusal (`scope.userInfo === false`). */
+  getSetting?(options: { success?: (result: { authSetting: Record<string, boolean | undefined> }) => void; fail?: (error: WxFailResult) => void }): void;
+  /** Optional: asks the user before opening the permission panel (its confirm is a tap, which `openSetting` needs). */
+  showModal?(options: {
+    title?: string;
+    content?: string;
+    confirmText?: string;
+    cancelText?: string;
+    success?: (result: { confirm: boolean; cancel: boolean }) => void;
+    fail?: (error: WxFailResult) => void;
+  }): void;
+  /** Optional: the permission panel; opens only from a user tap since base library 2.3.0. */
+  openSetting?(options: { success?: (result: { authSetting: Record<string, boolean | undefined> }) => void; fail?: (error: WxFailResult) => void }): void;
+  /** Optional: uploads a local file (the temporary avatar of a profile login). */
+  uploadFile?(options: {
+    url: string;
+    filePath: string;
+    name: string;
+    header?: Record<string, string>;
+    formData?: Record<string, string>;
+    timeout?: number;
+    success?: (result: { statusCode: number; data: string }) => void;
+    fail?: (error: WxFailResult) => void;
+  }): unknown;
 }
 
 /** Time source and timers. `now()` is epoch ms; timer delays are ms. */

@@ -3,17 +3,33 @@ import { PACKAGE_NAME } from './errors';
 import type { Logger } from './runtime';
 import type { AuthTips, AuthType } from './types';
 
-/** The kit's default tips (Chinese, as WeChat users expect). `authType` defaults to the classic `userInfo`. */
+/**
+ * The kit's default tips (Chinese, as WeChat users expect). `authType` defaults to `profile` (avatar + nickname),
+ * the way WeChat supports since `getUserInfo` became anonymous; set `userInfo` for the classic button.
+ */
 export const DEFAULT_AUTH_TIPS: Readonly<AuthTips> = Object.freeze({
   title: '登录授权',
   content: '登录后即可使用完整功能',
   confirmText: '微信一键登录',
   cancelText: '暂不登录',
-  authType: 'userInfo',
+  authType: 'profile',
+  deniedTitle: '需要你的授权',
+  deniedContent: '你拒绝了授权，无法完成登录。可以在设置中允许使用你的用户信息。',
+  openSettingText: '去设置',
+  privacyContent: '使用登录功能前，请阅读并同意',
+  privacyAgreeText: '同意并继续',
+  privacyDisagreeText: '拒绝',
+  nicknamePlaceholder: '请输入昵称',
+  nicknameRejectedText: '请填写昵称（未通过微信审核的昵称会被清空）',
+  avatarMissingText: '请先选择头像',
+  realtimePhone: false,
 });
 
 const AUTH_TYPES: readonly AuthType[] = ['userInfo', 'profile', 'phone'];
-const TEXT_KEYS = ['title', 'content', 'confirmText', 'cancelText'] as const;
+const TEXT_KEYS = [
+  'title', 'content', 'confirmText', 'cancelText', 'deniedTitle', 'deniedContent', 'openSettingText',
+  'privacyContent', 'privacyAgreeText', 'privacyDisagreeText', 'nicknamePlaceholder', 'nicknameRejectedText', 'avatarMissingText',
+] as const;
 
 /**
  * Merges tip layers left to right (later wins). Fields of the wrong type are skipped with a warning, so a bad page
@@ -37,6 +53,10 @@ export function mergeTips(
       if (value === undefined) continue;
       if (typeof value === 'string') merged[key] = value;
       else logger.warn(`${PACKAGE_NAME}: ${where}.${key} must be a string; ignored`);
+    }
+    if (layer.realtimePhone !== undefined) {
+      if (typeof layer.realtimePhone === 'boolean') merged.realtimePhone = layer.realtimePhone;
+      else logger.warn(`${PACKAGE_NAME}: ${where}.realtimePhone must be a boolean; ignored`);
     }
     if (layer.authType !== undefined) {
       if (AUTH_TYPES.indexOf(layer.authType as AuthType) >= 0) merged.authType = layer.authType as AuthType;

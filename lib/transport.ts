@@ -1,8 +1,8 @@
 /** The kit's HTTP transport over `wx.request`: URL resolution, a hard timeout, typed errors, a concurrency limit. */
 import { LoginError } from './errors';
 import { Limiter } from './limiter';
-import type { Clock, WxAdapter, WxFailResult } from './runtime';
-import type { RequestOptions, RequestResponse, Transport } from './types';
+import { withTimeout, type Clock, type WxAdapter, type WxFailResult } from './runtime';
+import type { RequestOptions, RequestResponse, Transport, Uploader } from './types';
 
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -84,5 +84,49 @@ export function createTransport(options: {
           }
         }),
     );
+  };
+}
+
+/**
+ * Creates an uploader over `wx.uploadFile` (same limiter and error mapping as the transport). Resolves with the
+ * response, its `data` parsed as JSON when it is JSON; rejects `NETWORK_ERROR`/`TIMEOUT`, or `INVALID_OPTIONS` when
+ * the `wx` adapter has no `uploadFile`.
+ */
+export function createUploader(options: { wx: WxAdapter; clock: Clock; limiter: Limiter; baseURL?: string; defaultTimeoutMs: number }): Uploader {
+  const { wx, clock, limiter, baseURL, defaultTimeoutMs } = options;
+  return (upload) => {
+    if (typeof wx.uploadFile !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', 'the wx adapter has no uploadFile'));
+    let url: string;
+    try {
+      url = resolveUrl(upload.url, baseURL);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const run = () =>
+      new Promise<RequestResponse>((resolve, reject) => {
+        const fail = (error: WxFailResult | undefined) => {
+          const errMsg = typeof error?.errMsg === 'string' ? error.errMsg : 'uploadFile:fail';
+          reject(new LoginError(/timeout/i.test(errMsg) ? 'TIMEOUT' : 'NETWORK_ERROR', `upload to ${url} failed: ${errMsg}`, { errMsg, errno: error?.errno }));
+        };
+        wx.uploadFile!({
+          url,
+          filePath: upload.filePath,
+          name: upload.name,
+          formData: upload.formData,
+          header: upload.header,
+          timeout: defaultTimeoutMs,
+          success: (result) => {
+            let data: unknown = result.data;
+            try {
+              data = JSON.parse(result.data);
+            } catch {
+              // not JSON: keep the text
+            }
+            resolve({ statusCode: result.statusCode, data, header: {} });
+          },
+          fail,
+        });
+      });
+    return limiter.run(() => withTimeout(run(), defaultTimeoutMs + CALLBACK_GRACE_MS, clock, `upload to ${url}`));
   };
 }

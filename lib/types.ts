@@ -23,6 +23,26 @@ export type AuthType = 'userInfo' | 'profile' | 'phone';
 
 /** The texts of the login UI and what it asks for. Merged per call: defaults ← `config.tips` ← the page's `$loginUserAuthTips()` ← the call's `loginOpts.tips`. */
 export interface AuthTips {
+  /** Title of the permission-panel prompt after a refusal. */
+  deniedTitle: string;
+  /** Text of that prompt. */
+  deniedContent: string;
+  /** Its confirm button (opens the permission panel). */
+  openSettingText: string;
+  /** Text before the privacy contract's name in the privacy step. */
+  privacyContent: string;
+  /** The privacy step's agree button (`open-type="agreePrivacyAuthorization"`). */
+  privacyAgreeText: string;
+  /** The privacy step's disagree button. */
+  privacyDisagreeText: string;
+  /** Asks for a nickname in the profile form. */
+  nicknamePlaceholder: string;
+  /** Shown when the nickname is missing or WeChat's content check rejected it. */
+  nicknameRejectedText: string;
+  /** Shown when the avatar was not chosen. */
+  avatarMissingText: string;
+  /** `phone` only: use `open-type="getRealtimePhoneNumber"` (the real-time check) instead of `getPhoneNumber`. */
+  realtimePhone: boolean;
   /** Title of the AuthModal / heading of the login page. */
   title: string;
   /** Explanation shown under the title. */
@@ -64,7 +84,7 @@ export type AuthResult =
   | { succeeded: true; authType: 'userInfo'; data: UserInfoAuthData; errMsg?: string }
   | { succeeded: true; authType: 'profile'; data: ProfileAuthData; errMsg?: string }
   | { succeeded: true; authType: 'phone'; data: PhoneAuthData; errMsg?: string }
-  | { succeeded: false; authType?: AuthType; data?: undefined; errMsg: string };
+  | { succeeded: false; authType?: AuthType; data?: undefined; errMsg: string; errno?: number };
 
 /** What the core hands the login UI: the merged tips (`tips.authType` says what to ask for). */
 export interface UserAuthRequest {
@@ -172,10 +192,14 @@ export type BackendLoginResult =
   | { status: 'ok'; session: BackendSession }
   | { status: 'needsUser'; loginTicket?: string; ticketExpiresIn?: number };
 
+/** Uploads a local file with `wx.uploadFile` through the kit (bounded, limited, typed errors). */
+export type Uploader = (upload: { url: string; filePath: string; name: string; formData?: Record<string, string>; header?: Record<string, string> }) => Promise<RequestResponse>;
+
 /** What the kit gives a backend adapter to talk HTTP with. */
 export interface BackendContext {
   source: string;
   request: Transport;
+  uploadFile: Uploader;
 }
 
 /**
@@ -191,6 +215,11 @@ export interface LoginBackend {
    * failure (network, timeout, 5xx) fails every waiting request with that error and keeps the refresh token.
    */
   refresh?(refreshToken: string, context: BackendContext): Promise<BackendSession>;
+  /**
+   * Uploads the temporary avatar of a profile login (`chooseAvatar` gives a local path) and resolves with its
+   * permanent URL; called before the authorize step. Without it, profile logins send the path as it is.
+   */
+  uploadAvatar?(filePath: string, context: BackendContext): Promise<string>;
   /** Revokes the session server-side; failures are logged, never block the local logout. */
   logout?(state: LoginState, context: BackendContext): Promise<void>;
 }

@@ -1,4 +1,6 @@
 import { LoginKit, type LoginOptions } from '../../lib/login-kit';
+import type { WxAdapter } from '../../lib/runtime';
+import { createContractBackend } from '../../lib/contract-backend';
 import { isLoginError, LoginError } from '../../lib/errors';
 import type { AuthResult, LoginEvent, UserAuthHandler } from '../../lib/types';
 import { createFakeWx, createLogger, deferred, FakeBackend, FakeClock, flush, userInfoResult } from '../helpers/fakes';
@@ -289,12 +291,12 @@ describe('the user-auth step', () => {
     const pageTips = jest.fn(async () => ({ content: 'page content', confirmText: 'page confirm' }));
     const { kit, ui } = setup({ tips: { title: 'config title', content: 'config content' }, pageTips });
     await kit.login({ tips: { confirmText: 'call confirm' } });
-    expect(ui.mock.calls[0][0].tips).toEqual({
+    expect(ui.mock.calls[0][0].tips).toMatchObject({
       title: 'config title',
       content: 'page content',
       confirmText: 'call confirm',
       cancelText: '暂不登录',
-      authType: 'userInfo',
+      authType: 'profile',
     });
   });
 
@@ -534,5 +536,89 @@ describe('logout', () => {
     gate.resolve();
     expect((await pending).code).toBe('LOGGED_OUT');
     expect(kit.checkLogin()).toBe(false);
+  });
+});
+
+describe("today's WeChat: refusals, privacy, phone quota, avatar upload", () => {
+  function withPanel(fake: ReturnType<typeof createFakeWx>, behaviour: { confirm: boolean; grant: boolean; setting?: boolean }) {
+    const calls: string[] = [];
+    const wx = fake.wx as WxAdapter;
+    wx.getSetting = (o) => {
+      calls.push('getSetting');
+      setImmediate(() => o.success?.({ authSetting: behaviour.setting === undefined ? {} : { 'scope.userInfo': behaviour.setting } }));
+    };
+    wx.showModal = (o) => {
+      calls.push(`showModal:${o.title}`);
+      setImmediate(() =>
+        o.success?.({ confirm: behaviour.confirm, cancel: !behaviour.confirm }),
+      );
+    };
+    wx.openSetting = (o) => {
+      calls.push('openSetting');
+      setImmediate(() => o.success?.({ authSetting: { 'scope.userInfo': behaviour.grant } }));
+    };
+    return calls;
+  }
+  const refused: AuthResult = { succeeded: false, authType: 'userInfo', errMsg: 'getUserInfo:fail auth deny' };
+
+  it('recovers a refusal through the permission panel: tips, openSetting from the confirm tap, then the UI once more', async () => {
+    const { kit, fake, ui } = setup({ tips: { authType: 'userInfo', deniedTitle: '需要授权' } });
+    const calls = withPanel(fake, { confirm: true, grant: true });
+    ui.mockResolvedValueOnce(refused);
+    const state = await kit.login();
+    expect(state.user?.id).toBe('alice');
+    expect(calls).toEqual(['showModal:需要授权', 'openSetting']);
+    expect(ui).toHaveBeenCalledTimes(2);
+    expect(fake.loginCount).toBe(1);
+  });
+
+  it('fails with AUTH_DENIED when the permission stays off, or the user declines the prompt', async () => {
+    for (const behaviour of [{ confirm: true, grant: false }, { confirm: false, grant: true }]) {
+      const { kit, fake, ui } = setup({ tips: { authType: 'userInfo' } });
+      withPanel(fake, behaviour);
+      ui.mockResolvedValue(refused);
+      expect(await rejection(kit.login())).toMatchObject({ code: 'AUTH_DENIED', errMsg: 'getUserInfo:fail auth deny' });
+      expect(ui).toHaveBeenCalledTimes(1);
+    }
+  });
+
+  it('treats a plain cancel with scope.userInfo === false in authSetting as a refusal too', async () => {
+    const { kit, fake, ui } = setup({ tips: { authType: 'userInfo' } });
+    const calls = withPanel(fake, { confirm: true, grant: true, setting: false });
+    ui.mockResolvedValueOnce({ succeeded: false, authType: 'userInfo', errMsg: 'getUserInfo:fail' });
+    await kit.login();
+    expect(calls).toEqual(['getSetting', 'showModal:需要你的授权', 'openSetting']);
+  });
+
+  it('does not offer the panel for a plain cancel', async () => {
+    const { kit, fake, ui } = setup({ tips: { authType: 'userInfo' } });
+    const calls = withPanel(fake, { confirm: true, grant: true, setting: true });
+    ui.mockResolvedValue({ succeeded: false, authType: 'userInfo', errMsg: 'userInfo:fail cancel (closed)' });
+    expect((await rejection(kit.login())).code).toBe('AUTH_CANCELLED');
+    expect(calls).toEqual(['getSetting']);
+  });
+
+  it('fails with PRIVACY_DENIED when the user disagrees with the privacy agreement', async () => {
+    const { kit, ui } = setup();
+    ui.mockResolvedValue({ succeeded: false, authType: 'phone', errMsg: 'getPhoneNumber:fail privacy permission is not authorized' });
+    expect((await rejection(kit.login())).code).toBe('PRIVACY_DENIED');
+  });
+
+  it('tells a used-up phone quota (errno 1400001) from a user refusal', async () => {
+    const quota = setup();
+    quota.ui.mockResolvedValue({ succeeded: false, authType: 'phone', errMsg: 'getPhoneNumber:fail', errno: 1400001 });
+    expect(await rejection(quota.kit.login())).toMatchObject({ code: 'PHONE_QUOTA_EXCEEDED', errno: 1400001 });
+    const refusal = setup();
+    refusal.ui.mockResolvedValue({ succeeded: false, authType: 'phone', errMsg: 'getPhoneNumber:fail user deny' });
+    expect((await rejection(refusal.kit.login())).code).toBe('AUTH_DENIED');
+  });
+
+  it('uploads a temporary avatar before the authorize call and sends its permanent URL', async () => {
+    const uploadAvatar = jest.fn(async () => 'https://cdn.test/avatars/1.png');
+    const { kit, ui, backend } = setup({ backend: { ...createContractBackend(), uploadAvatar } });
+    ui.mockResolvedValue({ succeeded: true, authType: 'profile', data: { nickName: '小明', avatarUrl: 'http://tmp/avatar.png' } });
+    await kit.login();
+    expect(uploadAvatar).toHaveBeenCalledWith('http://tmp/avatar.png', expect.objectContaining({ source: 'test-app' }));
+    expect(backend.loginCalls[1]).toMatchObject({ mode: 'authorize', profile: { nickName: '小明', avatarUrl: 'https://cdn.test/avatars/1.png' } });
   });
 });
