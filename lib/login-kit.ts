@@ -6,7 +6,7 @@
 import { createContractBackend, contractErrorCode } from './contract-backend';
 import { LoginError, PACKAGE_NAME, isLoginError } from './errors';
 import { Limiter } from './limiter';
-import { callWx, systemClock, withTimeout, type Clock, type Logger, type WxAdapter } from './runtime';
+import { callWx, systemClock, withTimeout, type AuthSettingLike, type Clock, type Logger, type WxAdapter } from './runtime';
 import { SessionStore } from './session-store';
 import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
 import { createTransport, createUploader } from './transport';
@@ -764,7 +764,7 @@ export class LoginKit {
     if (typeof getSetting !== 'function') return false;
     try {
       const { authSetting } = await withTimeout(
-        callWx<{ authSetting: Record<string, boolean | undefined> }>((cb) => getSetting.call(opts.wx, cb), 'AUTH_DENIED', 'wx.getSetting'),
+        callWx<{ authSetting: AuthSettingLike }>((cb) => getSetting.call(opts.wx, cb), 'AUTH_DENIED', 'wx.getSetting'),
         opts.timeouts.wxLogin,
         opts.clock,
         'wx.getSetting',

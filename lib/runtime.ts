@@ -40,7 +40,7 @@ export interface WxAdapter {
   setStorageSync(key: string, data: unknown): void;
   removeStorageSync(key: string): void;
   /** Optional: reads `authSetting` to tell a recent refusal (`scope.userInfo === false`). */
-  getSetting?(options: { success?: (result: { authSetting: Record<string, boolean | undefined> }) => void; fail?: (error: WxFailResult) => void }): void;
+  getSetting?(options: { success?: (result: { authSetting: AuthSettingLike }) => void; fail?: (error: WxFailResult) => void }): void;
   /** Optional: asks the user before opening the permission panel (its confirm is a tap, which `openSetting` needs). */
   showModal?(options: {
     title?: string;
@@ -51,7 +51,7 @@ export interface WxAdapter {
     fail?: (error: WxFailResult) => void;
   }): void;
   /** Optional: the permission panel; opens only from a user tap since base library 2.3.0. */
-  openSetting?(options: { success?: (result: { authSetting: Record<string, boolean | undefined> }) => void; fail?: (error: WxFailResult) => void }): void;
+  openSetting?(options: { success?: (result: { authSetting: AuthSettingLike }) => void; fail?: (error: WxFailResult) => void }): void;
   /** Optional: uploads a local file (the temporary avatar of a profile login). */
   uploadFile?(options: {
     url: string;
@@ -63,6 +63,11 @@ export interface WxAdapter {
     success?: (result: { statusCode: number; data: string }) => void;
     fail?: (error: WxFailResult) => void;
   }): unknown;
+}
+
+/** The part of `authSetting` the kit reads. */
+export interface AuthSettingLike {
+  'scope.userInfo'?: boolean;
 }
 
 /** Time source and timers. `now()` is epoch ms; timer delays are ms. */

@@ -1,3 +1,4 @@
+import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import { Hub, UserAuthHub } from '../../hub/index';
 import { cancelledResult } from '../../hub/auth-events';
 
@@ -50,7 +51,7 @@ describe('Hub', () => {
 describe('UserAuthHub', () => {
   it('clears the pending request when a result is published', () => {
     const hub = new UserAuthHub();
-    hub.request = { tips: { title: 't', content: 'c', confirmText: 'ok', cancelText: 'no', authType: 'userInfo' } };
+    hub.request = { tips: { ...DEFAULT_AUTH_TIPS, title: 't', content: 'c', confirmText: 'ok', cancelText: 'no', authType: 'userInfo' } };
     hub.notify(cancelledResult('userInfo', 'test'));
     expect(hub.request).toBeNull();
   });

@@ -1,3 +1,4 @@
+import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import simulate from 'miniprogram-simulate';
 import { builtHub, mount, okUserInfo, text } from '../helpers/simulate';
 
@@ -12,7 +13,7 @@ beforeEach(() => {
 
 describe('the login page', () => {
   it('shows the tips of the waiting login', () => {
-    userAuthHub.request = { tips: { title: '登录后收藏', content: '收藏需要登录', confirmText: '授权', cancelText: '算了', authType: 'userInfo' } };
+    userAuthHub.request = { tips: { ...DEFAULT_AUTH_TIPS, title: '登录后收藏', content: '收藏需要登录', confirmText: '授权', cancelText: '算了', authType: 'userInfo' } };
     const page = mount('pages/login/index');
     expect(text(page, '.lk-login-page__title')).toBe('登录后收藏');
     expect(text(page, '.lk-login-page__confirm')).toBe('授权');
