@@ -8,8 +8,10 @@ import { createPageUserAuthHandler, currentPageTips, openAuthModal } from './hub
 
 export * from './lib/index';
 export { userAuthHub, Hub, UserAuthHub } from './hub/index';
+export { privacyRouter, PrivacyRouter, PRIVACY_AGREE_BUTTON_ID } from './hub/privacy';
+export type { PrivacyPresenter, PrivacyRequest } from './hub/privacy';
 export { cancelledResult, resultFromUserInfo, resultFromPhoneNumber } from './hub/auth-events';
-export type { GetUserInfoDetail, GetPhoneNumberDetail } from './hub/auth-events';
+export type { GetUserInfoDetail } from './hub/auth-events';
 export type { HubListener } from './hub/index';
 export {
   createPageUserAuthHandler,

@@ -10,7 +10,18 @@ export { createContractBackend, parseBackendSession, backendError, contractError
 export { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
 export { Limiter } from './limiter';
 export { systemClock } from './runtime';
-export type { Clock, Logger, WxAdapter, WxFailResult, WxRequestOptions } from './runtime';
+export type { AuthSettingLike, Clock, Logger, WxAdapter, WxFailResult, WxRequestOptions } from './runtime';
+export { PHONE_QUOTA_ERRNO } from './wechat-types';
+export type {
+  AgreePrivacyAuthorizationDetail,
+  ChooseAvatarDetail,
+  GetPhoneNumberDetail,
+  NeedPrivacyAuthorizationListener,
+  NicknameReviewDetail,
+  PrivacyEventInfo,
+  PrivacyResolveOption,
+  PrivacySetting,
+} from './wechat-types';
 export type {
   AuthResult,
   AuthTips,
@@ -33,6 +44,7 @@ export type {
   RequestResponse,
   RequestWithLoginOptions,
   Transport,
+  Uploader,
   UserAuthHandler,
   UserAuthRequest,
   UserInfoAuthData,

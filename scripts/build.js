@@ -28,12 +28,26 @@ function* walk(dir) {
   }
 }
 
+/**
+ * Replaces each `<include src="..."/>` by the file it names, so the shipped WXML is self-contained (wepy and
+ * miniprogram-simulate then need nothing beside the component's own four files).
+ */
+function inlineIncludes(file) {
+  return fs.readFileSync(file, 'utf8').replace(/<include src="([^"]+)"\s*\/>/g, (_, src) =>
+    inlineIncludes(path.resolve(path.dirname(file), src)).replace(/<!--[\s\S]*?-->\n?/g, ''),
+  );
+}
+
 async function buildAssets() {
   for (const top of UI_DIRS) {
     for (const file of walk(path.join(root, top))) {
       const rel = path.relative(root, file);
       const ext = path.extname(file);
-      if (ext === '.wxml' || ext === '.json') {
+      if (rel.startsWith(path.join('components', 'common') + path.sep) && ext !== '.ts') continue; // partials
+      if (ext === '.wxml') {
+        fs.mkdirSync(path.dirname(path.join(dist, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dist, rel), inlineIncludes(file));
+      } else if (ext === '.json') {
         fs.mkdirSync(path.dirname(path.join(dist, rel)), { recursive: true });
         fs.copyFileSync(file, path.join(dist, rel));
       } else if (ext === '.less') {

@@ -2,54 +2,50 @@
  * The kit's login page, a `Component()` (WeChat allows pages built that way, and it stays testable like a component).
  * The default login UI navigates here when the current page has no AuthModal: the page shows the tips of the waiting
  * login (`userAuthHub.request`), publishes the user's `AuthResult` on `userAuthHub` and goes back. Leaving it any other
- * way (back button, `reLaunch`, unload) publishes a cancel, so the waiting login never hangs.
+ * way (back button, `reLaunch`, unload) publishes a cancel, so the waiting login never hangs. It asks for what
+ * `tips.authType` says and shows the privacy agreement when WeChat asks for it.
  * It also works embedded as a component in a host page (e.g. a wepy page), thanks to `attached`/`detached`.
  */
-import { cancelledResult, resultFromPhoneNumber, resultFromUserInfo, type GetPhoneNumberDetail, type GetUserInfoDetail } from '../../hub/auth-events';
+import { cancelledResult } from '../../hub/auth-events';
 import { userAuthHub } from '../../hub/index';
 import { DEFAULT_AUTH_TIPS, mergeTips } from '../../lib/tips';
 import type { AuthResult, AuthTips } from '../../lib/types';
+import { authBehavior, EMPTY_PROFILE } from '../../components/common/auth-behavior';
 
-Component<{ tips: AuthTips }, {}, {
-  onGetUserInfo(event: { detail: GetUserInfoDetail }): void;
-  onGetPhoneNumber(event: { detail: GetPhoneNumberDetail }): void;
-  onCancel(): void;
+Component<{ tips: AuthTips; profile: typeof EMPTY_PROFILE; privacy: { visible: boolean; contractName: string } }, {}, {
   onUnload(): void;
-  finish(result: AuthResult, goBack: boolean): void;
-}, [], { done: boolean }>({
+  finish(result: AuthResult): void;
+}, [typeof authBehavior], { done: boolean }>({
+  behaviors: [authBehavior],
   externalClasses: ['custom-class'],
-  data: { tips: { ...DEFAULT_AUTH_TIPS } },
+  data: { tips: { ...DEFAULT_AUTH_TIPS }, profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' } },
   lifetimes: {
     attached() {
       this.done = false;
       const request = userAuthHub.request;
+      this.showAuthUi();
       this.setData({ tips: mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'the login request', tips: request && request.tips }]) });
     },
     detached() {
-      this.finish(cancelledResult(this.data.tips.authType, 'the user left the login page'), false);
+      this.onUnload();
     },
   },
   methods: {
-    onGetUserInfo(event) {
-      this.finish(resultFromUserInfo(event.detail), true);
-    },
-    onGetPhoneNumber(event) {
-      this.finish(resultFromPhoneNumber(event.detail), true);
-    },
-    onCancel() {
-      this.finish(cancelledResult(this.data.tips.authType, 'the user tapped cancel on the login page'), true);
-    },
-    /** Page lifecycle: leaving without an answer is a cancel. */
+    /** Page lifecycle: leaving without an answer is a cancel (no navigation: the page is already going). */
     onUnload() {
-      this.finish(cancelledResult(this.data.tips.authType, 'the user left the login page'), false);
-    },
-    /** Publishes `result` once; `goBack` returns to the page that asked. */
-    finish(result: AuthResult, goBack: boolean) {
       if (this.done) return;
       this.done = true;
+      this.hideAuthUi();
+      userAuthHub.notify(cancelledResult(this.data.tips.authType, 'the user left the login page'));
+    },
+    /** Publishes `result` once, then returns to the page that asked. */
+    finish(result: AuthResult) {
+      if (this.done) return;
+      this.done = true;
+      this.hideAuthUi();
       userAuthHub.notify(result);
       this.triggerEvent('result', result);
-      if (goBack) wx.navigateBack({ delta: 1, fail: () => undefined });
+      wx.navigateBack({ delta: 1, fail: () => undefined });
     },
   },
 });

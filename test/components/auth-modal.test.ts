@@ -1,4 +1,5 @@
-import { builtHub, mount, okUserInfo, text, type Mounted } from '../helpers/simulate';
+import simulate from 'miniprogram-simulate';
+import { builtHub, fakeWx, mount, okUserInfo, privacyListener, text, type Mounted } from '../helpers/simulate';
 import type { AuthResult } from '../../lib/types';
 
 const { userAuthHub } = builtHub();
@@ -10,6 +11,7 @@ interface Listenable {
   addEventListener(name: string, listener: (event: { detail: AuthResult }) => void): void;
 }
 const instance = (modal: Mounted) => modal.instance as unknown as ModalInstance;
+const tapOn = (modal: Mounted, selector: string, event = 'tap', detail?: object) => modal.querySelector(selector)!.dispatchEvent(event, detail ? { detail } : undefined);
 
 describe('AuthModal', () => {
   let modal: Mounted;
@@ -19,59 +21,138 @@ describe('AuthModal', () => {
 
   it('renders nothing until opened, then shows the tips merged over the defaults', () => {
     expect(modal.querySelector('.lk-auth-modal')).toBeFalsy();
-    void instance(modal).open({ title: '登录后评论', content: '评论需要登录' });
+    void instance(modal).open({ title: '登录后评论', content: '评论需要登录', authType: 'userInfo' });
     expect(text(modal, '.lk-auth-modal__title')).toBe('登录后评论');
     expect(text(modal, '.lk-auth-modal__content')).toBe('评论需要登录');
-    expect(text(modal, '.lk-auth-modal__confirm')).toBe('微信一键登录');
-    expect(text(modal, '.lk-auth-modal__cancel')).toBe('暂不登录');
+    expect(text(modal, '.lk-auth__confirm')).toBe('微信一键登录');
+    expect(text(modal, '.lk-auth__cancel')).toBe('暂不登录');
   });
 
-  it('resolves, publishes on userAuthHub and emits "result" with the getUserInfo data, then closes', async () => {
-    const onHub = jest.fn();
-    userAuthHub.subscribe(onHub);
-    const onResult = jest.fn();
-    // j-component's root wrapper has addEventListener at runtime; its typings omit it.
-    (modal as unknown as Listenable).addEventListener('result', (event) => onResult(event.detail));
-    const answer = instance(modal).open();
-    modal.querySelector('.lk-auth-modal__confirm')!.dispatchEvent('getuserinfo', { detail: okUserInfo });
-    const result = await answer;
-    expect(result).toEqual({
-      succeeded: true,
-      authType: 'userInfo',
-      errMsg: 'getUserInfo:ok',
-      data: { userInfo: okUserInfo.userInfo, rawData: okUserInfo.rawData, signature: 'abc', encryptedData: 'ENC', iv: 'IV' },
+  describe('authType "userInfo" (classic)', () => {
+    it('resolves, publishes on userAuthHub and emits "result" with the getUserInfo data, then closes', async () => {
+      const onHub = jest.fn();
+      userAuthHub.subscribe(onHub);
+      const onResult = jest.fn();
+      // j-component's root wrapper has addEventListener at runtime; its typings omit it.
+      (modal as unknown as Listenable).addEventListener('result', (event) => onResult(event.detail));
+      const answer = instance(modal).open({ authType: 'userInfo' });
+      tapOn(modal, '.lk-auth__confirm', 'getuserinfo', okUserInfo);
+      const result = await answer;
+      expect(result).toEqual({
+        succeeded: true,
+        authType: 'userInfo',
+        errMsg: 'getUserInfo:ok',
+        data: { userInfo: okUserInfo.userInfo, rawData: okUserInfo.rawData, signature: 'abc', encryptedData: 'ENC', iv: 'IV' },
+      });
+      expect(onHub).toHaveBeenCalledTimes(1);
+      expect(onHub).toHaveBeenCalledWith(result);
+      expect(onResult).toHaveBeenCalledWith(result);
+      expect(modal.querySelector('.lk-auth-modal')).toBeFalsy();
     });
-    expect(onHub).toHaveBeenCalledTimes(1);
-    expect(onHub).toHaveBeenCalledWith(result);
-    expect(onResult).toHaveBeenCalledWith(result);
-    expect(modal.querySelector('.lk-auth-modal')).toBeFalsy();
+
+    it('reports a WeChat refusal with its errMsg', async () => {
+      const answer = instance(modal).open({ authType: 'userInfo' });
+      tapOn(modal, '.lk-auth__confirm', 'getuserinfo', { errMsg: 'getUserInfo:fail auth deny' });
+      expect(await answer).toEqual({ succeeded: false, authType: 'userInfo', errMsg: 'getUserInfo:fail auth deny' });
+    });
   });
 
-  it('reports a WeChat refusal with its errMsg', async () => {
-    const answer = instance(modal).open();
-    modal.querySelector('.lk-auth-modal__confirm')!.dispatchEvent('getuserinfo', { detail: { errMsg: 'getUserInfo:fail auth deny' } });
-    expect(await answer).toEqual({ succeeded: false, authType: 'userInfo', errMsg: 'getUserInfo:fail auth deny' });
+  describe('authType "profile" (the default: chooseAvatar + nickname)', () => {
+    it('collects the chosen avatar and the nickname through the form submit', async () => {
+      const answer = instance(modal).open();
+      tapOn(modal, '.lk-auth__avatar', 'chooseavatar', { avatarUrl: 'http://tmp/avatar.png' });
+      await simulate.sleep(0);
+      tapOn(modal, '.lk-auth__profile', 'submit', { value: { nickName: ' 小明 ' } });
+      expect(await answer).toEqual({ succeeded: true, authType: 'profile', errMsg: 'profile:ok', data: { nickName: '小明', avatarUrl: 'http://tmp/avatar.png' } });
+    });
+
+    it('asks again instead of finishing when the avatar is missing or the content check rejected the nickname', async () => {
+      const onHub = jest.fn();
+      userAuthHub.subscribe(onHub);
+      void instance(modal).open();
+      tapOn(modal, '.lk-auth__profile', 'submit', { value: { nickName: '小明' } });
+      await simulate.sleep(0);
+      expect(text(modal, '.lk-auth__hint')).toBe('请先选择头像');
+      tapOn(modal, '.lk-auth__avatar', 'chooseavatar', { avatarUrl: 'http://tmp/a.png' });
+      tapOn(modal, '.lk-auth__nickname', 'nicknamereview', { pass: false, timeout: false });
+      await simulate.sleep(0);
+      expect(text(modal, '.lk-auth__hint')).toMatch(/请填写昵称/);
+      tapOn(modal, '.lk-auth__profile', 'submit', { value: { nickName: '' } }); // WeChat cleared the rejected nickname
+      await simulate.sleep(0);
+      expect(onHub).not.toHaveBeenCalled();
+      expect(modal.querySelector('.lk-auth-modal')).toBeTruthy();
+    });
   });
 
-  it.each(['.lk-auth-modal__cancel', '.lk-auth-modal__mask'])('treats a tap on %s as a cancel', async (selector) => {
+  describe('authType "phone"', () => {
+    it('passes the one-time code of getPhoneNumber', async () => {
+      const answer = instance(modal).open({ authType: 'phone', confirmText: '手机号登录' });
+      expect(text(modal, '.lk-auth__confirm')).toBe('手机号登录');
+      tapOn(modal, '.lk-auth__confirm', 'getphonenumber', { errMsg: 'getPhoneNumber:ok', code: 'phone-code-1' });
+      expect(await answer).toEqual({ succeeded: true, authType: 'phone', errMsg: 'getPhoneNumber:ok', data: { code: 'phone-code-1' } });
+    });
+
+    it('uses the real-time variant when tips.realtimePhone is set', async () => {
+      const answer = instance(modal).open({ authType: 'phone', realtimePhone: true });
+      tapOn(modal, '.lk-auth__confirm', 'getrealtimephonenumber', { errMsg: 'getRealtimePhoneNumber:ok', code: 'rt-1' });
+      expect(await answer).toMatchObject({ succeeded: true, data: { code: 'rt-1' } });
+    });
+
+    it('keeps the errno of a failed phone authorization (1400001: quota used up)', async () => {
+      const answer = instance(modal).open({ authType: 'phone' });
+      tapOn(modal, '.lk-auth__confirm', 'getphonenumber', { errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 });
+      expect(await answer).toEqual({ succeeded: false, authType: 'phone', errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 });
+    });
+  });
+
+  describe('the privacy agreement', () => {
+    it('is shown when WeChat asks while the modal is open, reports the exposure once, and agree resolves with the button id', async () => {
+      void instance(modal).open({ authType: 'phone' });
+      const resolve = jest.fn();
+      privacyListener()(resolve, { referrer: 'button.getPhoneNumber' });
+      await simulate.sleep(0);
+      expect(text(modal, '.lk-auth__privacy-link')).toBe('《演示隐私保护指引》');
+      expect(resolve.mock.calls).toEqual([[{ event: 'exposureAuthorization' }]]);
+      tapOn(modal, '.lk-auth__privacy-link');
+      await simulate.sleep(0);
+      expect(fakeWx.openPrivacyContract).toHaveBeenCalledTimes(1);
+      tapOn(modal, '#lk-agree-privacy', 'agreeprivacyauthorization', {});
+      await simulate.sleep(0);
+      expect(resolve.mock.calls).toEqual([[{ event: 'exposureAuthorization' }], [{ event: 'agree', buttonId: 'lk-agree-privacy' }]]);
+      expect(modal.querySelector('.lk-auth__privacy')).toBeFalsy();
+      expect(text(modal, '.lk-auth__confirm')).toBe('微信一键登录'); // back to the phone button, which continues by itself
+    });
+
+    it('disagree resolves "disagree" and ends the login with a privacy refusal', async () => {
+      const answer = instance(modal).open({ authType: 'phone' });
+      const resolve = jest.fn();
+      privacyListener()(resolve, { referrer: 'button.getPhoneNumber' });
+      await simulate.sleep(0);
+      tapOn(modal, '.lk-auth__disagree');
+      const result = await answer;
+      expect(resolve).toHaveBeenLastCalledWith({ event: 'disagree' });
+      expect(result).toMatchObject({ succeeded: false, errMsg: expect.stringMatching(/privacy permission is not authorized/) });
+    });
+
+    it('is not routed to a closed modal', async () => {
+      const answer = instance(modal).open({ authType: 'phone' });
+      tapOn(modal, '.lk-auth__cancel');
+      await answer;
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const resolve = jest.fn();
+      privacyListener()(resolve, { referrer: 'getLocation' });
+      expect(resolve).toHaveBeenCalledWith({ event: 'disagree' });
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/no login UI is visible/));
+      warn.mockRestore();
+    });
+  });
+
+  it.each(['.lk-auth__cancel', '.lk-auth-modal__mask'])('treats a tap on %s as a cancel', async (selector) => {
     const answer = instance(modal).open();
-    modal.querySelector(selector)!.dispatchEvent('tap');
+    tapOn(modal, selector);
     const result = await answer;
     expect(result.succeeded).toBe(false);
     expect(result.errMsg).toMatch(/cancel/);
-  });
-
-  it('asks for the phone number when tips.authType is "phone", passing the one-time code', async () => {
-    const answer = instance(modal).open({ authType: 'phone', confirmText: '手机号登录' });
-    expect(text(modal, '.lk-auth-modal__confirm')).toBe('手机号登录');
-    modal.querySelector('.lk-auth-modal__confirm')!.dispatchEvent('getphonenumber', { detail: { errMsg: 'getPhoneNumber:ok', code: 'phone-code-1' } });
-    expect(await answer).toEqual({ succeeded: true, authType: 'phone', errMsg: 'getPhoneNumber:ok', data: { code: 'phone-code-1' } });
-  });
-
-  it('keeps the errno of a failed phone authorization (1400001: quota used up)', async () => {
-    const answer = instance(modal).open({ authType: 'phone' });
-    modal.querySelector('.lk-auth-modal__confirm')!.dispatchEvent('getphonenumber', { detail: { errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 } });
-    expect(await answer).toEqual({ succeeded: false, authType: 'phone', errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 });
   });
 
   it('shares one pending answer when opened twice', async () => {

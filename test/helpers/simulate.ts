@@ -5,6 +5,27 @@ import type * as Hub from '../../hub/index';
 
 export const dist = path.resolve(__dirname, '../../miniprogram_dist');
 
+/**
+ * The `wx` the built components see: navigation and the privacy APIs of base library >= 2.32.3, as jest mocks.
+ * `privacyListener()` is what the kit registered with `wx.onNeedPrivacyAuthorization`.
+ */
+export const fakeWx = {
+  navigateBack: jest.fn(),
+  onNeedPrivacyAuthorization: jest.fn(),
+  getPrivacySetting: jest.fn((options: { success?: (s: { needAuthorization: boolean; privacyContractName: string }) => void }) =>
+    options.success?.({ needAuthorization: true, privacyContractName: '《演示隐私保护指引》' }),
+  ),
+  openPrivacyContract: jest.fn(),
+};
+(globalThis as unknown as { wx: typeof fakeWx }).wx = fakeWx;
+
+/** The listener the kit registered with `wx.onNeedPrivacyAuthorization` (after a component attached). */
+export function privacyListener(): (resolve: (option: object) => void, eventInfo: { referrer: string }) => void {
+  const calls = fakeWx.onNeedPrivacyAuthorization.mock.calls;
+  if (!calls.length) throw new Error('the kit registered no privacy listener');
+  return calls[calls.length - 1][0];
+}
+
 /** The hub module the built components use (one instance per test file). */
 export function builtHub(): typeof Hub {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,10 +1,9 @@
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import simulate from 'miniprogram-simulate';
-import { builtHub, mount, okUserInfo, text } from '../helpers/simulate';
+import { builtHub, fakeWx, mount, okUserInfo, privacyListener, text } from '../helpers/simulate';
 
 const { userAuthHub } = builtHub();
-const navigateBack = jest.fn();
-(globalThis as unknown as { wx: object }).wx = { navigateBack };
+const navigateBack = fakeWx.navigateBack;
 
 beforeEach(() => {
   navigateBack.mockClear();
@@ -16,8 +15,8 @@ describe('the login page', () => {
     userAuthHub.request = { tips: { ...DEFAULT_AUTH_TIPS, title: '登录后收藏', content: '收藏需要登录', confirmText: '授权', cancelText: '算了', authType: 'userInfo' } };
     const page = mount('pages/login/index');
     expect(text(page, '.lk-login-page__title')).toBe('登录后收藏');
-    expect(text(page, '.lk-login-page__confirm')).toBe('授权');
-    expect(text(page, '.lk-login-page__cancel')).toBe('算了');
+    expect(text(page, '.lk-auth__confirm')).toBe('授权');
+    expect(text(page, '.lk-auth__cancel')).toBe('算了');
   });
 
   it('shows the default tips when opened without a waiting login', () => {
@@ -28,8 +27,9 @@ describe('the login page', () => {
   it('publishes the authorization on userAuthHub once and goes back', async () => {
     const onHub = jest.fn();
     userAuthHub.subscribe(onHub);
+    userAuthHub.request = { tips: { ...DEFAULT_AUTH_TIPS, authType: 'userInfo' } };
     const page = mount('pages/login/index');
-    page.querySelector('.lk-login-page__confirm')!.dispatchEvent('getuserinfo', { detail: okUserInfo });
+    page.querySelector('.lk-auth__confirm')!.dispatchEvent('getuserinfo', { detail: okUserInfo });
     await simulate.sleep(0);
     page.detach();
     expect(onHub).toHaveBeenCalledTimes(1);
@@ -41,7 +41,7 @@ describe('the login page', () => {
     const onHub = jest.fn();
     userAuthHub.subscribe(onHub);
     const page = mount('pages/login/index');
-    page.querySelector('.lk-login-page__cancel')!.dispatchEvent('tap');
+    page.querySelector('.lk-auth__cancel')!.dispatchEvent('tap');
     await simulate.sleep(0);
     expect(onHub).toHaveBeenCalledWith(expect.objectContaining({ succeeded: false, errMsg: expect.stringMatching(/cancel/) }));
     expect(navigateBack).toHaveBeenCalledTimes(1);
@@ -56,4 +56,22 @@ describe('the login page', () => {
     expect(onHub.mock.calls[0][0]).toMatchObject({ succeeded: false, errMsg: expect.stringMatching(/left the login page/) });
     expect(navigateBack).not.toHaveBeenCalled();
   });
+});
+
+it('asks for the profile by default and shows the privacy agreement when WeChat asks', async () => {
+  const onHub = jest.fn();
+  userAuthHub.subscribe(onHub);
+  const page = mount('pages/login/index');
+  expect(page.querySelector('.lk-auth__profile')).toBeTruthy();
+  const resolve = jest.fn();
+  privacyListener()(resolve, { referrer: 'chooseAvatar' });
+  await simulate.sleep(0);
+  expect(page.querySelector('#lk-agree-privacy')).toBeTruthy();
+  page.querySelector('#lk-agree-privacy')!.dispatchEvent('agreeprivacyauthorization', { detail: {} });
+  await simulate.sleep(0);
+  expect(resolve).toHaveBeenLastCalledWith({ event: 'agree', buttonId: 'lk-agree-privacy' });
+  page.querySelector('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: 'http://tmp/x.png' } });
+  page.querySelector('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '小红' } } });
+  await simulate.sleep(0);
+  expect(onHub).toHaveBeenCalledWith(expect.objectContaining({ succeeded: true, authType: 'profile', data: { nickName: '小红', avatarUrl: 'http://tmp/x.png' } }));
 });

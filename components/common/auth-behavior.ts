@@ -1,0 +1,116 @@
+/**
+ * What the AuthModal and the login page share: turning WeChat's button events into the `AuthResult`, the profile
+ * form (chooseAvatar + nickname, with the content check's verdict), and the privacy step. Each component provides
+ * `finish(result)`, which publishes the result; this behaviour never publishes by itself.
+ */
+import { cancelledResult, resultFromPhoneNumber, resultFromUserInfo, type GetUserInfoDetail } from '../../hub/auth-events';
+import { PRIVACY_AGREE_BUTTON_ID, privacyRouter, type PrivacyRequest } from '../../hub/privacy';
+import type { AuthResult, AuthTips } from '../../lib/types';
+import type { ChooseAvatarDetail, GetPhoneNumberDetail, NicknameReviewDetail, PrivacySetting } from '../../lib/wechat-types';
+
+/** The instance as the behaviour sees it: its data, the component's `finish`, and private fields. */
+interface AuthUi {
+  data: { tips: AuthTips; profile: { avatarUrl: string; nickName: string; hint: string }; privacy: { visible: boolean; contractName: string } };
+  setData(data: Record<string, unknown>): void;
+  finish(result: AuthResult): void;
+  privacyRequest?: PrivacyRequest | null;
+  withdrawPrivacy?: (() => void) | null;
+}
+
+interface PrivacyWx {
+  getPrivacySetting?: (options: { success?: (setting: PrivacySetting) => void }) => void;
+  openPrivacyContract?: (options: object) => void;
+}
+/** The global `wx` (absent in some hosts), seen as its privacy APIs (absent below base library 2.32.3). */
+const privacyWx = (): PrivacyWx => (typeof wx === 'object' && wx !== null ? (wx as unknown as PrivacyWx) : {});
+
+const ui = (instance: unknown) => instance as AuthUi;
+
+export const EMPTY_PROFILE = { avatarUrl: '', nickName: '', hint: '' };
+
+export const authBehavior = Behavior({
+  data: { profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' } },
+  lifetimes: {
+    attached() {
+      privacyRouter.install();
+    },
+    detached() {
+      const self = ui(this);
+      if (self.withdrawPrivacy) self.withdrawPrivacy();
+      self.withdrawPrivacy = null;
+    },
+  },
+  methods: {
+    /** The UI is visible: privacy requests come here until `hideAuthUi`. Clears the profile form. */
+    showAuthUi() {
+      const self = ui(this);
+      if (!self.withdrawPrivacy) self.withdrawPrivacy = privacyRouter.present((request) => this.showPrivacy(request));
+      self.setData({ profile: { ...EMPTY_PROFILE } });
+    },
+    hideAuthUi() {
+      const self = ui(this);
+      if (self.withdrawPrivacy) self.withdrawPrivacy();
+      self.withdrawPrivacy = null;
+      self.privacyRequest = null;
+      self.setData({ 'privacy.visible': false });
+    },
+    /** Shows the agreement for `request` and reports the exposure once. */
+    showPrivacy(request: PrivacyRequest) {
+      const self = ui(this);
+      self.privacyRequest = request;
+      self.setData({ privacy: { visible: true, contractName: '《隐私保护指引》' } });
+      const getPrivacySetting = privacyWx().getPrivacySetting;
+      if (typeof getPrivacySetting === 'function') {
+        getPrivacySetting({ success: (setting) => setting.privacyContractName && self.setData({ 'privacy.contractName': setting.privacyContractName }) });
+      }
+      request.resolve({ event: 'exposureAuthorization' });
+    },
+    onAgreePrivacy() {
+      const self = ui(this);
+      const request = self.privacyRequest;
+      self.privacyRequest = null;
+      self.setData({ 'privacy.visible': false });
+      if (request) request.resolve({ event: 'agree', buttonId: PRIVACY_AGREE_BUTTON_ID });
+    },
+    onDisagreePrivacy() {
+      const self = ui(this);
+      const request = self.privacyRequest;
+      self.privacyRequest = null;
+      self.setData({ 'privacy.visible': false });
+      if (request) request.resolve({ event: 'disagree' });
+      self.finish({ succeeded: false, authType: self.data.tips.authType, errMsg: 'privacy:fail privacy permission is not authorized (the user disagreed)' });
+    },
+    onOpenPrivacyContract() {
+      const open = privacyWx().openPrivacyContract;
+      if (typeof open === 'function') open({});
+    },
+    onGetUserInfo(event: { detail: GetUserInfoDetail }) {
+      ui(this).finish(resultFromUserInfo(event.detail));
+    },
+    /** `bindgetphonenumber` and `bindgetrealtimephonenumber`. */
+    onGetPhoneNumber(event: { detail: GetPhoneNumberDetail }) {
+      ui(this).finish(resultFromPhoneNumber(event.detail));
+    },
+    onChooseAvatar(event: { detail: ChooseAvatarDetail }) {
+      ui(this).setData({ 'profile.avatarUrl': event.detail.avatarUrl, 'profile.hint': '' });
+    },
+    /** WeChat's content check rejected the nickname: it is cleared, so ask again rather than lose it silently. */
+    onNicknameReview(event: { detail: NicknameReviewDetail }) {
+      const self = ui(this);
+      if (!event.detail.pass) self.setData({ 'profile.nickName': '', 'profile.hint': self.data.tips.nicknameRejectedText });
+    },
+    /** The form's submit carries the nickname as it is after the content check (cleared when rejected). */
+    onProfileSubmit(event: { detail: { value: { nickName?: string } } }) {
+      const self = ui(this);
+      const nickName = String(event.detail.value.nickName ?? '').trim();
+      const { avatarUrl } = self.data.profile;
+      if (!avatarUrl) return self.setData({ 'profile.hint': self.data.tips.avatarMissingText });
+      if (!nickName) return self.setData({ 'profile.nickName': '', 'profile.hint': self.data.tips.nicknameRejectedText });
+      self.finish({ succeeded: true, authType: 'profile', errMsg: 'profile:ok', data: { nickName, avatarUrl } });
+    },
+    onCancel() {
+      const self = ui(this);
+      self.finish(cancelledResult(self.data.tips.authType, 'the user closed the login UI'));
+    },
+  },
+});
