@@ -4,7 +4,10 @@
  * storage is an in-memory map with WeChat's JSON round trip and 1 MB per-key limit. Page navigation is delegated
  * to a page runtime (see `page-runtime.ts`) when one is attached. Development tooling only.
  */
-import type { WxAdapter, WxRequestOptions } from '../lib/runtime';
+import fs from 'fs';
+import path from 'path';
+import type { AuthSettingLike, WxAdapter, WxRequestOptions } from '../lib/runtime';
+import type { NeedPrivacyAuthorizationListener, PrivacyResolveOption } from '../lib/wechat-types';
 import type { WeChatEmulator } from './wechat';
 
 /** Navigation as the page runtime provides it. */
@@ -25,6 +28,21 @@ export interface NodeWx extends WxAdapter, Navigator {
   inFlight: number;
   maxInFlight: number;
   getExtConfigSync(): Record<string, unknown>;
+  /** The user's permission switches (`wx.getSetting`), e.g. `{'scope.userInfo': false}` after a refusal. */
+  authSetting: AuthSettingLike;
+  /** What the simulated user does with the next `wx.showModal` and in the permission panel (`wx.openSetting`). */
+  script: { modal: 'confirm' | 'cancel'; grantInPanel: boolean };
+  /** The listener the app registered with `wx.onNeedPrivacyAuthorization`, if any. */
+  privacyListener: NeedPrivacyAuthorizationListener | null;
+  /**
+   * A privacy API was used before the user agreed: calls the registered listener like WeChat does and resolves with
+   * the final answer (`agree`/`disagree`), collecting the exposure report in `privacyEvents`.
+   */
+  needPrivacy(referrer: string): Promise<PrivacyResolveOption>;
+  privacyEvents: PrivacyResolveOption[];
+  onNeedPrivacyAuthorization(listener: NeedPrivacyAuthorizationListener): void;
+  getPrivacySetting(options: { success?: (setting: { needAuthorization: boolean; privacyContractName: string }) => void }): void;
+  openPrivacyContract(options?: object): void;
   createSelectorQuery(): object;
   /** Attaches the page runtime that serves navigation. */
   attachNavigator(navigator: Navigator): void;
@@ -52,6 +70,10 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     storage: new Map(),
     calls: {},
     requested: [],
+    authSetting: {},
+    script: { modal: 'confirm', grantInPanel: true },
+    privacyListener: null,
+    privacyEvents: [],
     inFlight: 0,
     maxInFlight: 0,
     login(opts) {
@@ -129,6 +151,65 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     },
     getExtConfigSync() {
       return { ...options.extConfig };
+    },
+    getSetting(opts) {
+      count('getSetting');
+      setImmediate(() => opts.success?.({ authSetting: { ...wx.authSetting } }));
+    },
+    showModal(opts) {
+      count('showModal');
+      const confirm = wx.script.modal === 'confirm';
+      log(`wx.showModal "${opts.title}" / "${opts.content}" -> user taps ${confirm ? `"${opts.confirmText ?? '确定'}"` : `"${opts.cancelText ?? '取消'}"`}`);
+      setImmediate(() => opts.success?.({ confirm, cancel: !confirm }));
+    },
+    openSetting(opts) {
+      count('openSetting');
+      wx.authSetting = { ...wx.authSetting, 'scope.userInfo': wx.script.grantInPanel };
+      log(`wx.openSetting -> the user ${wx.script.grantInPanel ? 'switches on' : 'leaves off'} "用户信息"`);
+      setImmediate(() => opts.success?.({ authSetting: { ...wx.authSetting } }));
+    },
+    uploadFile(opts) {
+      count('uploadFile');
+      const form = new FormData();
+      for (const [key, value] of Object.entries(opts.formData ?? {})) form.append(key, value);
+      const type = /\.png$/i.test(opts.filePath) ? 'image/png' : 'image/jpeg';
+      form.append(opts.name, new Blob([fs.readFileSync(opts.filePath)], { type }), path.basename(opts.filePath));
+      const pathname = opts.url.replace(/^https?:\/\/[^/]+/, '');
+      wx.requested.push(`UPLOAD ${pathname}`);
+      fetch(opts.url, { method: 'POST', headers: opts.header, body: form })
+        .then(async (response) => {
+          const data = await response.text();
+          log(`wx.uploadFile ${pathname} -> ${response.status}`);
+          opts.success?.({ statusCode: response.status, data });
+        })
+        .catch((error: Error) => opts.fail?.({ errMsg: `uploadFile:fail ${error.message}` }));
+      return {};
+    },
+    onNeedPrivacyAuthorization(listener: NeedPrivacyAuthorizationListener) {
+      count('onNeedPrivacyAuthorization');
+      wx.privacyListener = listener;
+    },
+    getPrivacySetting(opts: { success?: (setting: { needAuthorization: boolean; privacyContractName: string }) => void }) {
+      opts.success?.({ needAuthorization: true, privacyContractName: '《演示小程序隐私保护指引》' });
+    },
+    openPrivacyContract() {
+      count('openPrivacyContract');
+      log('wx.openPrivacyContract -> the contract is shown');
+    },
+    needPrivacy(referrer) {
+      const listener = wx.privacyListener;
+      if (!listener) return Promise.resolve({ event: 'agree', buttonId: 'official-popup' });
+      log(`WeChat: "${referrer}" needs the privacy agreement -> onNeedPrivacyAuthorization`);
+      return new Promise((resolve) => {
+        listener(
+          (option) => {
+            wx.privacyEvents.push(option);
+            log(`privacy resolve(${JSON.stringify(option)})`);
+            if (option.event !== 'exposureAuthorization') resolve(option);
+          },
+          { referrer },
+        );
+      });
     },
     createSelectorQuery() {
       // wepy 2 asks for one when a page attaches; the headless runtime has no layout to measure.

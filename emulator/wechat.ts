@@ -8,6 +8,8 @@
  *   (40029 invalid code, 40163 code been used, 45011 rate limit, 40226 high-risk user, -1 system busy, 40013 bad appid).
  * - Open data: `getUserInfo` details with `signature = sha1(rawData + session_key)` and `encryptedData` =
  *   AES-128-CBC/PKCS#7 with key = base64-decoded `session_key`, carrying a `watermark.appid`.
+ * - Phone numbers: `getPhoneNumber` codes (one-time, 5 minutes) exchanged by the server with an access token from
+ *   `GET /cgi-bin/token` at `POST /wxa/business/getuserphonenumber` ("phonenumber.getPhoneNumber").
  */
 import crypto from 'crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -46,6 +48,9 @@ export class WeChatEmulator {
   private readonly now: () => number;
   private readonly users = new Map<string, EmulatedUser>();
   private readonly codes = new Map<string, IssuedCode>();
+  private readonly phoneCodes = new Map<string, IssuedCode>();
+  private readonly phones = new Map<string, string>();
+  private readonly accessTokens = new Set<string>();
   /** errcodes the next jscode2session calls answer with, in order (fault injection). */
   readonly queuedErrors: number[] = [];
   /** Count of jscode2session calls, for assertions. */
@@ -111,10 +116,45 @@ export class WeChatEmulator {
     return { errMsg: 'getUserInfo:ok', userInfo, rawData, signature, encryptedData, iv: iv.toString('base64') };
   }
 
+  /** The detail of a successful `bindgetphonenumber` for user `openid` (whose number is `phone`). */
+  phoneDetail(openid: string, phone = '13800138000'): { errMsg: string; code: string } {
+    this.user(openid);
+    this.phones.set(openid, phone);
+    const code = crypto.randomBytes(12).toString('hex');
+    this.phoneCodes.set(code, { openid, expiresAt: this.now() + CODE_TTL_MS, used: false });
+    return { errMsg: 'getPhoneNumber:ok', code };
+  }
+
+  /** `GET /cgi-bin/token` (client_credential). */
+  accessToken(query: { grant_type?: string; appid?: string; secret?: string }): Record<string, unknown> {
+    if (query.grant_type !== 'client_credential' || query.appid !== this.appid || query.secret !== this.secret) return { errcode: 40013, errmsg: ERRMSG[40013] };
+    const token = crypto.randomBytes(16).toString('hex');
+    this.accessTokens.add(token);
+    return { access_token: token, expires_in: 7200 };
+  }
+
+  /** `POST /wxa/business/getuserphonenumber?access_token=...` with `{code}`. */
+  getUserPhoneNumber(accessToken: string | undefined, body: { code?: unknown }): Record<string, unknown> {
+    if (!accessToken || !this.accessTokens.has(accessToken)) return { errcode: 40001, errmsg: 'invalid credential, access_token is invalid' };
+    const issued = typeof body.code === 'string' ? this.phoneCodes.get(body.code) : undefined;
+    if (!issued || issued.used || issued.expiresAt <= this.now()) return { errcode: 40029, errmsg: ERRMSG[40029] };
+    issued.used = true;
+    const phone = this.phones.get(issued.openid)!;
+    return {
+      errcode: 0,
+      errmsg: 'ok',
+      phone_info: { phoneNumber: phone, purePhoneNumber: phone, countryCode: '86', watermark: { timestamp: Math.floor(this.now() / 1000), appid: this.appid } },
+    };
+  }
+
   /** Serves `GET /sns/jscode2session` on 127.0.0.1 (random port unless given). Resolves with the base URL. */
   async listen(port = 0): Promise<string> {
     const app = Fastify({ logger: false });
     app.get('/sns/jscode2session', async (request) => this.code2Session(request.query as Record<string, string>));
+    app.get('/cgi-bin/token', async (request) => this.accessToken(request.query as Record<string, string>));
+    app.post('/wxa/business/getuserphonenumber', async (request) =>
+      this.getUserPhoneNumber((request.query as { access_token?: string }).access_token, (request.body ?? {}) as { code?: unknown }),
+    );
     await app.listen({ host: '127.0.0.1', port });
     const address = app.server.address();
     this.server = app;

@@ -8,7 +8,8 @@ import type Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { RefreshRow, TicketRow, UserRow } from './db';
-import { code2Session, WeChatApiError, type WeChatApp } from './wechat-client';
+import multipart from '@fastify/multipart';
+import { code2Session, getPhoneNumber, WeChatApiError, type WeChatApp } from './wechat-client';
 
 export interface ServerOptions {
   db: Database.Database;
@@ -138,6 +139,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
     insertUser: db.prepare('INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     updateProfile: db.prepare('UPDATE users SET nick_name = ?, avatar_url = ? WHERE id = ?'),
+    updatePhone: db.prepare('UPDATE users SET phone = ? WHERE id = ?'),
+    insertAvatar: db.prepare('INSERT INTO avatars (id, source, content_type, data, created_at) VALUES (?, ?, ?, ?, ?)'),
+    avatarById: db.prepare<[string], { content_type: string; data: Buffer }>('SELECT content_type, data FROM avatars WHERE id = ?'),
     insertTicket: db.prepare('INSERT INTO login_tickets (ticket, source, openid, unionid, session_key, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
     takeTicket: db.prepare<[string, string], TicketRow>('DELETE FROM login_tickets WHERE ticket = ? AND source = ? RETURNING *'),
     insertRefresh: db.prepare('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES (?, ?, ?, ?, ?)'),
@@ -213,7 +217,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
     let profile: { nickName: string; avatarUrl: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
-    if (body.phoneCode) throw new ContractError(400, 'INVALID_USER_DATA', 'phone login is not enabled on this server');
+    const phone = body.phoneCode ? await exchangePhoneCode(wxApp, body.phoneCode) : undefined;
     let user = existing;
     if (!user) {
       const id = crypto.randomUUID();
@@ -223,7 +227,41 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       q.updateProfile.run(profile.nickName, profile.avatarUrl, user.id);
       user = q.userById.get(user.id)!;
     }
+    if (phone) {
+      q.updatePhone.run(phone, user.id);
+      user = q.userById.get(user.id)!;
+    }
     return { ...(await issueTokens(user)), isNewUser: !existing };
+  });
+
+  /** The server-side phone exchange; a bad code is the client's `INVALID_USER_DATA`, anything else WeChat's trouble. */
+  async function exchangePhoneCode(wxApp: WeChatApp, code: string): Promise<string> {
+    try {
+      return await getPhoneNumber(options.wechatBaseURL, wxApp, code);
+    } catch (error) {
+      if (error instanceof WeChatApiError && error.errcode === 40029) throw new ContractError(400, 'INVALID_USER_DATA', 'phoneCode rejected by WeChat (40029)');
+      if (error instanceof WeChatApiError) throw wechatError(error);
+      throw error;
+    }
+  }
+
+  // Extension of the contract for profile logins: the temporary avatar from chooseAvatar is uploaded here first.
+  await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 2 } });
+  app.post('/auth/avatar', async (request) => {
+    const file = await request.file();
+    if (!file) throw new ContractError(400, 'BAD_REQUEST', 'a multipart "file" is required');
+    const source = (file.fields.source as { value?: unknown } | undefined)?.value;
+    if (typeof source !== 'string' || !options.apps[source]) throw new ContractError(400, 'BAD_REQUEST', 'a known "source" field is required (before the file)');
+    if (!/^image\/(png|jpe?g|gif|webp)$/.test(file.mimetype)) throw new ContractError(400, 'BAD_REQUEST', `unsupported avatar type ${file.mimetype}`);
+    const data = await file.toBuffer();
+    const id = crypto.randomUUID();
+    q.insertAvatar.run(id, source, file.mimetype, data, now());
+    return { avatarUrl: `${request.protocol}://${request.host}/avatars/${id}` };
+  });
+  app.get('/avatars/:id', async (request, reply) => {
+    const row = q.avatarById.get((request.params as { id: string }).id);
+    if (!row) throw new ContractError(404, 'NOT_FOUND', 'no such avatar');
+    return reply.type(row.content_type).send(row.data);
   });
 
   app.post(

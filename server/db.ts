@@ -68,6 +68,13 @@ export function openDatabase(file = ':memory:'): Database.Database {
       revoked_at INTEGER
     );
     CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family);
+    CREATE TABLE IF NOT EXISTS avatars (
+      id TEXT PRIMARY KEY,
+      source TEXT NOT NULL,
+      content_type TEXT NOT NULL,
+      data BLOB NOT NULL,
+      created_at INTEGER NOT NULL
+    );
   `);
   return db;
 }

@@ -38,3 +38,45 @@ export async function code2Session(baseURL: string, app: WeChatApp, code: string
   if (typeof body.openid !== 'string' || typeof body.session_key !== 'string') throw new WeChatApiError(-2, 'malformed answer');
   return { openid: body.openid, session_key: body.session_key, unionid: typeof body.unionid === 'string' ? body.unionid : undefined };
 }
+
+/** Access tokens of the WeChat server API, cached per appid until shortly before they expire (`expires_in` s). */
+const accessTokens = new Map<string, { token: string; expiresAt: number }>();
+
+async function wechatJson(url: string, init: RequestInit, timeoutMs: number): Promise<Record<string, unknown>> {
+  let body: Record<string, unknown>;
+  try {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    body = (await response.json()) as Record<string, unknown>;
+  } catch (error) {
+    throw new WeChatApiError(-2, `unreachable: ${(error as Error).message}`);
+  }
+  if (typeof body.errcode === 'number' && body.errcode !== 0) throw new WeChatApiError(body.errcode, String(body.errmsg ?? ''));
+  return body;
+}
+
+async function accessToken(baseURL: string, app: WeChatApp, timeoutMs: number): Promise<string> {
+  const key = `${baseURL}|${app.appid}`;
+  const cached = accessTokens.get(key);
+  if (cached && cached.expiresAt > Date.now()) return cached.token;
+  const query = new URLSearchParams({ grant_type: 'client_credential', appid: app.appid, secret: app.secret });
+  const body = await wechatJson(`${baseURL}/cgi-bin/token?${query}`, {}, timeoutMs);
+  if (typeof body.access_token !== 'string') throw new WeChatApiError(-2, 'malformed token answer');
+  accessTokens.set(key, { token: body.access_token, expiresAt: Date.now() + (Number(body.expires_in) - 300) * 1000 });
+  return body.access_token;
+}
+
+/**
+ * `phonenumber.getPhoneNumber`: exchanges the one-time `code` of a `getPhoneNumber` button for the user's number.
+ * Throws `WeChatApiError` (40029 for a bad code, -2 when unreachable).
+ */
+export async function getPhoneNumber(baseURL: string, app: WeChatApp, code: string, timeoutMs = 5000): Promise<string> {
+  const token = await accessToken(baseURL, app, timeoutMs);
+  const body = await wechatJson(
+    `${baseURL}/wxa/business/getuserphonenumber?access_token=${encodeURIComponent(token)}`,
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) },
+    timeoutMs,
+  );
+  const info = body.phone_info as { phoneNumber?: unknown; watermark?: { appid?: unknown } } | undefined;
+  if (!info || typeof info.phoneNumber !== 'string' || info.watermark?.appid !== app.appid) throw new WeChatApiError(-2, 'malformed phone answer');
+  return info.phoneNumber;
+}

@@ -156,3 +156,48 @@ describe('tokens', () => {
     expect((await post('/auth/refresh', { refreshToken })).json().code).toBe('REFRESH_TOKEN_INVALID');
   });
 });
+
+describe('phone and avatar', () => {
+  it('binds a phone from a one-time code, and answers INVALID_USER_DATA for a used code', async () => {
+    const silent = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('p1') });
+    const { code } = emulator.phoneDetail('p1', '13700000000');
+    const bound = await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: silent.json().loginTicket, phoneCode: code });
+    expect(bound.json()).toMatchObject({ isNewUser: true, user: { phoneBound: true } });
+    expect(bound.body).not.toContain('13700000000');
+    const again = await post('/auth/login', { source: 'demo', mode: 'authorize', code: emulator.issueCode('p1'), phoneCode: code });
+    expect(again.statusCode).toBe(400);
+    expect(again.json().code).toBe('INVALID_USER_DATA');
+  });
+
+  const upload = (parts: Array<[string, string | Blob, string?]>) => {
+    const form = new FormData();
+    for (const [name, value, filename] of parts) {
+      if (typeof value === 'string') form.append(name, value);
+      else form.append(name, value, filename);
+    }
+    const request = new Request('http://x/auth/avatar', { method: 'POST', body: form });
+    return request.arrayBuffer().then((body) =>
+      server.inject({ method: 'POST', url: '/auth/avatar', payload: Buffer.from(body), headers: { 'content-type': request.headers.get('content-type')! } }),
+    );
+  };
+
+  it('stores an uploaded avatar and serves it back', async () => {
+    const response = await upload([['source', 'demo'], ['file', new Blob([Buffer.from('png-bytes')], { type: 'image/png' }), 'a.png']]);
+    expect(response.statusCode).toBe(200);
+    const url = new URL(response.json().avatarUrl);
+    const served = await server.inject({ method: 'GET', url: url.pathname });
+    expect(served.headers['content-type']).toBe('image/png');
+    expect(served.body).toBe('png-bytes');
+  });
+
+  it.each<[string, Array<[string, string | Blob, string?]>]>([
+    ['an unknown source', [['source', 'other'], ['file', new Blob(['x'], { type: 'image/png' }), 'a.png']]],
+    ['a file that is not an image', [['source', 'demo'], ['file', new Blob(['x'], { type: 'text/html' }), 'a.html']]],
+    ['a file over 1 MB', [['source', 'demo'], ['file', new Blob([Buffer.alloc(1024 * 1024 + 1)], { type: 'image/png' }), 'a.png']]],
+  ])('refuses %s with BAD_REQUEST', async (_what, parts) => {
+    const response = await upload(parts);
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    expect(response.json().code).toBe('BAD_REQUEST');
+  });
+});
