@@ -5,6 +5,8 @@
  * Run with `npm run demo` (which builds the kit and the demo first).
  */
 import 'global-jsdom/register';
+import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../server/app';
@@ -67,6 +69,18 @@ function tap(device: Device, ...selectors: string[]) {
   node.dispatchEvent('tap');
 }
 
+/** A node inside the current page, or null. */
+function nodeAt(device: Device, selectors: string[]): Node | null {
+  return find(device.runtime.current.rendered as unknown as Node, selectors);
+}
+
+/** A temporary avatar file, as `chooseAvatar` gives one (a 1x1 PNG). */
+function temporaryAvatar(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-demo-')), 'avatar.png');
+  fs.writeFileSync(file, Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201ffa65c9c0000000049454e44ae426082', 'hex'));
+  return file;
+}
+
 function check(what: string, ok: boolean) {
   say(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   if (!ok) failures++;
@@ -114,12 +128,16 @@ async function main() {
     await until('the AuthModal', () => textOf(alice, '#auth-modal', '.lk-auth-modal__title'));
     say(`AuthModal shows "${textOf(alice, '#auth-modal', '.lk-auth-modal__title')}" / "${textOf(alice, '#auth-modal', '.lk-auth-modal__content')}"`);
     check('the page tips ($loginUserAuthTips) set the title', textOf(alice, '#auth-modal', '.lk-auth-modal__title') === '登录后评论');
-    say('user taps the getUserInfo button');
-    find(alice.runtime.current.rendered as unknown as Node, ['#auth-modal', '.lk-auth-modal__confirm'])!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('alice') });
+    const modal = (...selectors: string[]) => find(alice.runtime.current.rendered as unknown as Node, ['#auth-modal', ...selectors])!;
+    say('user taps the avatar button and picks a photo (chooseAvatar gives a temporary file)');
+    modal('.lk-auth__avatar').dispatchEvent('chooseavatar', { detail: { avatarUrl: temporaryAvatar() } });
+    say('user types the nickname "Alice" and submits the form');
+    modal('.lk-auth__profile').dispatchEvent('submit', { detail: { value: { nickName: 'Alice' } } });
     const status = await until('the comment', () => textOf(alice, '.status'));
     say(`page shows "${status}"`);
     check('the comment was posted after login', status === '评论成功');
     check('one wx.login for the whole flow', alice.wx.calls.login === 1);
+    check('the temporary avatar was uploaded before the authorize call', alice.wx.requested.indexOf('UPLOAD /auth/avatar') < alice.wx.requested.lastIndexOf('POST /auth/login'));
   });
 
   await run('A new user logs in through the login page', async () => {
@@ -130,9 +148,9 @@ async function main() {
       throw new Error(`${error.message} (top page: ${bob.runtime.current.route}, it shows "${textOf(bob, '.status')}")`);
     });
     say(`login page shows "${textOf(bob, '#login-page', '.lk-login-page__title')}" / "${textOf(bob, '#login-page', '.lk-login-page__content')}"`);
-    check('the login page shows the configured tips', textOf(bob, '#login-page', '.lk-login-page__content') === '登录后即可评论、收藏，并看到为你推荐的内容');
+    check('the login page shows the merged tips (page title, config content)', textOf(bob, '#login-page', '.lk-login-page__title') === '登录后收藏' && textOf(bob, '#login-page', '.lk-login-page__content') === '登录后即可评论、收藏，并看到为你推荐的内容');
     say('user taps the getUserInfo button');
-    find(bob.runtime.current.rendered as unknown as Node, ['#login-page', '.lk-login-page__confirm'])!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('bob') });
+    find(bob.runtime.current.rendered as unknown as Node, ['#login-page', '.lk-auth__confirm'])!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('bob') });
     const status = await until('the favorite', () => bob.runtime.current.route === 'pages/favorite' && textOf(bob, '.status'));
     say(`back on ${bob.runtime.current.route}, page shows "${status}"`);
     check('the favorite was saved after login', status === '收藏成功');
@@ -186,6 +204,49 @@ async function main() {
     check('ten 401s -> exactly one /auth/refresh -> ten replays', requests(device, 'POST /auth/refresh') === before.refresh + 1);
     check('at most 10 wx.request in flight', device.wx.maxInFlight <= 10);
     check('no wx.login, and the user saw only success', device.wx.calls.login === before.login && textOf(device, '.status') === '收藏成功');
+  });
+
+  await run('A refusal is recovered through the permission panel', async () => {
+    emulator.user('dave', { nickName: 'Dave' });
+    const dave = device(emulator, baseURL, 'dave');
+    dave.runtime.reLaunch('/pages/favorite');
+    tap(dave, '#favorite-btn');
+    const loginButton = () => nodeAt(dave, ['#login-page', '.lk-auth__confirm']);
+    await until('the login page', () => dave.runtime.current.route === 'pages/login' && loginButton());
+    say('user taps the getUserInfo button and refuses in WeChat\'s dialog');
+    dave.wx.authSetting = { 'scope.userInfo': false };
+    loginButton()!.dispatchEvent('getuserinfo', { detail: { errMsg: 'getUserInfo:fail auth deny' } });
+    await until('the permission panel', () => dave.wx.calls.openSetting === 1);
+    await until('the login page again', () => dave.runtime.current.route === 'pages/login' && loginButton());
+    say('back on the login page: this time the user allows');
+    loginButton()!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('dave') });
+    const status = await until('the favorite', () => dave.runtime.current.route === 'pages/favorite' && textOf(dave, '.status'));
+    say(`page shows "${status}"`);
+    check('showModal with the denied tips, then openSetting from its confirm tap', dave.wx.calls.showModal === 1 && dave.wx.calls.openSetting === 1);
+    check('the login finished after the permission was granted', status === '收藏成功');
+  });
+
+  await run('The privacy agreement, then a phone-number login', async () => {
+    emulator.user('erin', { nickName: 'Erin' });
+    const erin = device(emulator, baseURL, 'erin');
+    erin.runtime.reLaunch('/pages/phone');
+    tap(erin, '#phone-btn');
+    const modal = (...selectors: string[]) => find(erin.runtime.current.rendered as unknown as Node, ['#auth-modal', ...selectors]);
+    await until('the AuthModal', () => modal('.lk-auth__confirm'));
+    say(`AuthModal shows "${textOf(erin, '#auth-modal', '.lk-auth-modal__title')}" with the button "${textOf(erin, '#auth-modal', '.lk-auth__confirm')}"`);
+    say('user taps it; WeChat first needs the privacy agreement');
+    const answer = erin.wx.needPrivacy('button.getPhoneNumber');
+    await until('the privacy step', () => modal('#lk-agree-privacy'));
+    say(`AuthModal shows "${textOf(erin, '#auth-modal', '.lk-auth__privacy-text')}"`);
+    say('user taps the agree button');
+    modal('#lk-agree-privacy')!.dispatchEvent('agreeprivacyauthorization', { detail: {} });
+    const resolved = await answer;
+    check('exposure reported once, then agree with the kit\'s button id', JSON.stringify(erin.wx.privacyEvents) === JSON.stringify([{ event: 'exposureAuthorization' }, { event: 'agree', buttonId: 'lk-agree-privacy' }]) && resolved.event === 'agree');
+    say('the getPhoneNumber button continues: WeChat gives a one-time code');
+    modal('.lk-auth__confirm')!.dispatchEvent('getphonenumber', { detail: emulator.phoneDetail('erin', '13600000000') });
+    const status = await until('the phone binding', () => textOf(erin, '.status'));
+    say(`page shows "${status}"`);
+    check('the server exchanged the code and bound the phone', status === '已绑定手机号');
   });
 
   await server.close();

@@ -19,6 +19,8 @@ it('walks every login flow of the built demo app successfully', () => {
     'Ten concurrent requests share one login',
     'An expired session is re-established transparently',
     'The token expires while the user is busy: ten requests, one refresh',
+    'A refusal is recovered through the permission panel',
+    'The privacy agreement, then a phone-number login',
   ]) {
     expect(output).toContain(step);
   }
