@@ -42,15 +42,21 @@ export function parseBackendSession(response: RequestResponse): BackendSession {
   };
 }
 
-/** Turns a contract error answer into a `LOGIN_FAILED` `LoginError` with `backendCode` and `statusCode`. */
+/**
+ * Turns a contract error answer into a `LoginError` with `backendCode` and `statusCode`: `RATE_LIMITED` (with
+ * `retryAfterMs` from `retryAfter` s, default 60 s), `USER_BLOCKED`, or `LOGIN_FAILED` for every other code.
+ */
 export function backendError(what: string, response: RequestResponse): LoginError {
+  const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as { message?: unknown; retryAfter?: unknown };
   const backendCode = contractErrorCode(response.data);
-  const message = (response.data as { message?: unknown } | null)?.message;
-  return new LoginError(
-    'LOGIN_FAILED',
-    `${what} failed with HTTP ${response.statusCode}${backendCode ? ` ${backendCode}` : ''}${typeof message === 'string' ? `: ${message}` : ''}`,
-    { statusCode: response.statusCode, backendCode, cause: response.data },
-  );
+  const message = `${what} failed with HTTP ${response.statusCode}${backendCode ? ` ${backendCode}` : ''}${typeof body.message === 'string' ? `: ${body.message}` : ''}`;
+  const details = { statusCode: response.statusCode, backendCode, cause: response.data };
+  if (backendCode === 'RATE_LIMITED') {
+    const retryAfter = typeof body.retryAfter === 'number' && body.retryAfter > 0 ? body.retryAfter : 60;
+    return new LoginError('RATE_LIMITED', message, { ...details, retryAfterMs: retryAfter * 1000 });
+  }
+  if (backendCode === 'USER_BLOCKED') return new LoginError('USER_BLOCKED', message, details);
+  return new LoginError('LOGIN_FAILED', message, details);
 }
 
 /**

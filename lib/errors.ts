@@ -16,6 +16,8 @@
  * - `PHONE_QUOTA_EXCEEDED`: the phone-number authorization failed with `errno` 1400001 (the app's paid quota is used up).
  * - `UI_UNAVAILABLE`: no login UI could be shown (no `userAuthHandler`, navigation to the login page failed).
  * - `LOGIN_FAILED`: the backend refused or could not complete the login (see `backendCode`, `statusCode`).
+ * - `RATE_LIMITED`: too many logins (contract `RATE_LIMITED`, WeChat 45011); no new attempt before `retryAfterMs`.
+ * - `USER_BLOCKED`: WeChat flagged the user as high-risk (contract `USER_BLOCKED`, WeChat 40226); terminal, never retried.
  * - `NETWORK_ERROR`: `wx.request` called `fail` (see `errMsg`/`errno`).
  * - `TIMEOUT`: a step did not finish within its configured time (`wx.login`, a request, the user-auth step).
  * - `SESSION_EXPIRED`: the backend still answered "session expired" after the kit logged in again and retried once.
@@ -32,6 +34,8 @@ export type LoginErrorCode =
   | 'PHONE_QUOTA_EXCEEDED'
   | 'UI_UNAVAILABLE'
   | 'LOGIN_FAILED'
+  | 'RATE_LIMITED'
+  | 'USER_BLOCKED'
   | 'NETWORK_ERROR'
   | 'TIMEOUT'
   | 'SESSION_EXPIRED'
@@ -47,6 +51,8 @@ export interface LoginErrorDetails {
   statusCode?: number;
   /** The backend's error code from the contract body `{code, message}`, e.g. `"USER_BLOCKED"`. */
   backendCode?: string;
+  /** `RATE_LIMITED` only: how long (ms) to wait before the next attempt, from the contract's `retryAfter` (s). */
+  retryAfterMs?: number;
   /** The underlying error or value. */
   cause?: unknown;
 }
@@ -66,6 +72,7 @@ export class LoginError extends Error {
   readonly errno?: number;
   readonly statusCode?: number;
   readonly backendCode?: string;
+  readonly retryAfterMs?: number;
   readonly cause?: unknown;
 
   constructor(code: LoginErrorCode, message: string, details: LoginErrorDetails = {}) {
@@ -76,6 +83,7 @@ export class LoginError extends Error {
     this.errno = details.errno;
     this.statusCode = details.statusCode;
     this.backendCode = details.backendCode;
+    this.retryAfterMs = details.retryAfterMs;
     this.cause = details.cause;
   }
 }

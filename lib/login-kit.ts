@@ -43,6 +43,14 @@ export interface LoginTimeouts {
   userAuth: number;
 }
 
+/** Bounded retry with exponential backoff and jitter; delays in ms. `random` (default `Math.random`) makes the jitter testable. */
+export interface Backoff {
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  random: () => number;
+}
+
 /** Options of `Login.config()` / `createLogin()`. Unknown keys throw, so a typo (`baseUrl`) is caught at once. */
 export interface LoginOptions {
   /** Required. Which mini-program this is; sent to the backend as `source` (one backend can serve several apps). */
@@ -70,6 +78,11 @@ export interface LoginOptions {
   shouldRenew?: (response: RequestResponse, request: RequestOptions) => boolean;
   /** How many times one request may be replayed after "session expired" answers (default 1). */
   maxReplays?: number;
+  /**
+   * Retries of a login the backend answered `WECHAT_UNAVAILABLE` (WeChat busy, -1): each with a fresh code, after
+   * `baseDelayMs * 2^n` (ms, capped by `maxDelayMs`) with jitter. Default `{retries: 2, baseDelayMs: 500, maxDelayMs: 5000}`.
+   */
+  backoff?: Partial<Backoff>;
   /** Storage key of the login state (default `"miniprogram-login-kit:session"`); give each `createLogin` instance its own. */
   storageKey?: string;
   /** Step bounds in ms; see `LoginTimeouts`. */
@@ -98,6 +111,7 @@ interface ResolvedOptions {
   noAuthUrls: Array<string | RegExp>;
   shouldRenew: (response: RequestResponse, request: RequestOptions) => boolean;
   maxReplays: number;
+  backoff: Backoff;
   timeouts: LoginTimeouts;
   expiryLeewayMs: number;
   wx: WxAdapter;
@@ -159,7 +173,7 @@ const TICKET_LEEWAY_MS = 10_000;
 
 const OPTION_KEYS: ReadonlyArray<keyof LoginOptions> = [
   'source', 'baseURL', 'backend', 'userAuthHandler', 'tips', 'pageTips', 'isSessionExpired', 'authHeader',
-  'noAuthUrls', 'shouldRenew', 'maxReplays', 'storageKey', 'timeouts', 'expiryLeewayMs', 'maxConcurrentRequests', 'wx', 'clock', 'logger',
+  'noAuthUrls', 'shouldRenew', 'maxReplays', 'backoff', 'storageKey', 'timeouts', 'expiryLeewayMs', 'maxConcurrentRequests', 'wx', 'clock', 'logger',
 ];
 
 /** Default `isSessionExpired`: HTTP 401, or a contract body code `TOKEN_EXPIRED`/`TOKEN_INVALID`. */
@@ -214,6 +228,11 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
   if (input.noAuthUrls !== undefined && !(Array.isArray(input.noAuthUrls) && input.noAuthUrls.every((u) => typeof u === 'string' || u instanceof RegExp))) {
     throw invalid('config.noAuthUrls must be an array of strings and RegExps');
   }
+  const backoff: Backoff = { retries: 2, baseDelayMs: 500, maxDelayMs: 5000, random: Math.random, ...input.backoff };
+  if (!(Number.isInteger(backoff.retries) && backoff.retries >= 0)) throw invalid('config.backoff.retries must be an integer >= 0');
+  nonNegative(backoff.baseDelayMs, 'backoff.baseDelayMs');
+  nonNegative(backoff.maxDelayMs, 'backoff.maxDelayMs');
+  if (typeof backoff.random !== 'function') throw invalid('config.backoff.random must be a function returning [0, 1)');
   const maxReplays = input.maxReplays ?? 1;
   if (!(typeof maxReplays === 'number' && Math.floor(maxReplays) === maxReplays && maxReplays >= 0)) throw invalid('config.maxReplays must be an integer >= 0');
   if (input.tips !== undefined && (typeof input.tips !== 'object' || input.tips === null)) throw invalid('config.tips must be an object of tips');
@@ -246,6 +265,7 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
     noAuthUrls: input.noAuthUrls ?? [],
     shouldRenew: input.shouldRenew ?? (() => true),
     maxReplays,
+    backoff,
     timeouts,
     expiryLeewayMs: input.expiryLeewayMs ?? 10_000,
     wx: wxAdapter,
@@ -301,6 +321,12 @@ function authFailure(result: Extract<AuthResult, { succeeded: false }>, afterPer
   return new LoginError('AUTH_CANCELLED', 'the user cancelled the login', details);
 }
 
+/** Delay (ms) before retry number `attempt` (0-based): `baseDelayMs * 2^attempt`, capped, with "equal jitter". */
+export function backoffDelay(backoff: Backoff, attempt: number): number {
+  const ceiling = Math.min(backoff.maxDelayMs, backoff.baseDelayMs * Math.pow(2, attempt));
+  return Math.round(ceiling / 2 + (ceiling / 2) * backoff.random());
+}
+
 function toLoginError(error: unknown): LoginError {
   if (isLoginError(error)) return error;
   return new LoginError('LOGIN_FAILED', `login failed: ${String(error)}`, { cause: error });
@@ -318,6 +344,10 @@ export class LoginKit {
   private epoch = 0;
   /** The user logged out on purpose: nothing logs them back in silently until they log in again. */
   private loggedOut = false;
+  /** `RATE_LIMITED`: no login attempt before this time (epoch ms). */
+  private rateLimitedUntil = 0;
+  /** `USER_BLOCKED`: terminal for this app session; every later login rejects with it at once. */
+  private blocked: LoginError | null = null;
   private readonly listeners: LoginEventListener[] = [];
   private reportedNotConfigured = false;
 
@@ -451,6 +481,18 @@ export class LoginKit {
     if (!state) return;
     this.emit({ type: 'logout' });
     await this.revoke(opts, state);
+  }
+
+  /**
+   * Call from `App.onShow`. After a suspension (timers stall in background, so the kit trusts none), re-checks the
+   * expiry now and, if the access token expired, renews the session in the background without UI (refresh token,
+   * else silent login) so the first request after resuming does not wait. Failures are logged, never thrown.
+   * @throws LoginError `NOT_CONFIGURED`.
+   */
+  onAppShow(): void {
+    const opts = this.requireConfigured();
+    if (!this.state || this.freshState(opts) || this.loggedOut) return;
+    this.login({ mode: 'silent' }).catch((error: unknown) => opts.logger.warn(`${PACKAGE_NAME}: renewing the session on App.onShow failed`, error));
   }
 
   /**
@@ -664,16 +706,39 @@ export class LoginKit {
     return this.loginWithFreshCode(opts, { mode: 'authorize', ...payload });
   }
 
-  /** `wx.login` then the backend, used at once and once; on `INVALID_CODE` one more fresh code. */
+  /**
+   * `wx.login` then the backend; each code is used at once and once. `INVALID_CODE` → one more fresh code;
+   * `WECHAT_UNAVAILABLE` → up to `backoff.retries` more, after an exponential delay with jitter.
+   */
   private async loginWithFreshCode(opts: ResolvedOptions, request: BackendLoginRequest): Promise<BackendLoginResult> {
-    for (let attempt = 1; ; attempt++) {
+    let invalidCodes = 0;
+    let unavailable = 0;
+    for (;;) {
+      this.checkBackendGate(opts); // no wx.login either while the backend said "not now" or "never"
       const code = await this.wxLogin(opts);
       try {
         return await this.callBackend(opts, { ...request, code });
       } catch (error) {
-        if (attempt >= 2 || !(isLoginError(error) && error.backendCode === 'INVALID_CODE')) throw error;
+        const backendCode = isLoginError(error) ? error.backendCode : undefined;
+        if (backendCode === 'INVALID_CODE' && invalidCodes++ < 1) continue;
+        if (backendCode === 'WECHAT_UNAVAILABLE' && unavailable < opts.backoff.retries) {
+          await this.sleep(opts, backoffDelay(opts.backoff, unavailable++));
+          continue;
+        }
+        throw error;
       }
     }
+  }
+
+  private sleep(opts: ResolvedOptions, ms: number): Promise<void> {
+    return new Promise((resolve) => opts.clock.setTimeout(resolve, ms));
+  }
+
+  /** Rejects at once while a `RATE_LIMITED` answer's `retryAfter` runs, and forever after `USER_BLOCKED`. */
+  private checkBackendGate(opts: ResolvedOptions): void {
+    if (this.blocked) throw this.blocked;
+    const wait = this.rateLimitedUntil - opts.clock.now();
+    if (wait > 0) throw new LoginError('RATE_LIMITED', `too many logins; the next attempt is allowed in ${wait} ms`, { retryAfterMs: wait, backendCode: 'RATE_LIMITED' });
   }
 
   private async wxLogin(opts: ResolvedOptions): Promise<string> {
@@ -691,11 +756,15 @@ export class LoginKit {
   }
 
   private async callBackend(opts: ResolvedOptions, request: BackendLoginRequest): Promise<BackendLoginResult> {
+    this.checkBackendGate(opts);
     let result: BackendLoginResult;
     try {
       result = await opts.backend.login(request, this.backendContext(opts));
     } catch (error) {
-      throw toLoginError(error);
+      const loginError = toLoginError(error);
+      if (loginError.code === 'RATE_LIMITED') this.rateLimitedUntil = opts.clock.now() + (loginError.retryAfterMs ?? 60_000);
+      if (loginError.code === 'USER_BLOCKED') this.blocked = loginError;
+      throw loginError;
     }
     if (typeof result !== 'object' || result === null || (result.status !== 'ok' && result.status !== 'needsUser')) {
       throw new LoginError('LOGIN_FAILED', 'backend.login must resolve with {status: "ok", session} or {status: "needsUser"}', { cause: result });

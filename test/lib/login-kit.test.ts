@@ -345,7 +345,7 @@ describe('failures of wx.login and the backend', () => {
   it('carries the backend code of a contract error', async () => {
     const { kit, backend } = setup();
     backend.loginOverrides.push({ statusCode: 403, header: {}, data: { code: 'USER_BLOCKED', message: 'risk' } });
-    expect(await rejection(kit.login())).toMatchObject({ code: 'LOGIN_FAILED', backendCode: 'USER_BLOCKED', statusCode: 403 });
+    expect(await rejection(kit.login())).toMatchObject({ code: 'USER_BLOCKED', backendCode: 'USER_BLOCKED', statusCode: 403 });
   });
 });
 
