@@ -13,6 +13,7 @@ import type { WeChatEmulator } from './wechat';
 /** Navigation as the page runtime provides it. */
 export interface Navigator {
   navigateTo(options: { url: string; success?: () => void; fail?: (error: { errMsg: string }) => void }): void;
+  redirectTo(options: { url: string; success?: () => void; fail?: (error: { errMsg: string }) => void }): void;
   navigateBack(options?: { delta?: number; success?: () => void; fail?: (error: { errMsg: string }) => void }): void;
 }
 
@@ -220,6 +221,11 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
       count('navigateTo');
       if (!navigator) return opts.fail?.({ errMsg: 'navigateTo:fail no page runtime' });
       navigator.navigateTo(opts);
+    },
+    redirectTo(opts) {
+      count('redirectTo');
+      if (!navigator) return opts.fail?.({ errMsg: 'redirectTo:fail no page runtime' });
+      navigator.redirectTo(opts);
     },
     navigateBack(opts = {}) {
       count('navigateBack');

@@ -101,6 +101,20 @@ export class PageRuntime implements Navigator {
     });
   }
 
+  /** Replaces the top page by `url` (onUnload of the old one). */
+  redirectTo(options: { url: string; success?: () => void; fail?: (error: { errMsg: string }) => void }): void {
+    setImmediate(() => {
+      if (this.stack.length) this.unloadTop();
+      try {
+        this.open(options.url);
+      } catch (error) {
+        options.fail?.({ errMsg: `redirectTo:fail ${(error as Error).message}` });
+        return;
+      }
+      options.success?.();
+    });
+  }
+
   navigateBack(options: { delta?: number; success?: () => void; fail?: (error: { errMsg: string }) => void } = {}): void {
     setImmediate(() => {
       if (this.stack.length <= 1) {

@@ -19,11 +19,23 @@ export interface AuthModalLike {
   open(tips?: Partial<AuthTips>): Promise<AuthResult>;
 }
 
-/** What the page UI needs from the mini-program runtime; default: the globals `getCurrentPages` and `wx.navigateTo`. */
+/** Options of `wx.navigateTo` / `wx.redirectTo` as the page UI uses them. */
+export interface NavigateOptions {
+  url: string;
+  success?: () => void;
+  fail?: (error: { errMsg: string; errno?: number }) => void;
+}
+
+/** What the page UI needs from the mini-program runtime; default: the globals `getCurrentPages`, `wx.navigateTo`, `wx.redirectTo`. */
 export interface PageRuntime {
   getCurrentPages(): PageLike[];
-  navigateTo(options: { url: string; success?: () => void; fail?: (error: { errMsg: string; errno?: number }) => void }): void;
+  navigateTo(options: NavigateOptions): void;
+  /** Used when `navigateTo` cannot open the login page (full stack, a navigation already running). */
+  redirectTo?(options: NavigateOptions): void;
 }
+
+/** WeChat's page stack limit ("navigateTo" doc; community: "webview count limit exceed"). */
+export const PAGE_STACK_LIMIT = 10;
 
 /** Where Build npm puts the kit's login page; add it to `app.json` `pages` or pass your own `loginPageUrl`. */
 export const DEFAULT_LOGIN_PAGE_URL = '/miniprogram_npm/miniprogram-login-kit/pages/login/index';
@@ -31,7 +43,7 @@ export const DEFAULT_LOGIN_PAGE_URL = '/miniprogram_npm/miniprogram-login-kit/pa
 export const DEFAULT_AUTH_MODAL_SELECTOR = '#auth-modal';
 
 declare const getCurrentPages: (() => PageLike[]) | undefined;
-declare const wx: { navigateTo: PageRuntime['navigateTo'] } | undefined;
+declare const wx: { navigateTo: PageRuntime['navigateTo']; redirectTo?: PageRuntime['navigateTo'] } | undefined;
 
 /** The mini-program globals, read at call time (they may be installed after this module loads). */
 export const globalPageRuntime: PageRuntime = {
@@ -39,6 +51,10 @@ export const globalPageRuntime: PageRuntime = {
   navigateTo: (options) => {
     if (typeof wx === 'undefined' || typeof wx.navigateTo !== 'function') throw new Error('wx.navigateTo is not available');
     wx.navigateTo(options);
+  },
+  redirectTo: (options) => {
+    if (typeof wx === 'undefined' || typeof wx.redirectTo !== 'function') throw new Error('wx.redirectTo is not available');
+    wx.redirectTo(options);
   },
 };
 
@@ -96,30 +112,44 @@ export interface PageUserAuthHandlerOptions {
   runtime?: PageRuntime;
 }
 
+/** The page path of a URL (`/pages/login?x=1` → `pages/login`), to compare with a page's `route`. */
+const routeOf = (url: string) => url.replace(/^\//, '').replace(/[?#].*$/, '');
+
 /**
- * The default `userAuthHandler`: opens the current page's AuthModal if it has one; else subscribes to
- * `userAuthHub` first and then navigates to the login page (subscribing after navigating could miss the answer).
- * Rejects with `UI_UNAVAILABLE` when navigation fails (e.g. the 10-page stack is full), so nothing hangs.
+ * The default `userAuthHandler`: opens the current page's AuthModal if it has one; else subscribes to `userAuthHub`
+ * first and then opens the login page (subscribing after navigating could miss the answer). Never hangs:
+ * - the current page already is the login page → it answers; no second login page is stacked on the first;
+ * - the page stack is full (10 pages) or `navigateTo` fails (e.g. a navigation is already running) → `redirectTo`;
+ * - that fails too → rejects with `UI_UNAVAILABLE` (WeChat's `errMsg` kept) and leaves no subscriber behind.
  */
 export function createPageUserAuthHandler(options: PageUserAuthHandlerOptions = {}): UserAuthHandler {
   const runtime = options.runtime ?? globalPageRuntime;
   const url = options.loginPageUrl ?? DEFAULT_LOGIN_PAGE_URL;
   return (request: UserAuthRequest) => {
-    const modal = findAuthModal(currentPage(runtime), options.modalSelector);
+    const pages = runtime.getCurrentPages();
+    const page = pages[pages.length - 1];
+    const modal = findAuthModal(page, options.modalSelector);
     if (modal) return modal.open(request.tips);
     return new Promise<AuthResult>((resolve, reject) => {
       const unsubscribe = userAuthHub.subscribe(resolve);
       userAuthHub.request = request;
+      if (page && page.route === routeOf(url)) return;
       const failed = (errMsg: string, errno?: number) => {
         unsubscribe();
         userAuthHub.request = null;
         reject(new LoginError('UI_UNAVAILABLE', `could not open the login page ${url}: ${errMsg}`, { errMsg, errno }));
       };
-      try {
-        runtime.navigateTo({ url, fail: (error) => failed(error?.errMsg ?? 'navigateTo:fail', error?.errno) });
-      } catch (error) {
-        failed(String(error));
-      }
+      const attempt = (navigate: PageRuntime['navigateTo'] | undefined, onFail: (errMsg: string, errno?: number) => void) => {
+        if (!navigate) return onFail('not available');
+        try {
+          navigate.call(runtime, { url, fail: (error) => onFail(error?.errMsg ?? 'fail', error?.errno) });
+        } catch (error) {
+          onFail(String(error));
+        }
+      };
+      const redirect = (why: string) => attempt(runtime.redirectTo, (errMsg, errno) => failed(`${why}; redirectTo: ${errMsg}`, errno));
+      if (pages.length >= PAGE_STACK_LIMIT) redirect(`the page stack is full (${PAGE_STACK_LIMIT} pages)`);
+      else attempt(runtime.navigateTo, (errMsg) => redirect(`navigateTo: ${errMsg}`));
     });
   };
 }

@@ -1,4 +1,4 @@
-import { createPageUserAuthHandler, currentPageTips, openAuthModal, type PageLike, type PageRuntime } from '../../hub/page-ui';
+import { createPageUserAuthHandler, currentPageTips, openAuthModal, type NavigateOptions, type PageLike, type PageRuntime } from '../../hub/page-ui';
 import { userAuthHub } from '../../hub/index';
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import { isLoginError } from '../../lib/errors';
@@ -36,14 +36,42 @@ describe('the default userAuthHandler', () => {
     expect(navigateTo.mock.calls[0][0].url).toBe('/pages/login');
   });
 
-  it('rejects UI_UNAVAILABLE when the login page cannot open (10-page stack full), leaving no subscriber behind', async () => {
-    const navigateTo: PageRuntime['navigateTo'] = (options) => options.fail?.({ errMsg: 'navigateTo:fail webview count limit exceed' });
-    const handler = createPageUserAuthHandler({ runtime: runtime([], navigateTo) });
+  it('falls back to redirectTo when navigateTo fails (e.g. a navigation is already running)', async () => {
+    const navigateTo = jest.fn((options: NavigateOptions) => options.fail?.({ errMsg: 'navigateTo:fail navigation in progress' }));
+    const redirectTo = jest.fn(() => userAuthHub.notify(success));
+    const handler = createPageUserAuthHandler({ runtime: { ...runtime([{}], navigateTo), redirectTo }, loginPageUrl: '/pages/login' });
+    expect(await handler({ tips })).toBe(success);
+    expect(redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/login' }));
+  });
+
+  it('redirects instead of navigating when the page stack is full (10 pages)', async () => {
+    const navigateTo = jest.fn();
+    const redirectTo = jest.fn(() => userAuthHub.notify(success));
+    const handler = createPageUserAuthHandler({ runtime: { ...runtime(Array.from({ length: 10 }, () => ({})), navigateTo), redirectTo } });
+    expect(await handler({ tips })).toBe(success);
+    expect(navigateTo).not.toHaveBeenCalled();
+  });
+
+  it('rejects UI_UNAVAILABLE when no navigation works, leaving no subscriber behind', async () => {
+    const fail = (errMsg: string) => (options: NavigateOptions) => options.fail?.({ errMsg });
+    const handler = createPageUserAuthHandler({
+      runtime: { ...runtime([], fail('navigateTo:fail webview count limit exceed')), redirectTo: fail('redirectTo:fail page not found') },
+    });
     const error = await handler({ tips }).catch((e: unknown) => e);
     expect(isLoginError(error) && error.code).toBe('UI_UNAVAILABLE');
-    expect(isLoginError(error) && error.errMsg).toBe('navigateTo:fail webview count limit exceed');
+    expect(isLoginError(error) && error.errMsg).toMatch(/navigateTo:fail webview count limit exceed; redirectTo: redirectTo:fail page not found/);
     expect(userAuthHub.size).toBe(0);
     expect(userAuthHub.request).toBeNull();
+  });
+
+  it('never stacks a second login page: when the login page is on top, it waits for its answer', async () => {
+    const navigateTo = jest.fn();
+    const handler = createPageUserAuthHandler({ runtime: runtime([{}, { route: 'pages/login' }], navigateTo), loginPageUrl: '/pages/login' });
+    const answer = handler({ tips });
+    expect(userAuthHub.request).toEqual({ tips });
+    userAuthHub.notify(success);
+    expect(await answer).toBe(success);
+    expect(navigateTo).not.toHaveBeenCalled();
   });
 });
 
