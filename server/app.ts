@@ -10,6 +10,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { RefreshRow, TicketRow, UserRow } from './db';
 import multipart from '@fastify/multipart';
 import { code2Session, getPhoneNumber, WeChatApiError, type WeChatApp } from './wechat-client';
+import { FixedWindowLimiter } from './rate-limit';
 
 export interface ServerOptions {
   db: Database.Database;
@@ -27,6 +28,11 @@ export interface ServerOptions {
   ticketTtlSeconds?: number;
   /** Clock in epoch ms (tests age tokens with it). */
   now?: () => number;
+  /**
+   * Login/refresh attempts allowed per minute: per client IP (default 120) and per openid (default 20; WeChat itself
+   * allows 100 code exchanges per minute per user). Past them: 429 `RATE_LIMITED` with `retryAfter` (s).
+   */
+  rateLimit?: { perIp: number; perOpenid: number };
   logger?: boolean;
 }
 
@@ -133,6 +139,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const refreshTtl = options.refreshTtlSeconds ?? 2_592_000;
   const ticketTtl = options.ticketTtlSeconds ?? 300;
   const key = new TextEncoder().encode(options.jwtSecret);
+  const limits = options.rateLimit ?? { perIp: 120, perOpenid: 20 };
+  const ipLimiter = new FixedWindowLimiter(limits.perIp, 60_000, now);
+  const openidLimiter = new FixedWindowLimiter(limits.perOpenid, 60_000, now);
+  const limit = (limiter: FixedWindowLimiter, key: string) => {
+    const retryAfter = limiter.hit(key);
+    if (retryAfter) throw new ContractError(429, 'RATE_LIMITED', 'too many logins, try again later', { retryAfter });
+  };
 
   const q = {
     userByOpenid: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE source = ? AND openid = ?'),
@@ -205,7 +218,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const body = request.body as LoginBody;
     const wxApp = options.apps[body.source];
     if (!wxApp) throw new ContractError(400, 'BAD_REQUEST', `unknown source "${body.source}"`);
+    limit(ipLimiter, request.ip);
     const identity = await identify(body, wxApp);
+    limit(openidLimiter, `${body.source}:${identity.openid}`);
     const existing = q.userByOpenid.get(body.source, identity.openid);
 
     if (body.mode === 'silent') {
@@ -269,6 +284,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     { schema: { body: { type: 'object', required: ['refreshToken'], additionalProperties: false, properties: { refreshToken: str(256) } } } },
     async (request) => {
       const { refreshToken } = request.body as { refreshToken: string };
+      limit(ipLimiter, request.ip);
       const row = q.refreshByHash.get(sha256(refreshToken));
       const invalid = (why: string) => new ContractError(401, 'REFRESH_TOKEN_INVALID', why);
       if (!row || row.revoked_at !== null) throw invalid('refresh token unknown or revoked');

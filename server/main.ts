@@ -22,8 +22,8 @@ export interface RunningServer {
 export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const production = env.NODE_ENV === 'production';
   const realWeChat = Boolean(env.WX_APPID && env.WX_SECRET);
-  if (production && (!env.JWT_SECRET || !realWeChat)) {
-    throw new Error('refusing to start in production without JWT_SECRET, WX_APPID and WX_SECRET');
+  if (production && (!env.JWT_SECRET || env.JWT_SECRET === DEV_SECRET || !realWeChat)) {
+    throw new Error('refusing to start in production without a JWT_SECRET of its own, WX_APPID and WX_SECRET');
   }
   const emulator = realWeChat ? null : new WeChatEmulator();
   const wechatBaseURL = emulator ? await emulator.listen() : 'https://api.weixin.qq.com';

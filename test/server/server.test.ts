@@ -201,3 +201,53 @@ describe('phone and avatar', () => {
     expect(response.json().code).toBe('BAD_REQUEST');
   });
 });
+
+describe('abuse and configuration', () => {
+  it('rate-limits logins per openid with RATE_LIMITED and retryAfter, and lets them through in the next window', async () => {
+    const limited = await buildServer({
+      db: openDatabase(':memory:'),
+      jwtSecret: 'y'.repeat(32),
+      wechatBaseURL: emulator.baseURL,
+      apps: { demo: { appid: emulator.appid, secret: emulator.secret } },
+      rateLimit: { perIp: 100, perOpenid: 3 },
+      now: () => clock,
+    });
+    const login = () => limited.inject({ method: 'POST', url: '/auth/login', payload: { source: 'demo', mode: 'silent', code: emulator.issueCode('busy') } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await login()).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const body = (await login()).json();
+    expect(body).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 60 });
+    clock += 60_000;
+    expect((await login()).statusCode).toBe(401);
+    await limited.close();
+  });
+
+  it('rate-limits per client IP before any code exchange', async () => {
+    const limited = await buildServer({
+      db: openDatabase(':memory:'),
+      jwtSecret: 'y'.repeat(32),
+      wechatBaseURL: emulator.baseURL,
+      apps: { demo: { appid: emulator.appid, secret: emulator.secret } },
+      rateLimit: { perIp: 2, perOpenid: 100 },
+      now: () => clock,
+    });
+    const before = emulator.code2SessionCalls;
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push((await limited.inject({ method: 'POST', url: '/auth/login', payload: { source: 'demo', mode: 'silent', code: emulator.issueCode(`ip${i}`) } })).statusCode);
+    expect(answers).toEqual([401, 401, 429]);
+    expect(emulator.code2SessionCalls - before).toBe(2);
+    await limited.close();
+  });
+
+  it('refuses to start in production with the development secret or without WeChat credentials', async () => {
+    const { startServer } = await import('../../server/main');
+    await expect(startServer({ NODE_ENV: 'production', PORT: '0' })).rejects.toThrow(/refusing to start in production/);
+    await expect(startServer({ NODE_ENV: 'production', PORT: '0', WX_APPID: 'a', WX_SECRET: 'b' })).rejects.toThrow(/JWT_SECRET/);
+    await expect(startServer({ NODE_ENV: 'production', PORT: '0', JWT_SECRET: 'development-only-secret-change-me-0123456789', WX_APPID: 'a', WX_SECRET: 'b' })).rejects.toThrow(/JWT_SECRET/);
+  });
+
+  it('refuses a JWT secret shorter than 32 characters', async () => {
+    await expect(buildServer({ db: openDatabase(':memory:'), jwtSecret: 'short', wechatBaseURL: '', apps: {} })).rejects.toThrow(/32 characters/);
+  });
+});
