@@ -9,7 +9,7 @@ import { Limiter } from './limiter';
 import { callWx, systemClock, withTimeout, type AuthSettingLike, type Clock, type Logger, type WxAdapter } from './runtime';
 import { SessionStore } from './session-store';
 import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
-import { createTransport, createUploader } from './transport';
+import { createTransport, createUploader, type DispatchingTransport } from './transport';
 import type {
   AuthResult,
   AuthTips,
@@ -27,7 +27,6 @@ import type {
   RequestOptions,
   RequestResponse,
   RequestWithLoginOptions,
-  Transport,
   Uploader,
   UserAuthHandler,
 } from './types';
@@ -118,7 +117,7 @@ interface ResolvedOptions {
   clock: Clock;
   logger: Logger;
   store: SessionStore;
-  transport: Transport;
+  transport: DispatchingTransport;
   upload: Uploader;
 }
 
@@ -411,9 +410,9 @@ export class LoginKit {
     if (this.isNoAuth(opts, request.url)) return opts.transport<T>(request);
 
     let state = await this.credentials({ mode, tips: loginOpts.tips });
-    let response = await this.send<T>(opts, request, state);
+    let { response, sent } = await this.send<T>(opts, request, state);
     const renewal: LoginCallOptions = { mode: mode === 'silent' ? 'silent' : 'common', tips: loginOpts.tips };
-    for (let replays = 0; state && opts.isSessionExpired(response); replays++) {
+    for (let replays = 0; sent && opts.isSessionExpired(response); replays++) {
       if (!reTry || !opts.shouldRenew(response, request)) return response;
       if (replays >= opts.maxReplays) {
         throw new LoginError('SESSION_EXPIRED', `${request.url} still answered "session expired" after ${replays} replay(s)`, {
@@ -422,9 +421,9 @@ export class LoginKit {
           cause: response.data,
         });
       }
-      state = await this.renewAfterExpiry(opts, state, renewal);
+      state = await this.renewAfterExpiry(opts, sent, renewal);
       if (!state) return response;
-      response = await this.send<T>(opts, request, state);
+      ({ response, sent } = await this.send<T>(opts, request, state));
     }
     return response;
   }
@@ -553,9 +552,18 @@ export class LoginKit {
     return opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? path.indexOf(rule) === 0 : rule.test(url)));
   }
 
-  private send<T>(opts: ResolvedOptions, request: RequestOptions, state: LoginState | null): Promise<RequestResponse<T>> {
-    const header = state ? { ...request.header, ...opts.authHeader(state) } : request.header;
-    return opts.transport<T>({ ...request, header });
+  /**
+   * Sends `request` with the credentials of `state` — or of a newer fresh session if one replaced `state` while the
+   * request waited for a slot (credentials are chosen at dispatch). Resolves with the response and the session used.
+   */
+  private async send<T>(opts: ResolvedOptions, request: RequestOptions, state: LoginState | null): Promise<{ response: RequestResponse<T>; sent: LoginState | null }> {
+    let sent = state;
+    const response = await opts.transport<T>(request, (queued) => {
+      const current = this.state;
+      if (sent && current && current.accessToken !== sent.accessToken && this.freshState(opts)) sent = current;
+      return sent ? { ...queued, header: { ...queued.header, ...opts.authHeader(sent) } } : queued;
+    });
+    return { response, sent };
   }
 
   /**

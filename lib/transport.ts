@@ -2,7 +2,7 @@
 import { LoginError } from './errors';
 import { Limiter } from './limiter';
 import { withTimeout, type Clock, type WxAdapter, type WxFailResult } from './runtime';
-import type { RequestOptions, RequestResponse, Transport, Uploader } from './types';
+import type { RequestOptions, RequestResponse, Uploader } from './types';
 
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -21,6 +21,12 @@ export function resolveUrl(url: string, baseURL: string | undefined): string {
 const CALLBACK_GRACE_MS = 1000;
 
 /**
+ * The kit's own transport: like `Transport`, plus `prepare`, called when the request gets its slot under the
+ * concurrency limit — so credentials are chosen at dispatch time, not when the request started waiting.
+ */
+export type DispatchingTransport = <T = unknown>(options: RequestOptions, prepare?: (options: RequestOptions) => RequestOptions) => Promise<RequestResponse<T>>;
+
+/**
  * Creates a `Transport` over `wx.request`. Resolves with the response for any HTTP status; rejects with
  * `TIMEOUT` (WeChat's timeout, or no callback within `timeout + 1000` ms) or `NETWORK_ERROR` (any other `fail`,
  * including `fail interrupted` in background, with WeChat's `errMsg`/`errno`).
@@ -32,19 +38,20 @@ export function createTransport(options: {
   limiter: Limiter;
   baseURL?: string;
   defaultTimeoutMs: number;
-}): Transport {
+}): DispatchingTransport {
   const { wx, clock, limiter, baseURL, defaultTimeoutMs } = options;
-  return <T>(request: RequestOptions): Promise<RequestResponse<T>> => {
+  return <T>(original: RequestOptions, prepare?: (options: RequestOptions) => RequestOptions): Promise<RequestResponse<T>> => {
     let url: string;
     try {
-      url = resolveUrl(request.url, baseURL);
+      url = resolveUrl(original.url, baseURL);
     } catch (error) {
       return Promise.reject(error);
     }
-    const timeout = request.timeout ?? defaultTimeoutMs;
+    const timeout = original.timeout ?? defaultTimeoutMs;
     return limiter.run(
       () =>
         new Promise<RequestResponse<T>>((resolve, reject) => {
+          const request = prepare ? prepare(original) : original;
           let settled = false;
           let task: unknown;
           const timer = clock.setTimeout(() => {

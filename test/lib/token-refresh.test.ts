@@ -246,3 +246,35 @@ describe('logout', () => {
     expect((await restarted.requestWithLogin({ url: '/api/data', loginOpts: { mode: 'silent' } })).statusCode).toBe(200);
   });
 });
+
+describe('credentials are chosen at dispatch', () => {
+  it('sends a request that waited for a slot with the session that replaced its own meanwhile', async () => {
+    // A custom backend adapter that logs in without the kit's transport, so the new session commits while the
+    // request still waits for the only slot.
+    let issued = 0;
+    const fakeBackend = new FakeBackend();
+    const backend = {
+      login: async () => {
+        const accessToken = `custom-${++issued}`;
+        fakeBackend.validTokens.add(accessToken);
+        return { status: 'ok' as const, session: { accessToken, expiresIn: 900 } };
+      },
+    };
+    const { kit, backend: http } = setup({ maxConcurrentRequests: 1, backend });
+    const old = await kit.login();
+    const gate = deferred<void>();
+    http.handle = async (req) => {
+      if (req.url.endsWith('/api/slow')) await gate.promise;
+      return fakeBackend.handle(req);
+    };
+    const slow = kit.requestWithLogin({ url: '/api/slow' }); // holds the only slot
+    const queued = kit.requestWithLogin({ url: '/api/data' }); // starts with the old session, waits for the slot
+    await flush();
+    const fresh = await kit.login({ mode: 'force' });
+    gate.resolve();
+    const [response] = await Promise.all([queued, slow]);
+    expect(response.statusCode).toBe(200);
+    expect(fresh.accessToken).not.toBe(old.accessToken);
+    expect(fakeBackend.apiCalls.filter((c) => c.url === '/api/data').map((c) => c.authorization)).toEqual([`Bearer ${fresh.accessToken}`]);
+  });
+});
