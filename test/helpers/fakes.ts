@@ -219,13 +219,21 @@ export function createFakeWx(backend = new FakeBackend(), openid = 'alice'): Fak
         fake.requests.push(call);
         fake.inFlight++;
         fake.maxInFlight = Math.max(fake.maxInFlight, fake.inFlight);
+        let done = false;
+        const finish = () => {
+          if (done) return false;
+          done = true;
+          fake.inFlight--;
+          return true;
+        };
         setImmediate(async () => {
           const result = await backend.handle(call);
-          fake.inFlight--;
+          if (!finish()) return;
           if ('fail' in result) options.fail?.({ errMsg: result.fail, errno: (result as { errno?: number }).errno });
           else options.success?.({ statusCode: result.statusCode, data: result.data, header: result.header });
         });
-        return { abort() {} };
+        // As WeChat's RequestTask: abort() ends the request at once with "request:fail abort".
+        return { abort: () => finish() && options.fail?.({ errMsg: 'request:fail abort' }) };
       },
       getStorageSync(key) {
         return fake.storage.has(key) ? JSON.parse(JSON.stringify(fake.storage.get(key))) : '';
