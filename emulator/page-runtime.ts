@@ -65,7 +65,9 @@ export class PageRuntime implements Navigator {
     this.wx.attachNavigator(this);
     require(path.join(this.root, 'app.js'));
     const onLaunch = this.appInstance.onLaunch as ((options: object) => void) | undefined;
+    const onShow = this.appInstance.onShow as ((options: object) => void) | undefined;
     onLaunch?.call(this.appInstance, { path: '', query: {} });
+    onShow?.call(this.appInstance, { path: '', query: {} });
   }
 
   /** The top page. */
