@@ -249,6 +249,29 @@ async function main() {
     check('the server exchanged the code and bound the phone', status === '已绑定手机号');
   });
 
+  await run('Settings: logout, then a forced re-login through the UI', async () => {
+    const alice = device(emulator, baseURL, 'alice');
+    alice.runtime.reLaunch('/pages/index');
+    await until('the silent login', () => textOf(alice, '.greeting') === '欢迎回来，Alice');
+    alice.runtime.reLaunch('/pages/settings');
+    await until('the settings page', () => textOf(alice, '.user'));
+    say(`settings page shows "${textOf(alice, '.user')}"`);
+    tap(alice, '#logout-btn');
+    await until('the logout', () => textOf(alice, '.status') === '已退出登录');
+    check('logout revoked the session on the server', alice.wx.requested.includes('POST /auth/logout'));
+    const loginsBefore = alice.wx.calls.login ?? 0;
+    tap(alice, '#relogin-btn');
+    const modal = (...selectors: string[]) => find(alice.runtime.current.rendered as unknown as Node, ['#auth-modal', ...selectors]);
+    await until('the AuthModal', () => modal('.lk-auth__profile'));
+    say(`AuthModal shows "${textOf(alice, '#auth-modal', '.lk-auth-modal__title')}": after a deliberate logout, no silent login brings the session back`);
+    check('no silent login was tried after the logout', (alice.wx.calls.login ?? 0) === loginsBefore);
+    modal('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: temporaryAvatar() } });
+    modal('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: 'Alice' } } });
+    const status = await until('the re-login', () => textOf(alice, '.status') === '已重新登录' && textOf(alice, '.status'));
+    say(`page shows "${status}" / "${textOf(alice, '.user')}"`);
+    check('logged in again as the same user', textOf(alice, '.user') === '当前用户：Alice');
+  });
+
   await server.close();
   await emulator.close();
   console.log(`\n${failures === 0 ? 'demo finished: every step passed' : `demo FAILED: ${failures} check(s) failed`}`);

@@ -21,6 +21,7 @@ it('walks every login flow of the built demo app successfully', () => {
     'The token expires while the user is busy: ten requests, one refresh',
     'A refusal is recovered through the permission panel',
     'The privacy agreement, then a phone-number login',
+    'Settings: logout, then a forced re-login through the UI',
   ]) {
     expect(output).toContain(step);
   }
