@@ -24,7 +24,14 @@ export {
   DEFAULT_AUTH_MODAL_SELECTOR,
   PAGE_STACK_LIMIT,
 } from './hub/page-ui';
-export type { AuthModalLike, NavigateOptions, OpenAuthModalOptions, PageLike, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
+export type {
+  AuthModalLike,
+  NavigateOptions,
+  OpenAuthModalOptions,
+  PageLike,
+  PageRuntime,
+  PageUserAuthHandlerOptions,
+} from './hub/page-ui';
 
 /** Call-from-code API of the AuthModal component: `AuthModal.open({title, ...})` opens the current page's modal. */
 export const AuthModal = { open: openAuthModal };

@@ -257,6 +257,12 @@ export function userInfoResult(nickName = 'Alice'): AuthResult {
     succeeded: true,
     authType: 'userInfo',
     errMsg: 'getUserInfo:ok',
-    data: { userInfo: { nickName, avatarUrl: '' }, rawData: JSON.stringify({ nickName }), signature: 'sig', encryptedData: 'enc', iv: 'iv' },
+    data: {
+      userInfo: { nickName, avatarUrl: '' },
+      rawData: JSON.stringify({ nickName }),
+      signature: 'sig',
+      encryptedData: 'enc',
+      iv: 'iv',
+    },
   };
 }

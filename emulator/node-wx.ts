@@ -124,7 +124,11 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
           return () => opts.success?.({ statusCode: response.status, data, header });
         })
         .catch((error: Error) => {
-          const errMsg = timedOut ? 'request:fail timeout' : controller.signal.aborted ? 'request:fail abort' : `request:fail ${error.message}`;
+          const errMsg = timedOut
+            ? 'request:fail timeout'
+            : controller.signal.aborted
+              ? 'request:fail abort'
+              : `request:fail ${error.message}`;
           log(`${what} -> ${errMsg}`);
           return () => opts.fail?.({ errMsg });
         })
@@ -160,7 +164,9 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     showModal(opts) {
       count('showModal');
       const confirm = wx.script.modal === 'confirm';
-      log(`wx.showModal "${opts.title}" / "${opts.content}" -> user taps ${confirm ? `"${opts.confirmText ?? '确定'}"` : `"${opts.cancelText ?? '取消'}"`}`);
+      log(
+        `wx.showModal "${opts.title}" / "${opts.content}" -> user taps ${confirm ? `"${opts.confirmText ?? '确定'}"` : `"${opts.cancelText ?? '取消'}"`}`,
+      );
       setImmediate(() => opts.success?.({ confirm, cancel: !confirm }));
     },
     openSetting(opts) {

@@ -69,7 +69,14 @@ export class WeChatEmulator {
   user(openid: string, profile: Partial<Pick<EmulatedUser, 'nickName' | 'avatarUrl' | 'unionid'>> = {}): EmulatedUser {
     let user = this.users.get(openid);
     if (!user) {
-      user = { openid, nickName: profile.nickName ?? `用户${openid}`, avatarUrl: profile.avatarUrl ?? '', unionid: profile.unionid, sessionKey: newSessionKey(), blocked: false };
+      user = {
+        openid,
+        nickName: profile.nickName ?? `用户${openid}`,
+        avatarUrl: profile.avatarUrl ?? '',
+        unionid: profile.unionid,
+        sessionKey: newSessionKey(),
+        blocked: false,
+      };
       this.users.set(openid, user);
     }
     return user;
@@ -104,13 +111,36 @@ export class WeChatEmulator {
    * The detail of a successful `bindgetuserinfo` for user `openid`, signed and encrypted with its current
    * `session_key` exactly as WeChat does (so the server's checks run for real).
    */
-  userInfoDetail(openid: string): { errMsg: string; userInfo: { nickName: string; avatarUrl: string; [key: string]: unknown }; rawData: string; signature: string; encryptedData: string; iv: string } {
+  userInfoDetail(openid: string): {
+    errMsg: string;
+    userInfo: { nickName: string; avatarUrl: string; [key: string]: unknown };
+    rawData: string;
+    signature: string;
+    encryptedData: string;
+    iv: string;
+  } {
     const user = this.user(openid);
-    const userInfo = { nickName: user.nickName, avatarUrl: user.avatarUrl, gender: 0, country: '', province: '', city: '', language: 'zh_CN' };
+    const userInfo = {
+      nickName: user.nickName,
+      avatarUrl: user.avatarUrl,
+      gender: 0,
+      country: '',
+      province: '',
+      city: '',
+      language: 'zh_CN',
+    };
     const rawData = JSON.stringify(userInfo);
-    const signature = crypto.createHash('sha1').update(rawData + user.sessionKey).digest('hex');
+    const signature = crypto
+      .createHash('sha1')
+      .update(rawData + user.sessionKey)
+      .digest('hex');
     const iv = crypto.randomBytes(16);
-    const payload = JSON.stringify({ openId: user.openid, ...userInfo, ...(user.unionid ? { unionId: user.unionid } : {}), watermark: { appid: this.appid, timestamp: Math.floor(this.now() / 1000) } });
+    const payload = JSON.stringify({
+      openId: user.openid,
+      ...userInfo,
+      ...(user.unionid ? { unionId: user.unionid } : {}),
+      watermark: { appid: this.appid, timestamp: Math.floor(this.now() / 1000) },
+    });
     const cipher = crypto.createCipheriv('aes-128-cbc', Buffer.from(user.sessionKey, 'base64'), iv);
     const encryptedData = Buffer.concat([cipher.update(payload, 'utf8'), cipher.final()]).toString('base64');
     return { errMsg: 'getUserInfo:ok', userInfo, rawData, signature, encryptedData, iv: iv.toString('base64') };
@@ -127,7 +157,8 @@ export class WeChatEmulator {
 
   /** `GET /cgi-bin/token` (client_credential). */
   accessToken(query: { grant_type?: string; appid?: string; secret?: string }): Record<string, unknown> {
-    if (query.grant_type !== 'client_credential' || query.appid !== this.appid || query.secret !== this.secret) return { errcode: 40013, errmsg: ERRMSG[40013] };
+    if (query.grant_type !== 'client_credential' || query.appid !== this.appid || query.secret !== this.secret)
+      return { errcode: 40013, errmsg: ERRMSG[40013] };
     const token = crypto.randomBytes(16).toString('hex');
     this.accessTokens.add(token);
     return { access_token: token, expires_in: 7200 };
@@ -135,7 +166,8 @@ export class WeChatEmulator {
 
   /** `POST /wxa/business/getuserphonenumber?access_token=...` with `{code}`. */
   getUserPhoneNumber(accessToken: string | undefined, body: { code?: unknown }): Record<string, unknown> {
-    if (!accessToken || !this.accessTokens.has(accessToken)) return { errcode: 40001, errmsg: 'invalid credential, access_token is invalid' };
+    if (!accessToken || !this.accessTokens.has(accessToken))
+      return { errcode: 40001, errmsg: 'invalid credential, access_token is invalid' };
     const issued = typeof body.code === 'string' ? this.phoneCodes.get(body.code) : undefined;
     if (!issued || issued.used || issued.expiresAt <= this.now()) return { errcode: 40029, errmsg: ERRMSG[40029] };
     issued.used = true;
@@ -143,7 +175,12 @@ export class WeChatEmulator {
     return {
       errcode: 0,
       errmsg: 'ok',
-      phone_info: { phoneNumber: phone, purePhoneNumber: phone, countryCode: '86', watermark: { timestamp: Math.floor(this.now() / 1000), appid: this.appid } },
+      phone_info: {
+        phoneNumber: phone,
+        purePhoneNumber: phone,
+        countryCode: '86',
+        watermark: { timestamp: Math.floor(this.now() / 1000), appid: this.appid },
+      },
     };
   }
 

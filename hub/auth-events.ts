@@ -17,9 +17,21 @@ const isOk = (errMsg: unknown) => typeof errMsg === 'string' && /:ok$/.test(errM
 /** Result of the classic `getUserInfo` button: success only with `errMsg` "...:ok" and the signed data. */
 export function resultFromUserInfo(detail: GetUserInfoDetail | undefined): AuthResult {
   const d = detail ?? { errMsg: 'getUserInfo:fail no detail' };
-  if (isOk(d.errMsg) && d.userInfo && typeof d.rawData === 'string' && typeof d.signature === 'string' && typeof d.encryptedData === 'string' && typeof d.iv === 'string') {
+  if (
+    isOk(d.errMsg) &&
+    d.userInfo &&
+    typeof d.rawData === 'string' &&
+    typeof d.signature === 'string' &&
+    typeof d.encryptedData === 'string' &&
+    typeof d.iv === 'string'
+  ) {
     const { userInfo, rawData, signature, encryptedData, iv, cloudID } = d;
-    return { succeeded: true, authType: 'userInfo', errMsg: d.errMsg, data: { userInfo, rawData, signature, encryptedData, iv, ...(cloudID ? { cloudID } : {}) } };
+    return {
+      succeeded: true,
+      authType: 'userInfo',
+      errMsg: d.errMsg,
+      data: { userInfo, rawData, signature, encryptedData, iv, ...(cloudID ? { cloudID } : {}) },
+    };
   }
   return { succeeded: false, authType: 'userInfo', errMsg: typeof d.errMsg === 'string' ? d.errMsg : 'getUserInfo:fail' };
 }
@@ -30,7 +42,12 @@ export function resultFromPhoneNumber(detail: GetPhoneNumberDetail | undefined):
   if (isOk(d.errMsg) && typeof d.code === 'string' && d.code !== '') {
     return { succeeded: true, authType: 'phone', errMsg: d.errMsg, data: { code: d.code } };
   }
-  return { succeeded: false, authType: 'phone', errMsg: typeof d.errMsg === 'string' ? d.errMsg : 'getPhoneNumber:fail', ...(typeof d.errno === 'number' ? { errno: d.errno } : {}) };
+  return {
+    succeeded: false,
+    authType: 'phone',
+    errMsg: typeof d.errMsg === 'string' ? d.errMsg : 'getPhoneNumber:fail',
+    ...(typeof d.errno === 'number' ? { errno: d.errno } : {}),
+  };
 }
 
 /** The result a UI publishes when the user closes it or leaves it without authorizing. */

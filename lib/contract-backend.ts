@@ -1,6 +1,15 @@
 /** The default backend adapter: speaks `shared/docs/contract.md` version 1 (`/auth/login`, `/auth/logout`). */
 import { LoginError } from './errors';
-import type { BackendContext, BackendLoginRequest, BackendLoginResult, BackendSession, LoginBackend, LoginState, LoginUser, RequestResponse } from './types';
+import type {
+  BackendContext,
+  BackendLoginRequest,
+  BackendLoginResult,
+  BackendSession,
+  LoginBackend,
+  LoginState,
+  LoginUser,
+  RequestResponse,
+} from './types';
 
 /** Reads the contract's error body `{code, message}`; undefined for anything else. */
 export function contractErrorCode(data: unknown): string | undefined {
@@ -29,9 +38,11 @@ export function parseBackendSession(response: RequestResponse): BackendSession {
   if (typeof body.accessToken !== 'string' || body.accessToken === '') throw malformed('accessToken must be a non-empty string');
   if (!isPositiveNumber(body.expiresIn)) throw malformed('expiresIn must be a positive number of seconds');
   if (body.refreshToken !== undefined && typeof body.refreshToken !== 'string') throw malformed('refreshToken must be a string');
-  if (body.refreshExpiresIn !== undefined && !isPositiveNumber(body.refreshExpiresIn)) throw malformed('refreshExpiresIn must be a positive number');
+  if (body.refreshExpiresIn !== undefined && !isPositiveNumber(body.refreshExpiresIn))
+    throw malformed('refreshExpiresIn must be a positive number');
   const user = body.user as LoginUser | undefined;
-  if (user !== undefined && (typeof user !== 'object' || user === null || typeof user.id !== 'string')) throw malformed('user.id must be a string');
+  if (user !== undefined && (typeof user !== 'object' || user === null || typeof user.id !== 'string'))
+    throw malformed('user.id must be a string');
   return {
     accessToken: body.accessToken,
     expiresIn: body.expiresIn,
@@ -47,7 +58,10 @@ export function parseBackendSession(response: RequestResponse): BackendSession {
  * `retryAfterMs` from `retryAfter` s, default 60 s), `USER_BLOCKED`, or `LOGIN_FAILED` for every other code.
  */
 export function backendError(what: string, response: RequestResponse): LoginError {
-  const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as { message?: unknown; retryAfter?: unknown };
+  const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as {
+    message?: unknown;
+    retryAfter?: unknown;
+  };
   const backendCode = contractErrorCode(response.data);
   const message = `${what} failed with HTTP ${response.statusCode}${backendCode ? ` ${backendCode}` : ''}${typeof body.message === 'string' ? `: ${body.message}` : ''}`;
   const details = { statusCode: response.statusCode, backendCode, cause: response.data };

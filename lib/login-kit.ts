@@ -171,8 +171,25 @@ const LOGIN_MODES: readonly LoginMode[] = ['common', 'silent', 'force'];
 const TICKET_LEEWAY_MS = 10_000;
 
 const OPTION_KEYS: ReadonlyArray<keyof LoginOptions> = [
-  'source', 'baseURL', 'backend', 'userAuthHandler', 'tips', 'pageTips', 'isSessionExpired', 'authHeader',
-  'noAuthUrls', 'shouldRenew', 'maxReplays', 'backoff', 'storageKey', 'timeouts', 'expiryLeewayMs', 'maxConcurrentRequests', 'wx', 'clock', 'logger',
+  'source',
+  'baseURL',
+  'backend',
+  'userAuthHandler',
+  'tips',
+  'pageTips',
+  'isSessionExpired',
+  'authHeader',
+  'noAuthUrls',
+  'shouldRenew',
+  'maxReplays',
+  'backoff',
+  'storageKey',
+  'timeouts',
+  'expiryLeewayMs',
+  'maxConcurrentRequests',
+  'wx',
+  'clock',
+  'logger',
 ];
 
 /** Default `isSessionExpired`: HTTP 401, or a contract body code `TOKEN_EXPIRED`/`TOKEN_INVALID`. */
@@ -211,20 +228,26 @@ declare const wx: unknown;
 function resolveOptions(input: LoginOptions): ResolvedOptions {
   if (typeof input !== 'object' || input === null) throw invalid('config(options) expects an object such as {source, baseURL}');
   for (const key of Object.keys(input)) {
-    if (OPTION_KEYS.indexOf(key as keyof LoginOptions) < 0) throw invalid(`unknown option "${key}"; known options: ${OPTION_KEYS.join(', ')}`);
+    if (OPTION_KEYS.indexOf(key as keyof LoginOptions) < 0)
+      throw invalid(`unknown option "${key}"; known options: ${OPTION_KEYS.join(', ')}`);
   }
-  if (typeof input.source !== 'string' || input.source.trim() === '') throw invalid('config.source must be a non-empty string naming this mini-program');
+  if (typeof input.source !== 'string' || input.source.trim() === '')
+    throw invalid('config.source must be a non-empty string naming this mini-program');
   if (input.baseURL !== undefined && (typeof input.baseURL !== 'string' || !/^https?:\/\/[^/]/i.test(input.baseURL))) {
     throw invalid(`config.baseURL must be an http(s) URL such as "https://api.example.com", got ${JSON.stringify(input.baseURL)}`);
   }
-  if (input.backend === undefined && input.baseURL === undefined) throw invalid('config.baseURL is required unless a custom config.backend is given');
+  if (input.backend === undefined && input.baseURL === undefined)
+    throw invalid('config.baseURL is required unless a custom config.backend is given');
   if (input.backend !== undefined) requireFunctions(input.backend, 'backend', ['login']);
   optionalFunction(input.userAuthHandler, 'userAuthHandler');
   optionalFunction(input.pageTips, 'pageTips');
   optionalFunction(input.isSessionExpired, 'isSessionExpired');
   optionalFunction(input.authHeader, 'authHeader');
   optionalFunction(input.shouldRenew, 'shouldRenew');
-  if (input.noAuthUrls !== undefined && !(Array.isArray(input.noAuthUrls) && input.noAuthUrls.every((u) => typeof u === 'string' || u instanceof RegExp))) {
+  if (
+    input.noAuthUrls !== undefined &&
+    !(Array.isArray(input.noAuthUrls) && input.noAuthUrls.every((u) => typeof u === 'string' || u instanceof RegExp))
+  ) {
     throw invalid('config.noAuthUrls must be an array of strings and RegExps');
   }
   const backoff: Backoff = { retries: 2, baseDelayMs: 500, maxDelayMs: 5000, random: Math.random, ...input.backoff };
@@ -233,10 +256,14 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
   nonNegative(backoff.maxDelayMs, 'backoff.maxDelayMs');
   if (typeof backoff.random !== 'function') throw invalid('config.backoff.random must be a function returning [0, 1)');
   const maxReplays = input.maxReplays ?? 1;
-  if (!(typeof maxReplays === 'number' && Math.floor(maxReplays) === maxReplays && maxReplays >= 0)) throw invalid('config.maxReplays must be an integer >= 0');
-  if (input.tips !== undefined && (typeof input.tips !== 'object' || input.tips === null)) throw invalid('config.tips must be an object of tips');
-  if (input.storageKey !== undefined && (typeof input.storageKey !== 'string' || input.storageKey === '')) throw invalid('config.storageKey must be a non-empty string');
-  if (input.timeouts !== undefined && (typeof input.timeouts !== 'object' || input.timeouts === null)) throw invalid('config.timeouts must be an object');
+  if (!(typeof maxReplays === 'number' && Math.floor(maxReplays) === maxReplays && maxReplays >= 0))
+    throw invalid('config.maxReplays must be an integer >= 0');
+  if (input.tips !== undefined && (typeof input.tips !== 'object' || input.tips === null))
+    throw invalid('config.tips must be an object of tips');
+  if (input.storageKey !== undefined && (typeof input.storageKey !== 'string' || input.storageKey === ''))
+    throw invalid('config.storageKey must be a non-empty string');
+  if (input.timeouts !== undefined && (typeof input.timeouts !== 'object' || input.timeouts === null))
+    throw invalid('config.timeouts must be an object');
   const timeouts = { ...DEFAULT_TIMEOUTS, ...input.timeouts };
   for (const key of Object.keys(input.timeouts ?? {})) {
     if (!(key in DEFAULT_TIMEOUTS)) throw invalid(`unknown timeout "${key}"; known: ${Object.keys(DEFAULT_TIMEOUTS).join(', ')}`);
@@ -244,7 +271,8 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
   }
   nonNegative(input.expiryLeewayMs, 'expiryLeewayMs');
   const max = input.maxConcurrentRequests ?? 10;
-  if (!(typeof max === 'number' && Math.floor(max) === max && max >= 1)) throw invalid('config.maxConcurrentRequests must be an integer >= 1');
+  if (!(typeof max === 'number' && Math.floor(max) === max && max >= 1))
+    throw invalid('config.maxConcurrentRequests must be an integer >= 1');
   const wxAdapter = input.wx ?? globalWx();
   if (wxAdapter === undefined) throw invalid('no global wx object; pass config.wx');
   requireFunctions(wxAdapter, 'wx', ['login', 'request', 'getStorageSync', 'setStorageSync', 'removeStorageSync']);
@@ -284,13 +312,15 @@ function isAuthResult(value: unknown): value is AuthResult {
 
 /** The backend fields for what the user authorized; throws `LOGIN_FAILED` when the UI's data is incomplete. */
 function authPayload(result: Extract<AuthResult, { succeeded: true }>): Partial<BackendLoginRequest> {
-  const incomplete = (what: string) => new LoginError('LOGIN_FAILED', `the login UI reported success for "${result.authType}" without ${what}`, { cause: result });
+  const incomplete = (what: string) =>
+    new LoginError('LOGIN_FAILED', `the login UI reported success for "${result.authType}" without ${what}`, { cause: result });
   const data = result.data as unknown as Record<string, unknown> | undefined;
   if (typeof data !== 'object' || data === null) throw incomplete('data');
   switch (result.authType) {
     case 'userInfo': {
       const { rawData, signature, encryptedData, iv } = result.data;
-      if ([rawData, signature, encryptedData, iv].some((v) => typeof v !== 'string')) throw incomplete('rawData/signature/encryptedData/iv');
+      if ([rawData, signature, encryptedData, iv].some((v) => typeof v !== 'string'))
+        throw incomplete('rawData/signature/encryptedData/iv');
       return { userInfo: { rawData, signature, encryptedData, iv } };
     }
     case 'profile': {
@@ -315,7 +345,8 @@ function authFailure(result: Extract<AuthResult, { succeeded: false }>, afterPer
   const errMsg = typeof result.errMsg === 'string' ? result.errMsg : 'cancel';
   const details = { errMsg, errno: result.errno };
   if (PRIVACY_REFUSAL.test(errMsg)) return new LoginError('PRIVACY_DENIED', 'the user disagreed with the privacy agreement', details);
-  if (result.errno === PHONE_QUOTA_ERRNO) return new LoginError('PHONE_QUOTA_EXCEEDED', "the app's phone-number quota is used up (errno 1400001)", details);
+  if (result.errno === PHONE_QUOTA_ERRNO)
+    return new LoginError('PHONE_QUOTA_EXCEEDED', "the app's phone-number quota is used up (errno 1400001)", details);
   if (afterPermissionPanel || REFUSAL.test(errMsg)) return new LoginError('AUTH_DENIED', 'the user refused the authorization', details);
   return new LoginError('AUTH_CANCELLED', 'the user cancelled the login', details);
 }
@@ -491,7 +522,9 @@ export class LoginKit {
   onAppShow(): void {
     const opts = this.requireConfigured();
     if (!this.state || this.freshState(opts) || this.loggedOut) return;
-    this.login({ mode: 'silent' }).catch((error: unknown) => opts.logger.warn(`${PACKAGE_NAME}: renewing the session on App.onShow failed`, error));
+    this.login({ mode: 'silent' }).catch((error: unknown) =>
+      opts.logger.warn(`${PACKAGE_NAME}: renewing the session on App.onShow failed`, error),
+    );
   }
 
   /**
@@ -556,7 +589,11 @@ export class LoginKit {
    * Sends `request` with the credentials of `state` — or of a newer fresh session if one replaced `state` while the
    * request waited for a slot (credentials are chosen at dispatch). Resolves with the response and the session used.
    */
-  private async send<T>(opts: ResolvedOptions, request: RequestOptions, state: LoginState | null): Promise<{ response: RequestResponse<T>; sent: LoginState | null }> {
+  private async send<T>(
+    opts: ResolvedOptions,
+    request: RequestOptions,
+    state: LoginState | null,
+  ): Promise<{ response: RequestResponse<T>; sent: LoginState | null }> {
     let sent = state;
     const response = await opts.transport<T>(request, (queued) => {
       const current = this.state;
@@ -629,7 +666,9 @@ export class LoginKit {
       }
       const authRequired = new LoginError(
         'AUTH_REQUIRED',
-        this.loggedOut ? 'the user logged out; only a login through the UI brings them back' : 'the user must authorize to log in, and a silent login shows no UI',
+        this.loggedOut
+          ? 'the user logged out; only a login through the UI brings them back'
+          : 'the user must authorize to log in, and a silent login shows no UI',
       );
       flight.silent.reject(authRequired);
       if (!flight.allowUI) {
@@ -703,7 +742,11 @@ export class LoginKit {
   }
 
   /** `mode:"authorize"` with the ticket while it is valid, else (or when the backend rejects it) with a fresh code. */
-  private async authorize(opts: ResolvedOptions, ticket: Ticket | null, payload: Partial<BackendLoginRequest>): Promise<BackendLoginResult> {
+  private async authorize(
+    opts: ResolvedOptions,
+    ticket: Ticket | null,
+    payload: Partial<BackendLoginRequest>,
+  ): Promise<BackendLoginResult> {
     if (ticket && opts.clock.now() < ticket.expiresAt - TICKET_LEEWAY_MS) {
       try {
         return await this.callBackend(opts, { mode: 'authorize', loginTicket: ticket.value, ...payload });
@@ -746,13 +789,21 @@ export class LoginKit {
   private checkBackendGate(opts: ResolvedOptions): void {
     if (this.blocked) throw this.blocked;
     const wait = this.rateLimitedUntil - opts.clock.now();
-    if (wait > 0) throw new LoginError('RATE_LIMITED', `too many logins; the next attempt is allowed in ${wait} ms`, { retryAfterMs: wait, backendCode: 'RATE_LIMITED' });
+    if (wait > 0)
+      throw new LoginError('RATE_LIMITED', `too many logins; the next attempt is allowed in ${wait} ms`, {
+        retryAfterMs: wait,
+        backendCode: 'RATE_LIMITED',
+      });
   }
 
   private async wxLogin(opts: ResolvedOptions): Promise<string> {
     const { wxLogin } = opts.timeouts;
     const result = await withTimeout(
-      callWx<{ code: string }>((callbacks) => opts.wx.login({ ...(wxLogin > 0 ? { timeout: wxLogin } : {}), ...callbacks }), 'WX_LOGIN_FAILED', 'wx.login'),
+      callWx<{ code: string }>(
+        (callbacks) => opts.wx.login({ ...(wxLogin > 0 ? { timeout: wxLogin } : {}), ...callbacks }),
+        'WX_LOGIN_FAILED',
+        'wx.login',
+      ),
       wxLogin,
       opts.clock,
       'wx.login',
@@ -775,7 +826,9 @@ export class LoginKit {
       throw loginError;
     }
     if (typeof result !== 'object' || result === null || (result.status !== 'ok' && result.status !== 'needsUser')) {
-      throw new LoginError('LOGIN_FAILED', 'backend.login must resolve with {status: "ok", session} or {status: "needsUser"}', { cause: result });
+      throw new LoginError('LOGIN_FAILED', 'backend.login must resolve with {status: "ok", session} or {status: "needsUser"}', {
+        cause: result,
+      });
     }
     return result;
   }
@@ -805,13 +858,20 @@ export class LoginKit {
     if (!handler) throw new LoginError('UI_UNAVAILABLE', 'the user must authorize but no userAuthHandler is configured');
     let result: unknown;
     try {
-      result = await withTimeout(Promise.resolve().then(() => handler({ tips })), opts.timeouts.userAuth, opts.clock, 'the user-auth step');
+      result = await withTimeout(
+        Promise.resolve().then(() => handler({ tips })),
+        opts.timeouts.userAuth,
+        opts.clock,
+        'the user-auth step',
+      );
     } catch (error) {
       if (isLoginError(error)) throw error;
       throw new LoginError('UI_UNAVAILABLE', `the login UI failed: ${String(error)}`, { cause: error });
     }
     if (!isAuthResult(result)) {
-      throw new LoginError('UI_UNAVAILABLE', 'userAuthHandler must resolve with an AuthResult {succeeded, authType, data, errMsg}', { cause: result });
+      throw new LoginError('UI_UNAVAILABLE', 'userAuthHandler must resolve with an AuthResult {succeeded, authType, data, errMsg}', {
+        cause: result,
+      });
     }
     return result;
   }
@@ -827,7 +887,11 @@ export class LoginKit {
     const tips = await this.mergedTips(opts, flight);
     const first = await this.askUser(opts, tips);
     if (first.succeeded) return first;
-    if (first.authType === 'userInfo' && (await this.recentlyRefused(opts, first.errMsg)) && (await this.offerPermissionPanel(opts, tips))) {
+    if (
+      first.authType === 'userInfo' &&
+      (await this.recentlyRefused(opts, first.errMsg)) &&
+      (await this.offerPermissionPanel(opts, tips))
+    ) {
       const second = await this.askUser(opts, tips);
       if (second.succeeded) return second;
       throw authFailure(second, true);

@@ -94,13 +94,7 @@ export interface Logger {
  * Settles with `promise`, or rejects with a `TIMEOUT` `LoginError` after `ms` milliseconds (ms <= 0: no bound).
  * `onTimeout` runs when the bound is hit (e.g. to abort a request).
  */
-export function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  clock: Clock,
-  what: string,
-  onTimeout?: () => void,
-): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock, what: string, onTimeout?: () => void): Promise<T> {
   if (!(ms > 0)) return promise;
   return new Promise<T>((resolve, reject) => {
     const timer = clock.setTimeout(() => {

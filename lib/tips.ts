@@ -27,19 +27,26 @@ export const DEFAULT_AUTH_TIPS: Readonly<AuthTips> = Object.freeze({
 
 const AUTH_TYPES: readonly AuthType[] = ['userInfo', 'profile', 'phone'];
 const TEXT_KEYS = [
-  'title', 'content', 'confirmText', 'cancelText', 'deniedTitle', 'deniedContent', 'openSettingText',
-  'privacyContent', 'privacyAgreeText', 'privacyDisagreeText', 'nicknamePlaceholder', 'nicknameRejectedText', 'avatarMissingText',
+  'title',
+  'content',
+  'confirmText',
+  'cancelText',
+  'deniedTitle',
+  'deniedContent',
+  'openSettingText',
+  'privacyContent',
+  'privacyAgreeText',
+  'privacyDisagreeText',
+  'nicknamePlaceholder',
+  'nicknameRejectedText',
+  'avatarMissingText',
 ] as const;
 
 /**
  * Merges tip layers left to right (later wins). Fields of the wrong type are skipped with a warning, so a bad page
  * hook never breaks the login UI. `where` names each layer in the warning.
  */
-export function mergeTips(
-  logger: Logger,
-  base: Readonly<AuthTips>,
-  layers: Array<{ where: string; tips: unknown }>,
-): AuthTips {
+export function mergeTips(logger: Logger, base: Readonly<AuthTips>, layers: Array<{ where: string; tips: unknown }>): AuthTips {
   const merged: AuthTips = { ...base };
   for (const { where, tips } of layers) {
     if (tips === undefined || tips === null) continue;

@@ -24,7 +24,10 @@ const CALLBACK_GRACE_MS = 1000;
  * The kit's own transport: like `Transport`, plus `prepare`, called when the request gets its slot under the
  * concurrency limit — so credentials are chosen at dispatch time, not when the request started waiting.
  */
-export type DispatchingTransport = <T = unknown>(options: RequestOptions, prepare?: (options: RequestOptions) => RequestOptions) => Promise<RequestResponse<T>>;
+export type DispatchingTransport = <T = unknown>(
+  options: RequestOptions,
+  prepare?: (options: RequestOptions) => RequestOptions,
+) => Promise<RequestResponse<T>>;
 
 /**
  * Creates a `Transport` over `wx.request`. Resolves with the response for any HTTP status; rejects with
@@ -99,7 +102,13 @@ export function createTransport(options: {
  * response, its `data` parsed as JSON when it is JSON; rejects `NETWORK_ERROR`/`TIMEOUT`, or `INVALID_OPTIONS` when
  * the `wx` adapter has no `uploadFile`.
  */
-export function createUploader(options: { wx: WxAdapter; clock: Clock; limiter: Limiter; baseURL?: string; defaultTimeoutMs: number }): Uploader {
+export function createUploader(options: {
+  wx: WxAdapter;
+  clock: Clock;
+  limiter: Limiter;
+  baseURL?: string;
+  defaultTimeoutMs: number;
+}): Uploader {
   const { wx, clock, limiter, baseURL, defaultTimeoutMs } = options;
   return (upload) => {
     if (typeof wx.uploadFile !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', 'the wx adapter has no uploadFile'));
@@ -113,7 +122,12 @@ export function createUploader(options: { wx: WxAdapter; clock: Clock; limiter: 
       new Promise<RequestResponse>((resolve, reject) => {
         const fail = (error: WxFailResult | undefined) => {
           const errMsg = typeof error?.errMsg === 'string' ? error.errMsg : 'uploadFile:fail';
-          reject(new LoginError(/timeout/i.test(errMsg) ? 'TIMEOUT' : 'NETWORK_ERROR', `upload to ${url} failed: ${errMsg}`, { errMsg, errno: error?.errno }));
+          reject(
+            new LoginError(/timeout/i.test(errMsg) ? 'TIMEOUT' : 'NETWORK_ERROR', `upload to ${url} failed: ${errMsg}`, {
+              errMsg,
+              errno: error?.errno,
+            }),
+          );
         };
         wx.uploadFile!({
           url,

@@ -189,11 +189,16 @@ export interface BackendSession {
 
 /** A backend login outcome: a session, or "this user must authorize first" with a ticket to skip a second `wx.login`. */
 export type BackendLoginResult =
-  | { status: 'ok'; session: BackendSession }
-  | { status: 'needsUser'; loginTicket?: string; ticketExpiresIn?: number };
+  { status: 'ok'; session: BackendSession } | { status: 'needsUser'; loginTicket?: string; ticketExpiresIn?: number };
 
 /** Uploads a local file with `wx.uploadFile` through the kit (bounded, limited, typed errors). */
-export type Uploader = (upload: { url: string; filePath: string; name: string; formData?: Record<string, string>; header?: Record<string, string> }) => Promise<RequestResponse>;
+export type Uploader = (upload: {
+  url: string;
+  filePath: string;
+  name: string;
+  formData?: Record<string, string>;
+  header?: Record<string, string>;
+}) => Promise<RequestResponse>;
 
 /** What the kit gives a backend adapter to talk HTTP with. */
 export interface BackendContext {

@@ -82,7 +82,14 @@ async function steadyState(requests = 5000, rounds = 9) {
   const loginsBefore = fake.loginCount;
   const state = kit.getState()!;
   const bare = () =>
-    new Promise((resolve) => wx.request({ url: 'https://api.bench/api/data', header: { Authorization: `Bearer ${state.accessToken}` }, success: resolve, fail: resolve }));
+    new Promise((resolve) =>
+      wx.request({
+        url: 'https://api.bench/api/data',
+        header: { Authorization: `Bearer ${state.accessToken}` },
+        success: resolve,
+        fail: resolve,
+      }),
+    );
   const cpu = async (run: () => Promise<unknown>) => {
     const start = process.cpuUsage();
     for (let i = 0; i < requests; i++) await run();
@@ -121,7 +128,10 @@ async function steadyState(requests = 5000, rounds = 9) {
 async function sizes() {
   const dist = path.join(root, 'miniprogram_dist');
   const files = (dir: string, ext: string) =>
-    fs.readdirSync(path.join(dist, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(dist, dir, f));
+    fs
+      .readdirSync(path.join(dist, dir))
+      .filter((f) => f.endsWith(ext))
+      .map((f) => path.join(dist, dir, f));
   const measure = async (jsFiles: string[], otherFiles: string[] = []) => {
     let raw = 0;
     let minified = '';
@@ -147,7 +157,9 @@ function loadFromSecondProcess(url: string, route: string, bodies: string[], con
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-bench-')), 'bodies.json');
   fs.writeFileSync(file, JSON.stringify(bodies));
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'bench-load.js'), [url, route, file, String(connections)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, 'bench-load.js'), [url, route, file, String(connections)], {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
     let out = '';
     child.stdout!.on('data', (chunk) => (out += chunk));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load process exited ${code}`))));
@@ -169,13 +181,28 @@ async function server(users = 2000, connections = 10) {
   const refreshTokens: string[] = [];
   for (let i = 0; i < users; i++) {
     const openid = `bench-${i}`;
-    const silent = await app.inject({ method: 'POST', url: '/auth/login', payload: { source: 'bench', mode: 'silent', code: emulator.issueCode(openid) } });
-    const registered = await app.inject({ method: 'POST', url: '/auth/login', payload: { source: 'bench', mode: 'authorize', loginTicket: silent.json().loginTicket, profile: { nickName: openid, avatarUrl: '' } } });
+    const silent = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { source: 'bench', mode: 'silent', code: emulator.issueCode(openid) },
+    });
+    const registered = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { source: 'bench', mode: 'authorize', loginTicket: silent.json().loginTicket, profile: { nickName: openid, avatarUrl: '' } },
+    });
     refreshTokens.push(registered.json().refreshToken);
   }
-  const codes = Array.from({ length: users }, (_, i) => JSON.stringify({ source: 'bench', mode: 'silent', code: emulator.issueCode(`bench-${i}`) }));
+  const codes = Array.from({ length: users }, (_, i) =>
+    JSON.stringify({ source: 'bench', mode: 'silent', code: emulator.issueCode(`bench-${i}`) }),
+  );
   const login = await loadFromSecondProcess(url, '/auth/login', codes, connections);
-  const refresh = await loadFromSecondProcess(url, '/auth/refresh', refreshTokens.map((refreshToken) => JSON.stringify({ refreshToken })), connections);
+  const refresh = await loadFromSecondProcess(
+    url,
+    '/auth/refresh',
+    refreshTokens.map((refreshToken) => JSON.stringify({ refreshToken })),
+    connections,
+  );
   await app.close();
   await emulator.close();
   return { connections, login, refresh, note: 'login includes the code2Session round trip to the emulator (same machine)' };
@@ -193,12 +220,24 @@ async function main() {
   const steady = await steadyState();
   const size = await sizes();
   const load = await server();
-  const results = { startedAt, machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, bursts: burstRows, steady, size, server: load };
+  const results = {
+    startedAt,
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    bursts: burstRows,
+    steady,
+    size,
+    server: load,
+  };
 
   console.log(
     table(
       'Logins and refreshes per burst of concurrent cold requests (target: 1 wx.login, 1 UI, 1 refresh per burst)',
-      ['burst', 'new user: wx.login / backend logins / UI', 'returning user: wx.login / backend logins / UI', 'expired token: refresh / wx.login'],
+      [
+        'burst',
+        'new user: wx.login / backend logins / UI',
+        'returning user: wx.login / backend logins / UI',
+        'expired token: refresh / wx.login',
+      ],
       burstRows.map((r) => [
         r.burst,
         `${r.newUser.wxLogin} / ${r.newUser.backendLogin} (silent + authorize) / ${r.newUser.ui}`,
@@ -208,22 +247,62 @@ async function main() {
     ),
   );
   console.log(
-    table('Steady state, per authenticated request (target 0)', ['requests', 'wx.checkSession', 'wx.login', 'storage reads', 'CPU µs/request: bare / kit', 'ratio (per-round range)'], [
-      [steady.requests, steady.perRequest.checkSession, steady.perRequest.wxLogin, steady.perRequest.storageReads, `${steady.cpuMicrosecondsPerRequest.bare} / ${steady.cpuMicrosecondsPerRequest.kit}`, `${steady.cpuOverheadRatio}x (${steady.cpuOverheadRatioRange.join('–')})`],
-    ]),
+    table(
+      'Steady state, per authenticated request (target 0)',
+      ['requests', 'wx.checkSession', 'wx.login', 'storage reads', 'CPU µs/request: bare / kit', 'ratio (per-round range)'],
+      [
+        [
+          steady.requests,
+          steady.perRequest.checkSession,
+          steady.perRequest.wxLogin,
+          steady.perRequest.storageReads,
+          `${steady.cpuMicrosecondsPerRequest.bare} / ${steady.cpuMicrosecondsPerRequest.kit}`,
+          `${steady.cpuOverheadRatio}x (${steady.cpuOverheadRatioRange.join('–')})`,
+        ],
+      ],
+    ),
   );
   console.log(
-    table('Size of what ships (bytes)', ['part', 'built', 'minified', 'gzipped'], [
-      ['core: lib/ + hub/ + entry', size.core.rawBytes, size.core.minifiedBytes, size.core.gzipBytes],
-      ['AuthModal (js + behaviour + wxml + wxss + json)', size.authModal.rawBytes, size.authModal.minifiedBytes, size.authModal.gzipBytes],
-      ['login page (same)', size.loginPage.rawBytes, size.loginPage.minifiedBytes, size.loginPage.gzipBytes],
-    ]),
+    table(
+      'Size of what ships (bytes)',
+      ['part', 'built', 'minified', 'gzipped'],
+      [
+        ['core: lib/ + hub/ + entry', size.core.rawBytes, size.core.minifiedBytes, size.core.gzipBytes],
+        [
+          'AuthModal (js + behaviour + wxml + wxss + json)',
+          size.authModal.rawBytes,
+          size.authModal.minifiedBytes,
+          size.authModal.gzipBytes,
+        ],
+        ['login page (same)', size.loginPage.rawBytes, size.loginPage.minifiedBytes, size.loginPage.gzipBytes],
+      ],
+    ),
   );
   console.log(
-    table(`Reference server, ${load.connections} connections from a second process on 127.0.0.1`, ['endpoint', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'], [
-      ['POST /auth/login (silent, returning user)', load.login.requests, load.login.perSecond, load.login.p50Ms, load.login.p99Ms, load.login.non2xx, load.login.errors],
-      ['POST /auth/refresh (rotation)', load.refresh.requests, load.refresh.perSecond, load.refresh.p50Ms, load.refresh.p99Ms, load.refresh.non2xx, load.refresh.errors],
-    ]),
+    table(
+      `Reference server, ${load.connections} connections from a second process on 127.0.0.1`,
+      ['endpoint', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
+      [
+        [
+          'POST /auth/login (silent, returning user)',
+          load.login.requests,
+          load.login.perSecond,
+          load.login.p50Ms,
+          load.login.p99Ms,
+          load.login.non2xx,
+          load.login.errors,
+        ],
+        [
+          'POST /auth/refresh (rotation)',
+          load.refresh.requests,
+          load.refresh.perSecond,
+          load.refresh.p50Ms,
+          load.refresh.p99Ms,
+          load.refresh.non2xx,
+          load.refresh.errors,
+        ],
+      ],
+    ),
   );
   fs.mkdirSync(path.join(root, 'bench'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -18,7 +18,10 @@ fs.copyFileSync(path.join(root, 'package.json'), path.join(installed, 'package.j
 fs.cpSync(path.join(root, 'miniprogram_dist'), path.join(installed, 'miniprogram_dist'), { recursive: true });
 
 fs.rmSync(path.join(root, 'demo/dist'), { recursive: true, force: true });
-const wepy = spawnSync(process.execPath, [require.resolve('@wepy/cli/bin/wepy.js'), 'build', '--no-cache'], { cwd: root, encoding: 'utf8' });
+const wepy = spawnSync(process.execPath, [require.resolve('@wepy/cli/bin/wepy.js'), 'build', '--no-cache'], {
+  cwd: root,
+  encoding: 'utf8',
+});
 const output = `${wepy.stdout}${wepy.stderr}`;
 if (wepy.status !== 0 || /ERR!/.test(output) || !fs.existsSync(path.join(root, 'demo/dist/app.json'))) {
   console.error(output);

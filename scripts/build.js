@@ -33,9 +33,11 @@ function* walk(dir) {
  * miniprogram-simulate then need nothing beside the component's own four files).
  */
 function inlineIncludes(file) {
-  return fs.readFileSync(file, 'utf8').replace(/<include src="([^"]+)"\s*\/>/g, (_, src) =>
-    inlineIncludes(path.resolve(path.dirname(file), src)).replace(/<!--[\s\S]*?-->\n?/g, ''),
-  );
+  return fs
+    .readFileSync(file, 'utf8')
+    .replace(/<include src="([^"]+)"\s*\/>/g, (_, src) =>
+      inlineIncludes(path.resolve(path.dirname(file), src)).replace(/<!--[\s\S]*?-->\n?/g, ''),
+    );
 }
 
 async function buildAssets() {

@@ -33,14 +33,26 @@ for (const file of wpyFiles(src)) {
 }
 fs.writeFileSync(
   path.join(out, 'tsconfig.json'),
-  JSON.stringify({
-    compilerOptions: {
-      target: 'es2017', module: 'commonjs', lib: ['es2017'], strict: true, noEmit: true, esModuleInterop: true,
-      skipLibCheck: true, types: [], typeRoots: [], baseUrl: root,
-      paths: { 'miniprogram-login-kit': ['node_modules/miniprogram-login-kit/miniprogram_dist/index.d.ts'] },
+  JSON.stringify(
+    {
+      compilerOptions: {
+        target: 'es2017',
+        module: 'commonjs',
+        lib: ['es2017'],
+        strict: true,
+        noEmit: true,
+        esModuleInterop: true,
+        skipLibCheck: true,
+        types: [],
+        typeRoots: [],
+        baseUrl: root,
+        paths: { 'miniprogram-login-kit': ['node_modules/miniprogram-login-kit/miniprogram_dist/index.d.ts'] },
+      },
+      files: files.map((f) => path.relative(out, f)),
     },
-    files: files.map((f) => path.relative(out, f)),
-  }, null, 2),
+    null,
+    2,
+  ),
 );
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', out], { stdio: 'inherit' });
 console.log(`type-checked ${files.length} demo script blocks`);

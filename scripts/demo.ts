@@ -77,7 +77,13 @@ function nodeAt(device: Device, selectors: string[]): Node | null {
 /** A temporary avatar file, as `chooseAvatar` gives one (a 1x1 PNG). */
 function temporaryAvatar(): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-demo-')), 'avatar.png');
-  fs.writeFileSync(file, Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201ffa65c9c0000000049454e44ae426082', 'hex'));
+  fs.writeFileSync(
+    file,
+    Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201ffa65c9c0000000049454e44ae426082',
+      'hex',
+    ),
+  );
   return file;
 }
 
@@ -126,7 +132,9 @@ async function main() {
     say(`page shows "${textOf(alice, '.greeting')}" (silent login failed quietly: no UI)`);
     tap(alice, '#comment-btn');
     await until('the AuthModal', () => textOf(alice, '#auth-modal', '.lk-auth-modal__title'));
-    say(`AuthModal shows "${textOf(alice, '#auth-modal', '.lk-auth-modal__title')}" / "${textOf(alice, '#auth-modal', '.lk-auth-modal__content')}"`);
+    say(
+      `AuthModal shows "${textOf(alice, '#auth-modal', '.lk-auth-modal__title')}" / "${textOf(alice, '#auth-modal', '.lk-auth-modal__content')}"`,
+    );
     check('the page tips ($loginUserAuthTips) set the title', textOf(alice, '#auth-modal', '.lk-auth-modal__title') === '登录后评论');
     const modal = (...selectors: string[]) => find(alice.runtime.current.rendered as unknown as Node, ['#auth-modal', ...selectors])!;
     say('user taps the avatar button and picks a photo (chooseAvatar gives a temporary file)');
@@ -137,20 +145,34 @@ async function main() {
     say(`page shows "${status}"`);
     check('the comment was posted after login', status === '评论成功');
     check('one wx.login for the whole flow', alice.wx.calls.login === 1);
-    check('the temporary avatar was uploaded before the authorize call', alice.wx.requested.indexOf('UPLOAD /auth/avatar') < alice.wx.requested.lastIndexOf('POST /auth/login'));
+    check(
+      'the temporary avatar was uploaded before the authorize call',
+      alice.wx.requested.indexOf('UPLOAD /auth/avatar') < alice.wx.requested.lastIndexOf('POST /auth/login'),
+    );
   });
 
   await run('A new user logs in through the login page', async () => {
     const bob = device(emulator, baseURL, 'bob');
     bob.runtime.reLaunch('/pages/favorite');
     tap(bob, '#favorite-btn');
-    await until('the login page', () => bob.runtime.current.route === 'pages/login' && textOf(bob, '#login-page', '.lk-login-page__title')).catch((error: Error) => {
+    await until(
+      'the login page',
+      () => bob.runtime.current.route === 'pages/login' && textOf(bob, '#login-page', '.lk-login-page__title'),
+    ).catch((error: Error) => {
       throw new Error(`${error.message} (top page: ${bob.runtime.current.route}, it shows "${textOf(bob, '.status')}")`);
     });
-    say(`login page shows "${textOf(bob, '#login-page', '.lk-login-page__title')}" / "${textOf(bob, '#login-page', '.lk-login-page__content')}"`);
-    check('the login page shows the merged tips (page title, config content)', textOf(bob, '#login-page', '.lk-login-page__title') === '登录后收藏' && textOf(bob, '#login-page', '.lk-login-page__content') === '登录后即可评论、收藏，并看到为你推荐的内容');
+    say(
+      `login page shows "${textOf(bob, '#login-page', '.lk-login-page__title')}" / "${textOf(bob, '#login-page', '.lk-login-page__content')}"`,
+    );
+    check(
+      'the login page shows the merged tips (page title, config content)',
+      textOf(bob, '#login-page', '.lk-login-page__title') === '登录后收藏' &&
+        textOf(bob, '#login-page', '.lk-login-page__content') === '登录后即可评论、收藏，并看到为你推荐的内容',
+    );
     say('user taps the getUserInfo button');
-    find(bob.runtime.current.rendered as unknown as Node, ['#login-page', '.lk-auth__confirm'])!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('bob') });
+    find(bob.runtime.current.rendered as unknown as Node, ['#login-page', '.lk-auth__confirm'])!.dispatchEvent('getuserinfo', {
+      detail: emulator.userInfoDetail('bob'),
+    });
     const status = await until('the favorite', () => bob.runtime.current.route === 'pages/favorite' && textOf(bob, '.status'));
     say(`back on ${bob.runtime.current.route}, page shows "${status}"`);
     check('the favorite was saved after login', status === '收藏成功');
@@ -188,7 +210,10 @@ async function main() {
     const before = { login: device.wx.calls.login, request: device.wx.calls.request, refresh: requests(device, 'POST /auth/refresh') };
     tap(device, '#favorite-btn');
     await until('the retried favorite', () => device.wx.calls.request === before.request + 3 && device.wx.inFlight === 0);
-    check('request -> 401 TOKEN_EXPIRED -> one refresh -> the request replayed with the new token', requests(device, 'POST /auth/refresh') === before.refresh + 1);
+    check(
+      'request -> 401 TOKEN_EXPIRED -> one refresh -> the request replayed with the new token',
+      requests(device, 'POST /auth/refresh') === before.refresh + 1,
+    );
     check('no wx.login and no UI needed', device.wx.calls.login === before.login);
     check('the user saw only success', textOf(device, '.status') === '收藏成功');
   });
@@ -213,7 +238,7 @@ async function main() {
     tap(dave, '#favorite-btn');
     const loginButton = () => nodeAt(dave, ['#login-page', '.lk-auth__confirm']);
     await until('the login page', () => dave.runtime.current.route === 'pages/login' && loginButton());
-    say('user taps the getUserInfo button and refuses in WeChat\'s dialog');
+    say("user taps the getUserInfo button and refuses in WeChat's dialog");
     dave.wx.authSetting = { 'scope.userInfo': false };
     loginButton()!.dispatchEvent('getuserinfo', { detail: { errMsg: 'getUserInfo:fail auth deny' } });
     await until('the permission panel', () => dave.wx.calls.openSetting === 1);
@@ -222,7 +247,10 @@ async function main() {
     loginButton()!.dispatchEvent('getuserinfo', { detail: emulator.userInfoDetail('dave') });
     const status = await until('the favorite', () => dave.runtime.current.route === 'pages/favorite' && textOf(dave, '.status'));
     say(`page shows "${status}"`);
-    check('showModal with the denied tips, then openSetting from its confirm tap', dave.wx.calls.showModal === 1 && dave.wx.calls.openSetting === 1);
+    check(
+      'showModal with the denied tips, then openSetting from its confirm tap',
+      dave.wx.calls.showModal === 1 && dave.wx.calls.openSetting === 1,
+    );
     check('the login finished after the permission was granted', status === '收藏成功');
   });
 
@@ -233,7 +261,9 @@ async function main() {
     tap(erin, '#phone-btn');
     const modal = (...selectors: string[]) => find(erin.runtime.current.rendered as unknown as Node, ['#auth-modal', ...selectors]);
     await until('the AuthModal', () => modal('.lk-auth__confirm'));
-    say(`AuthModal shows "${textOf(erin, '#auth-modal', '.lk-auth-modal__title')}" with the button "${textOf(erin, '#auth-modal', '.lk-auth__confirm')}"`);
+    say(
+      `AuthModal shows "${textOf(erin, '#auth-modal', '.lk-auth-modal__title')}" with the button "${textOf(erin, '#auth-modal', '.lk-auth__confirm')}"`,
+    );
     say('user taps it; WeChat first needs the privacy agreement');
     const answer = erin.wx.needPrivacy('button.getPhoneNumber');
     await until('the privacy step', () => modal('#lk-agree-privacy'));
@@ -241,7 +271,12 @@ async function main() {
     say('user taps the agree button');
     modal('#lk-agree-privacy')!.dispatchEvent('agreeprivacyauthorization', { detail: {} });
     const resolved = await answer;
-    check('exposure reported once, then agree with the kit\'s button id', JSON.stringify(erin.wx.privacyEvents) === JSON.stringify([{ event: 'exposureAuthorization' }, { event: 'agree', buttonId: 'lk-agree-privacy' }]) && resolved.event === 'agree');
+    check(
+      "exposure reported once, then agree with the kit's button id",
+      JSON.stringify(erin.wx.privacyEvents) ===
+        JSON.stringify([{ event: 'exposureAuthorization' }, { event: 'agree', buttonId: 'lk-agree-privacy' }]) &&
+        resolved.event === 'agree',
+    );
     say('the getPhoneNumber button continues: WeChat gives a one-time code');
     modal('.lk-auth__confirm')!.dispatchEvent('getphonenumber', { detail: emulator.phoneDetail('erin', '13600000000') });
     const status = await until('the phone binding', () => textOf(erin, '.status'));
@@ -263,7 +298,9 @@ async function main() {
     tap(alice, '#relogin-btn');
     const modal = (...selectors: string[]) => find(alice.runtime.current.rendered as unknown as Node, ['#auth-modal', ...selectors]);
     await until('the AuthModal', () => modal('.lk-auth__profile'));
-    say(`AuthModal shows "${textOf(alice, '#auth-modal', '.lk-auth-modal__title')}": after a deliberate logout, no silent login brings the session back`);
+    say(
+      `AuthModal shows "${textOf(alice, '#auth-modal', '.lk-auth-modal__title')}": after a deliberate logout, no silent login brings the session back`,
+    );
     check('no silent login was tried after the logout', (alice.wx.calls.login ?? 0) === loginsBefore);
     modal('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: temporaryAvatar() } });
     modal('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: 'Alice' } } });
@@ -275,7 +312,9 @@ async function main() {
   await server.close();
   await emulator.close();
   console.log(`\n${failures === 0 ? 'demo finished: every step passed' : `demo FAILED: ${failures} check(s) failed`}`);
-  console.log(`the built demo is ready for WeChat DevTools: open ${path.relative(process.cwd(), root) || '.'} (project.config.json -> demo/dist)`);
+  console.log(
+    `the built demo is ready for WeChat DevTools: open ${path.relative(process.cwd(), root) || '.'} (project.config.json -> demo/dist)`,
+  );
   process.exit(failures === 0 ? 0 : 1);
 }
 

@@ -113,16 +113,25 @@ function wechatError(error: WeChatApiError): ContractError {
  * Checks and decrypts legacy `getUserInfo` data ("开放数据校验与解密"): `signature = sha1(rawData + session_key)`,
  * AES-128-CBC with key = base64(session_key), and `watermark.appid`. Throws `INVALID_USER_DATA`.
  */
-export function verifyUserInfo(userInfo: NonNullable<LoginBody['userInfo']>, sessionKey: string, appid: string): { nickName: string; avatarUrl: string } {
+export function verifyUserInfo(
+  userInfo: NonNullable<LoginBody['userInfo']>,
+  sessionKey: string,
+  appid: string,
+): { nickName: string; avatarUrl: string } {
   const invalid = (why: string) => new ContractError(400, 'INVALID_USER_DATA', `userInfo ${why}`);
-  const expected = crypto.createHash('sha1').update(userInfo.rawData + sessionKey).digest('hex');
+  const expected = crypto
+    .createHash('sha1')
+    .update(userInfo.rawData + sessionKey)
+    .digest('hex');
   if (expected.length !== userInfo.signature.length || !crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(userInfo.signature))) {
     throw invalid('signature does not match');
   }
   let decrypted: { nickName?: unknown; avatarUrl?: unknown; watermark?: { appid?: unknown } };
   try {
     const decipher = crypto.createDecipheriv('aes-128-cbc', Buffer.from(sessionKey, 'base64'), Buffer.from(userInfo.iv, 'base64'));
-    decrypted = JSON.parse(Buffer.concat([decipher.update(Buffer.from(userInfo.encryptedData, 'base64')), decipher.final()]).toString('utf8'));
+    decrypted = JSON.parse(
+      Buffer.concat([decipher.update(Buffer.from(userInfo.encryptedData, 'base64')), decipher.final()]).toString('utf8'),
+    );
   } catch {
     throw invalid('could not be decrypted');
   }
@@ -150,12 +159,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const q = {
     userByOpenid: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE source = ? AND openid = ?'),
     userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
-    insertUser: db.prepare('INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertUser: db.prepare(
+      'INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     updateProfile: db.prepare('UPDATE users SET nick_name = ?, avatar_url = ? WHERE id = ?'),
     updatePhone: db.prepare('UPDATE users SET phone = ? WHERE id = ?'),
     insertAvatar: db.prepare('INSERT INTO avatars (id, source, content_type, data, created_at) VALUES (?, ?, ?, ?, ?)'),
     avatarById: db.prepare<[string], { content_type: string; data: Buffer }>('SELECT content_type, data FROM avatars WHERE id = ?'),
-    insertTicket: db.prepare('INSERT INTO login_tickets (ticket, source, openid, unionid, session_key, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertTicket: db.prepare(
+      'INSERT INTO login_tickets (ticket, source, openid, unionid, session_key, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
     takeTicket: db.prepare<[string, string], TicketRow>('DELETE FROM login_tickets WHERE ticket = ? AND source = ? RETURNING *'),
     insertRefresh: db.prepare('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES (?, ?, ?, ?, ?)'),
     refreshByHash: db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE hash = ?'),
@@ -178,7 +191,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.log.error(error);
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `${request.method} ${request.url} does not exist` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: 'NOT_FOUND', message: `${request.method} ${request.url} does not exist` }),
+  );
 
   async function issueTokens(user: UserRow, family: string = crypto.randomUUID()) {
     const iat = nowSeconds();
@@ -254,7 +269,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     try {
       return await getPhoneNumber(options.wechatBaseURL, wxApp, code);
     } catch (error) {
-      if (error instanceof WeChatApiError && error.errcode === 40029) throw new ContractError(400, 'INVALID_USER_DATA', 'phoneCode rejected by WeChat (40029)');
+      if (error instanceof WeChatApiError && error.errcode === 40029)
+        throw new ContractError(400, 'INVALID_USER_DATA', 'phoneCode rejected by WeChat (40029)');
       if (error instanceof WeChatApiError) throw wechatError(error);
       throw error;
     }
@@ -266,8 +282,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const file = await request.file();
     if (!file) throw new ContractError(400, 'BAD_REQUEST', 'a multipart "file" is required');
     const source = (file.fields.source as { value?: unknown } | undefined)?.value;
-    if (typeof source !== 'string' || !options.apps[source]) throw new ContractError(400, 'BAD_REQUEST', 'a known "source" field is required (before the file)');
-    if (!/^image\/(png|jpe?g|gif|webp)$/.test(file.mimetype)) throw new ContractError(400, 'BAD_REQUEST', `unsupported avatar type ${file.mimetype}`);
+    if (typeof source !== 'string' || !options.apps[source])
+      throw new ContractError(400, 'BAD_REQUEST', 'a known "source" field is required (before the file)');
+    if (!/^image\/(png|jpe?g|gif|webp)$/.test(file.mimetype))
+      throw new ContractError(400, 'BAD_REQUEST', `unsupported avatar type ${file.mimetype}`);
     const data = await file.toBuffer();
     const id = crypto.randomUUID();
     q.insertAvatar.run(id, source, file.mimetype, data, now());
@@ -281,7 +299,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.post(
     '/auth/refresh',
-    { schema: { body: { type: 'object', required: ['refreshToken'], additionalProperties: false, properties: { refreshToken: str(256) } } } },
+    {
+      schema: { body: { type: 'object', required: ['refreshToken'], additionalProperties: false, properties: { refreshToken: str(256) } } },
+    },
     async (request) => {
       const { refreshToken } = request.body as { refreshToken: string };
       limit(ipLimiter, request.ip);

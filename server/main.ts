@@ -49,7 +49,8 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
 
 if (process.argv[1] && path.resolve(process.argv[1]) === __filename) {
   startServer().then(
-    (running) => console.log(`login server on ${running.url}${running.emulator ? ` (WeChat emulator on ${running.emulator.baseURL})` : ''}`),
+    (running) =>
+      console.log(`login server on ${running.url}${running.emulator ? ` (WeChat emulator on ${running.emulator.baseURL})` : ''}`),
     (error: Error) => {
       console.error(error.message);
       process.exit(1);

@@ -77,6 +77,7 @@ export async function getPhoneNumber(baseURL: string, app: WeChatApp, code: stri
     timeoutMs,
   );
   const info = body.phone_info as { phoneNumber?: unknown; watermark?: { appid?: unknown } } | undefined;
-  if (!info || typeof info.phoneNumber !== 'string' || info.watermark?.appid !== app.appid) throw new WeChatApiError(-2, 'malformed phone answer');
+  if (!info || typeof info.phoneNumber !== 'string' || info.watermark?.appid !== app.appid)
+    throw new WeChatApiError(-2, 'malformed phone answer');
   return info.phoneNumber;
 }

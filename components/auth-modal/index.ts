@@ -17,10 +17,16 @@ interface Pending {
   resolve: (result: AuthResult) => void;
 }
 
-Component<AuthModalData, {}, {
-  open(tips?: Partial<AuthTips>): Promise<AuthResult>;
-  finish(result: AuthResult): void;
-}, [typeof authBehavior], { pending: Pending | null }>({
+Component<
+  AuthModalData,
+  WechatMiniprogram.Component.PropertyOption,
+  {
+    open(tips?: Partial<AuthTips>): Promise<AuthResult>;
+    finish(result: AuthResult): void;
+  },
+  [typeof authBehavior],
+  { pending: Pending | null }
+>({
   behaviors: [authBehavior],
   externalClasses: ['custom-class'],
   data: { visible: false, tips: { ...DEFAULT_AUTH_TIPS }, profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' } },

@@ -10,7 +10,11 @@ import type { ChooseAvatarDetail, GetPhoneNumberDetail, NicknameReviewDetail, Pr
 
 /** The instance as the behaviour sees it: its data, the component's `finish`, and private fields. */
 interface AuthUi {
-  data: { tips: AuthTips; profile: { avatarUrl: string; nickName: string; hint: string }; privacy: { visible: boolean; contractName: string } };
+  data: {
+    tips: AuthTips;
+    profile: { avatarUrl: string; nickName: string; hint: string };
+    privacy: { visible: boolean; contractName: string };
+  };
   setData(data: Record<string, unknown>): void;
   finish(result: AuthResult): void;
   privacyRequest?: PrivacyRequest | null;
@@ -61,7 +65,9 @@ export const authBehavior = Behavior({
       self.setData({ privacy: { visible: true, contractName: '《隐私保护指引》' } });
       const getPrivacySetting = privacyWx().getPrivacySetting;
       if (typeof getPrivacySetting === 'function') {
-        getPrivacySetting({ success: (setting) => setting.privacyContractName && self.setData({ 'privacy.contractName': setting.privacyContractName }) });
+        getPrivacySetting({
+          success: (setting) => setting.privacyContractName && self.setData({ 'privacy.contractName': setting.privacyContractName }),
+        });
       }
       request.resolve({ event: 'exposureAuthorization' });
     },
@@ -78,7 +84,11 @@ export const authBehavior = Behavior({
       self.privacyRequest = null;
       self.setData({ 'privacy.visible': false });
       if (request) request.resolve({ event: 'disagree' });
-      self.finish({ succeeded: false, authType: self.data.tips.authType, errMsg: 'privacy:fail privacy permission is not authorized (the user disagreed)' });
+      self.finish({
+        succeeded: false,
+        authType: self.data.tips.authType,
+        errMsg: 'privacy:fail privacy permission is not authorized (the user disagreed)',
+      });
     },
     onOpenPrivacyContract() {
       const open = privacyWx().openPrivacyContract;

@@ -12,10 +12,16 @@ import { DEFAULT_AUTH_TIPS, mergeTips } from '../../lib/tips';
 import type { AuthResult, AuthTips } from '../../lib/types';
 import { authBehavior, EMPTY_PROFILE } from '../../components/common/auth-behavior';
 
-Component<{ tips: AuthTips; profile: typeof EMPTY_PROFILE; privacy: { visible: boolean; contractName: string } }, {}, {
-  onUnload(): void;
-  finish(result: AuthResult): void;
-}, [typeof authBehavior], { done: boolean }>({
+Component<
+  { tips: AuthTips; profile: typeof EMPTY_PROFILE; privacy: { visible: boolean; contractName: string } },
+  WechatMiniprogram.Component.PropertyOption,
+  {
+    onUnload(): void;
+    finish(result: AuthResult): void;
+  },
+  [typeof authBehavior],
+  { done: boolean }
+>({
   behaviors: [authBehavior],
   externalClasses: ['custom-class'],
   data: { tips: { ...DEFAULT_AUTH_TIPS }, profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' } },

@@ -11,7 +11,8 @@ interface Listenable {
   addEventListener(name: string, listener: (event: { detail: AuthResult }) => void): void;
 }
 const instance = (modal: Mounted) => modal.instance as unknown as ModalInstance;
-const tapOn = (modal: Mounted, selector: string, event = 'tap', detail?: object) => modal.querySelector(selector)!.dispatchEvent(event, detail ? { detail } : undefined);
+const tapOn = (modal: Mounted, selector: string, event = 'tap', detail?: object) =>
+  modal.querySelector(selector)!.dispatchEvent(event, detail ? { detail } : undefined);
 
 describe('AuthModal', () => {
   let modal: Mounted;
@@ -63,7 +64,12 @@ describe('AuthModal', () => {
       tapOn(modal, '.lk-auth__avatar', 'chooseavatar', { avatarUrl: 'http://tmp/avatar.png' });
       await simulate.sleep(0);
       tapOn(modal, '.lk-auth__profile', 'submit', { value: { nickName: ' 小明 ' } });
-      expect(await answer).toEqual({ succeeded: true, authType: 'profile', errMsg: 'profile:ok', data: { nickName: '小明', avatarUrl: 'http://tmp/avatar.png' } });
+      expect(await answer).toEqual({
+        succeeded: true,
+        authType: 'profile',
+        errMsg: 'profile:ok',
+        data: { nickName: '小明', avatarUrl: 'http://tmp/avatar.png' },
+      });
     });
 
     it('asks again instead of finishing when the avatar is missing or the content check rejected the nickname', async () => {

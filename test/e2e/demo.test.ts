@@ -6,7 +6,8 @@ import { execFileSync } from 'child_process';
 import path from 'path';
 
 const root = path.resolve(__dirname, '../..');
-const node = (script: string, ...args: string[]) => execFileSync(process.execPath, [path.join(root, script), ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+const node = (script: string, ...args: string[]) =>
+  execFileSync(process.execPath, [path.join(root, script), ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
 
 it('walks every login flow of the built demo app successfully', () => {
   node('scripts/build.js', '--tools');

@@ -61,7 +61,9 @@ it('logs a returning user in silently on a fresh device (empty storage)', async 
 
 it('serves ten concurrent requests of a new user with one wx.login, one UI and two backend logins', async () => {
   const { kit, wx, ui } = client('e2e-burst');
-  const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => kit.requestWithLogin({ url: '/api/comments', method: 'POST', data: { text: `c${i}` } })));
+  const responses = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => kit.requestWithLogin({ url: '/api/comments', method: 'POST', data: { text: `c${i}` } })),
+  );
   expect(responses.map((r) => r.statusCode)).toEqual(Array(10).fill(201));
   expect(wx.calls.login).toBe(1);
   expect(ui).toHaveBeenCalledTimes(1);

@@ -38,7 +38,13 @@ afterAll(async () => {
 
 function client(openid: string, answer: (openid: string) => AuthResult) {
   const kit = new LoginKit();
-  kit.config({ source: 'demo-app', baseURL, wx: createNodeWx({ emulator, openid }), userAuthHandler: async () => answer(openid), logger: { warn: jest.fn(), error: jest.fn() } });
+  kit.config({
+    source: 'demo-app',
+    baseURL,
+    wx: createNodeWx({ emulator, openid }),
+    userAuthHandler: async () => answer(openid),
+    logger: { warn: jest.fn(), error: jest.fn() },
+  });
   return kit;
 }
 
@@ -66,7 +72,12 @@ it('uploads the temporary avatar of a profile login, then registers the profile 
   const avatar = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-')), 'avatar.png');
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
   fs.writeFileSync(avatar, png);
-  const kit = client('m-profile', () => ({ succeeded: true, authType: 'profile', errMsg: 'profile:ok', data: { nickName: '小新', avatarUrl: avatar } }));
+  const kit = client('m-profile', () => ({
+    succeeded: true,
+    authType: 'profile',
+    errMsg: 'profile:ok',
+    data: { nickName: '小新', avatarUrl: avatar },
+  }));
   const state = await kit.login();
   expect(state.user?.nickName).toBe('小新');
   expect(state.user?.avatarUrl).toMatch(new RegExp(`^${baseURL}/avatars/`));

@@ -52,19 +52,25 @@ async function loggedInClient(openid: string) {
 }
 
 const refreshPost = (refreshToken: string) =>
-  fetch(`${baseURL}/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) });
+  fetch(`${baseURL}/auth/refresh`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refreshToken }),
+  });
 
 it('serves a burst of 25 requests across an access-token expiry with one refresh', async () => {
   const { kit, wx, events } = await loggedInClient('refresh-burst');
   skew += 4000;
-  const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => kit.requestWithLogin({ url: '/api/comments', method: 'POST', data: { text: `${i}` } })));
+  const responses = await Promise.all(
+    Array.from({ length: 25 }, (_, i) => kit.requestWithLogin({ url: '/api/comments', method: 'POST', data: { text: `${i}` } })),
+  );
   expect(responses.map((r) => r.statusCode)).toEqual(Array(25).fill(201));
   expect(events.filter((e) => e.type === 'refreshStart')).toHaveLength(1);
   expect(wx.calls.login).toBe(1);
   expect(wx.maxInFlight).toBeLessThanOrEqual(10);
 });
 
-it("logs the whole family out when a used refresh token is presented again, and the user gets back in by logging in", async () => {
+it('logs the whole family out when a used refresh token is presented again, and the user gets back in by logging in', async () => {
   const { kit, wx, events } = await loggedInClient('refresh-theft');
   const stolen = kit.getState()!.refreshToken!;
   skew += 4000;

@@ -1,4 +1,11 @@
-import { createPageUserAuthHandler, currentPageTips, openAuthModal, type NavigateOptions, type PageLike, type PageRuntime } from '../../hub/page-ui';
+import {
+  createPageUserAuthHandler,
+  currentPageTips,
+  openAuthModal,
+  type NavigateOptions,
+  type PageLike,
+  type PageRuntime,
+} from '../../hub/page-ui';
 import { userAuthHub } from '../../hub/index';
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import { isLoginError } from '../../lib/errors';
@@ -31,7 +38,10 @@ describe('the default userAuthHandler', () => {
       expect(userAuthHub.request).toEqual({ tips });
       userAuthHub.notify(success);
     });
-    const handler = createPageUserAuthHandler({ runtime: runtime([{ selectComponent: () => null }], navigateTo), loginPageUrl: '/pages/login' });
+    const handler = createPageUserAuthHandler({
+      runtime: runtime([{ selectComponent: () => null }], navigateTo),
+      loginPageUrl: '/pages/login',
+    });
     expect(await handler({ tips })).toBe(success);
     expect(navigateTo.mock.calls[0][0].url).toBe('/pages/login');
   });
@@ -47,7 +57,15 @@ describe('the default userAuthHandler', () => {
   it('redirects instead of navigating when the page stack is full (10 pages)', async () => {
     const navigateTo = jest.fn();
     const redirectTo = jest.fn(() => userAuthHub.notify(success));
-    const handler = createPageUserAuthHandler({ runtime: { ...runtime(Array.from({ length: 10 }, () => ({})), navigateTo), redirectTo } });
+    const handler = createPageUserAuthHandler({
+      runtime: {
+        ...runtime(
+          Array.from({ length: 10 }, () => ({})),
+          navigateTo,
+        ),
+        redirectTo,
+      },
+    });
     expect(await handler({ tips })).toBe(success);
     expect(navigateTo).not.toHaveBeenCalled();
   });
@@ -59,14 +77,19 @@ describe('the default userAuthHandler', () => {
     });
     const error = await handler({ tips }).catch((e: unknown) => e);
     expect(isLoginError(error) && error.code).toBe('UI_UNAVAILABLE');
-    expect(isLoginError(error) && error.errMsg).toMatch(/navigateTo:fail webview count limit exceed; redirectTo: redirectTo:fail page not found/);
+    expect(isLoginError(error) && error.errMsg).toMatch(
+      /navigateTo:fail webview count limit exceed; redirectTo: redirectTo:fail page not found/,
+    );
     expect(userAuthHub.size).toBe(0);
     expect(userAuthHub.request).toBeNull();
   });
 
   it('never stacks a second login page: when the login page is on top, it waits for its answer', async () => {
     const navigateTo = jest.fn();
-    const handler = createPageUserAuthHandler({ runtime: runtime([{}, { route: 'pages/login' }], navigateTo), loginPageUrl: '/pages/login' });
+    const handler = createPageUserAuthHandler({
+      runtime: runtime([{}, { route: 'pages/login' }], navigateTo),
+      loginPageUrl: '/pages/login',
+    });
     const answer = handler({ tips });
     expect(userAuthHub.request).toEqual({ tips });
     userAuthHub.notify(success);
@@ -77,12 +100,22 @@ describe('the default userAuthHandler', () => {
 
 describe('currentPageTips', () => {
   it('calls a native page hook with the page as this', () => {
-    const page = { label: 'native', $loginUserAuthTips(this: { label: string }) { return { title: this.label }; } };
+    const page = {
+      label: 'native',
+      $loginUserAuthTips(this: { label: string }) {
+        return { title: this.label };
+      },
+    };
     expect(currentPageTips(runtime([page]))).toEqual({ title: 'native' });
   });
 
   it('calls a wepy 2 page hook on its view model', () => {
-    const vm = { label: 'wepy', $loginUserAuthTips(this: { label: string }) { return { title: this.label }; } };
+    const vm = {
+      label: 'wepy',
+      $loginUserAuthTips(this: { label: string }) {
+        return { title: this.label };
+      },
+    };
     expect(currentPageTips(runtime([{ $wepy: vm }]))).toEqual({ title: 'wepy' });
   });
 

@@ -41,8 +41,19 @@ type Fault =
   | 'storageFull';
 
 const ALL_FAULTS: Fault[] = [
-  'wxLoginFails', 'wxLoginHangs', 'loginBusy', 'loginDown', 'invalidCode', 'refreshRejected', 'refreshDown',
-  'apiInterrupted', 'apiHangs', 'tokensExpire', 'uiCancels', 'uiHangs', 'storageFull',
+  'wxLoginFails',
+  'wxLoginHangs',
+  'loginBusy',
+  'loginDown',
+  'invalidCode',
+  'refreshRejected',
+  'refreshDown',
+  'apiInterrupted',
+  'apiHangs',
+  'tokensExpire',
+  'uiCancels',
+  'uiHangs',
+  'storageFull',
 ];
 
 const never = () => new Promise<never>(() => undefined);
@@ -146,8 +157,17 @@ async function runMatrix(faults: Fault[], seed: number, requests: number, probab
   await flush();
 
   if (process.env.MATRIX_STATS) {
-    const stats = { seed, injected, wxLogins: fake.loginCount, wxRequests: fake.requests.length, logins: backend.loginCalls.length, refreshes: backend.refreshCalls.length };
-    console.log(JSON.stringify({ ...stats, ok: settled.filter((x) => x === 'ok').length, errors: settled.filter((x) => x === 'error').length }));
+    const stats = {
+      seed,
+      injected,
+      wxLogins: fake.loginCount,
+      wxRequests: fake.requests.length,
+      logins: backend.loginCalls.length,
+      refreshes: backend.refreshCalls.length,
+    };
+    console.log(
+      JSON.stringify({ ...stats, ok: settled.filter((x) => x === 'ok').length, errors: settled.filter((x) => x === 'error').length }),
+    );
   }
   return {
     unsettled: requests - settled.filter(Boolean).length,
@@ -170,12 +190,15 @@ describe('the fault matrix', () => {
     expect(result.succeeded).toBeGreaterThan(0);
   });
 
-  it.each([1, 2, 3, 42, 2024])('with every fault mixed at random (seed %i), 400 concurrent requests all settle and every invariant holds', async (seed) => {
-    const result = await runMatrix(ALL_FAULTS, seed, 400, 0.15);
-    expect(Object.keys(result.injected).length).toBeGreaterThanOrEqual(4); // several faults really happened together
-    expect(result).toMatchObject({ unsettled: 0, notLoginErrors: 0, violations: [] });
-    expect(result.maxAuthInFlight).toBeLessThanOrEqual(1);
-    expect(result.maxInFlight).toBeLessThanOrEqual(10);
-    expect(result.succeeded).toBeGreaterThan(0);
-  });
+  it.each([1, 2, 3, 42, 2024])(
+    'with every fault mixed at random (seed %i), 400 concurrent requests all settle and every invariant holds',
+    async (seed) => {
+      const result = await runMatrix(ALL_FAULTS, seed, 400, 0.15);
+      expect(Object.keys(result.injected).length).toBeGreaterThanOrEqual(4); // several faults really happened together
+      expect(result).toMatchObject({ unsettled: 0, notLoginErrors: 0, violations: [] });
+      expect(result.maxAuthInFlight).toBeLessThanOrEqual(1);
+      expect(result.maxInFlight).toBeLessThanOrEqual(10);
+      expect(result.succeeded).toBeGreaterThan(0);
+    },
+  );
 });

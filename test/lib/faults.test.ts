@@ -10,17 +10,32 @@ function setup(overrides: Partial<LoginOptions> = {}) {
   const clock = new FakeClock();
   const logger = createLogger();
   const kit = new LoginKit();
-  kit.config({ source: 'app', baseURL: 'https://api.test', wx: fake.wx, clock, logger, userAuthHandler: async () => userInfoResult(), ...overrides });
+  kit.config({
+    source: 'app',
+    baseURL: 'https://api.test',
+    wx: fake.wx,
+    clock,
+    logger,
+    userAuthHandler: async () => userInfoResult(),
+    ...overrides,
+  });
   return { kit, fake, backend, clock, logger };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<LoginError> {
-  const error = await promise.then(() => new Error('resolved'), (e: unknown) => e);
+  const error = await promise.then(
+    () => new Error('resolved'),
+    (e: unknown) => e,
+  );
   expect(isLoginError(error)).toBe(true);
   return error as LoginError;
 }
 
-const answer = (statusCode: number, code: string, extra: object = {}) => ({ statusCode, header: {}, data: { code, message: code, ...extra } });
+const answer = (statusCode: number, code: string, extra: object = {}) => ({
+  statusCode,
+  header: {},
+  data: { code, message: code, ...extra },
+});
 
 describe('WeChat error codes from the backend', () => {
   it('RATE_LIMITED: rejects with retryAfterMs and makes no attempt (not even wx.login) before it has passed', async () => {
@@ -82,7 +97,10 @@ describe('network faults', () => {
     const state = await kit.login();
     const serve = backend.handle;
     backend.handle = async (req) => (req.url.endsWith('/api/data') ? { fail: 'request:fail interrupted' } : serve(req));
-    expect(await rejection(kit.requestWithLogin({ url: '/api/data' }))).toMatchObject({ code: 'NETWORK_ERROR', errMsg: 'request:fail interrupted' });
+    expect(await rejection(kit.requestWithLogin({ url: '/api/data' }))).toMatchObject({
+      code: 'NETWORK_ERROR',
+      errMsg: 'request:fail interrupted',
+    });
     expect(kit.getState()).toBe(state);
     expect([fake.loginCount, backend.refreshCalls.length]).toEqual([1, 0]);
   });

@@ -66,7 +66,9 @@ describe('configuration', () => {
   it('requires baseURL only when no custom backend is given', () => {
     const fake = createFakeWx();
     expect(() => new LoginKit().config({ source: 'app', wx: fake.wx })).toThrow(/baseURL is required/);
-    expect(() => new LoginKit().config({ source: 'app', wx: fake.wx, backend: { login: async () => ({ status: 'needsUser' }) } })).not.toThrow();
+    expect(() =>
+      new LoginKit().config({ source: 'app', wx: fake.wx, backend: { login: async () => ({ status: 'needsUser' }) } }),
+    ).not.toThrow();
   });
 
   it('gives separate instances separate state and locks', async () => {
@@ -97,7 +99,11 @@ describe('login modes', () => {
     expect(ui).toHaveBeenCalledTimes(1);
     expect(fake.loginCount).toBe(1);
     expect(backend.loginCalls).toHaveLength(2);
-    expect(backend.loginCalls[1]).toMatchObject({ mode: 'authorize', loginTicket: expect.stringMatching(/^ticket-/), userInfo: { signature: 'sig' } });
+    expect(backend.loginCalls[1]).toMatchObject({
+      mode: 'authorize',
+      loginTicket: expect.stringMatching(/^ticket-/),
+      userInfo: { signature: 'sig' },
+    });
     expect(backend.loginCalls[1].code).toBeUndefined();
     expect(state.isNewUser).toBe(true);
     expect(events).toEqual([{ type: 'login', state, isNewUser: true }]);
@@ -431,7 +437,10 @@ describe('requestWithLogin', () => {
   });
 
   it('supports a legacy backend that answers HTTP 200 with an expired business code', async () => {
-    const { kit, fake, backend } = setup({ isSessionExpired: (res) => (res.data as { code?: number }).code === 3001 }, { registered: true });
+    const { kit, fake, backend } = setup(
+      { isSessionExpired: (res) => (res.data as { code?: number }).code === 3001 },
+      { registered: true },
+    );
     backend.issueRefreshTokens = false; // contract: legacy sessions are re-established by a fresh login
     await kit.login();
     const original = backend.handle;
@@ -455,7 +464,11 @@ describe('requestWithLogin', () => {
     const fake = createFakeWx();
     fake.backend.registered.add('alice');
     const custom = new LoginKit();
-    custom.config({ source: 'a', wx: fake.wx, backend: { login: async () => ({ status: 'ok', session: { accessToken: 't', expiresIn: 60 } }) } });
+    custom.config({
+      source: 'a',
+      wx: fake.wx,
+      backend: { login: async () => ({ status: 'ok', session: { accessToken: 't', expiresIn: 60 } }) },
+    });
     expect((await rejection(custom.requestWithLogin({ url: '/api/data' }))).message).toMatch(/relative but config.baseURL is not set/);
   });
 
@@ -480,19 +493,20 @@ describe('storage', () => {
     expect(again.checkLogin()).toBe(true);
   });
 
-  it.each([['a string', 'garbage'], ['wrong types', { v: 1, accessToken: 5 }], ['an old format', { accessToken: 't' }]])(
-    'treats corrupt data (%s) as logged out, removes it and warns',
-    (_what, value) => {
-      const fake = createFakeWx();
-      fake.storage.set('miniprogram-login-kit:session', value);
-      const logger = createLogger();
-      const kit = new LoginKit();
-      kit.config({ source: 'a', baseURL: 'https://api.test', wx: fake.wx, logger });
-      expect(kit.checkLogin()).toBe(false);
-      expect(fake.storage.has('miniprogram-login-kit:session')).toBe(false);
-      expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/unreadable login data/));
-    },
-  );
+  it.each([
+    ['a string', 'garbage'],
+    ['wrong types', { v: 1, accessToken: 5 }],
+    ['an old format', { accessToken: 't' }],
+  ])('treats corrupt data (%s) as logged out, removes it and warns', (_what, value) => {
+    const fake = createFakeWx();
+    fake.storage.set('miniprogram-login-kit:session', value);
+    const logger = createLogger();
+    const kit = new LoginKit();
+    kit.config({ source: 'a', baseURL: 'https://api.test', wx: fake.wx, logger });
+    expect(kit.checkLogin()).toBe(false);
+    expect(fake.storage.has('miniprogram-login-kit:session')).toBe(false);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/unreadable login data/));
+  });
 
   it('keeps the session in memory when storage is full, reporting it once', async () => {
     const { kit, fake, logger } = setup({}, { registered: true });
@@ -549,9 +563,7 @@ describe("today's WeChat: refusals, privacy, phone quota, avatar upload", () => 
     };
     wx.showModal = (o) => {
       calls.push(`showModal:${o.title}`);
-      setImmediate(() =>
-        o.success?.({ confirm: behaviour.confirm, cancel: !behaviour.confirm }),
-      );
+      setImmediate(() => o.success?.({ confirm: behaviour.confirm, cancel: !behaviour.confirm }));
     };
     wx.openSetting = (o) => {
       calls.push('openSetting');
@@ -573,7 +585,10 @@ describe("today's WeChat: refusals, privacy, phone quota, avatar upload", () => 
   });
 
   it('fails with AUTH_DENIED when the permission stays off, or the user declines the prompt', async () => {
-    for (const behaviour of [{ confirm: true, grant: false }, { confirm: false, grant: true }]) {
+    for (const behaviour of [
+      { confirm: true, grant: false },
+      { confirm: false, grant: true },
+    ]) {
       const { kit, fake, ui } = setup({ tips: { authType: 'userInfo' } });
       withPanel(fake, behaviour);
       ui.mockResolvedValue(refused);
@@ -619,6 +634,9 @@ describe("today's WeChat: refusals, privacy, phone quota, avatar upload", () => 
     ui.mockResolvedValue({ succeeded: true, authType: 'profile', data: { nickName: '小明', avatarUrl: 'http://tmp/avatar.png' } });
     await kit.login();
     expect(uploadAvatar).toHaveBeenCalledWith('http://tmp/avatar.png', expect.objectContaining({ source: 'test-app' }));
-    expect(backend.loginCalls[1]).toMatchObject({ mode: 'authorize', profile: { nickName: '小明', avatarUrl: 'https://cdn.test/avatars/1.png' } });
+    expect(backend.loginCalls[1]).toMatchObject({
+      mode: 'authorize',
+      profile: { nickName: '小明', avatarUrl: 'https://cdn.test/avatars/1.png' },
+    });
   });
 });

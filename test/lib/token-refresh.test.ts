@@ -11,7 +11,15 @@ function setup(overrides: Partial<LoginOptions> = {}) {
   const clock = new FakeClock();
   const ui = jest.fn<Promise<AuthResult>, Parameters<UserAuthHandler>>(async () => userInfoResult());
   const kit = new LoginKit();
-  kit.config({ source: 'test-app', baseURL: 'https://api.test', wx: fake.wx, clock, logger: createLogger(), userAuthHandler: ui, ...overrides });
+  kit.config({
+    source: 'test-app',
+    baseURL: 'https://api.test',
+    wx: fake.wx,
+    clock,
+    logger: createLogger(),
+    userAuthHandler: ui,
+    ...overrides,
+  });
   const events: LoginEvent[] = [];
   kit.onStateChange((event) => events.push(event));
   return { kit, fake, backend, clock, ui, events };
@@ -42,7 +50,9 @@ describe('one refresh for any burst of 401s', () => {
     const current = kit.getState()!;
     expect(backend.apiCalls.filter((c) => c.authorization === `Bearer ${current.accessToken}`)).toHaveLength(20);
     expect(backend.apiCalls).toHaveLength(40);
-    expect([count(events, 'sessionExpired'), count(events, 'refreshStart'), count(events, 'refreshEnd'), count(events, 'relogin')]).toEqual([1, 1, 1, 0]);
+    expect([count(events, 'sessionExpired'), count(events, 'refreshStart'), count(events, 'refreshEnd'), count(events, 'relogin')]).toEqual(
+      [1, 1, 1, 0],
+    );
   });
 
   it('replays a 401 that arrives after the refresh with the new token, without a second refresh', async () => {
@@ -149,7 +159,7 @@ describe('when not to refresh', () => {
     expect(backend.refreshCalls).toHaveLength(0);
   });
 
-  it('never refreshes nor attaches a token for the kit\'s own /auth/ endpoints', async () => {
+  it("never refreshes nor attaches a token for the kit's own /auth/ endpoints", async () => {
     const { kit, fake, backend } = setup();
     await kit.login();
     const response = await kit.requestWithLogin({ url: '/auth/refresh', method: 'POST', data: { refreshToken: 'nope' } });

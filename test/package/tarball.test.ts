@@ -7,7 +7,11 @@ const root = path.resolve(__dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 function packedFiles(): string[] {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return (JSON.parse(out)[0].files as Array<{ path: string }>).map((f) => f.path).sort();
 }
 
@@ -15,15 +19,24 @@ describe('the npm package', () => {
   const files = packedFiles();
 
   it('ships the built kit, the README, the changelog and the licence — and nothing else', () => {
-    const outside = files.filter((f) => !f.startsWith('miniprogram_dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(f));
+    const outside = files.filter(
+      (f) => !f.startsWith('miniprogram_dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(f),
+    );
     expect(outside).toEqual([]);
-    for (const required of ['miniprogram_dist/index.js', 'miniprogram_dist/index.d.ts', 'miniprogram_dist/components/auth-modal/index.wxml', 'miniprogram_dist/pages/login/index.js']) {
+    for (const required of [
+      'miniprogram_dist/index.js',
+      'miniprogram_dist/index.d.ts',
+      'miniprogram_dist/components/auth-modal/index.wxml',
+      'miniprogram_dist/pages/login/index.js',
+    ]) {
       expect(files).toContain(required);
     }
   });
 
   it('contains no dev tooling, demo, server, emulator, tests or TypeScript sources', () => {
-    expect(files.filter((f) => /(^|\/)(server|emulator|demo|scripts|test)\//.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)))).toEqual([]);
+    expect(files.filter((f) => /(^|\/)(server|emulator|demo|scripts|test)\//.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)))).toEqual(
+      [],
+    );
   });
 
   it('has zero runtime dependencies', () => {

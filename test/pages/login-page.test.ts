@@ -12,7 +12,16 @@ beforeEach(() => {
 
 describe('the login page', () => {
   it('shows the tips of the waiting login', () => {
-    userAuthHub.request = { tips: { ...DEFAULT_AUTH_TIPS, title: '登录后收藏', content: '收藏需要登录', confirmText: '授权', cancelText: '算了', authType: 'userInfo' } };
+    userAuthHub.request = {
+      tips: {
+        ...DEFAULT_AUTH_TIPS,
+        title: '登录后收藏',
+        content: '收藏需要登录',
+        confirmText: '授权',
+        cancelText: '算了',
+        authType: 'userInfo',
+      },
+    };
     const page = mount('pages/login/index');
     expect(text(page, '.lk-login-page__title')).toBe('登录后收藏');
     expect(text(page, '.lk-auth__confirm')).toBe('授权');
@@ -73,5 +82,7 @@ it('asks for the profile by default and shows the privacy agreement when WeChat 
   page.querySelector('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: 'http://tmp/x.png' } });
   page.querySelector('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '小红' } } });
   await simulate.sleep(0);
-  expect(onHub).toHaveBeenCalledWith(expect.objectContaining({ succeeded: true, authType: 'profile', data: { nickName: '小红', avatarUrl: 'http://tmp/x.png' } }));
+  expect(onHub).toHaveBeenCalledWith(
+    expect.objectContaining({ succeeded: true, authType: 'profile', data: { nickName: '小红', avatarUrl: 'http://tmp/x.png' } }),
+  );
 });

@@ -45,9 +45,19 @@ describe('POST /auth/login', () => {
     expect(silent.json()).toMatchObject({ code: 'USER_NOT_REGISTERED', loginTicket: expect.any(String) });
 
     const { signature, rawData, encryptedData, iv } = emulator.userInfoDetail('u1');
-    const auth = await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: silent.json().loginTicket, userInfo: { signature, rawData, encryptedData, iv } });
+    const auth = await post('/auth/login', {
+      source: 'demo',
+      mode: 'authorize',
+      loginTicket: silent.json().loginTicket,
+      userInfo: { signature, rawData, encryptedData, iv },
+    });
     expect(auth.statusCode).toBe(200);
-    expect(auth.json()).toMatchObject({ expiresIn: 60, refreshExpiresIn: 2_592_000, isNewUser: true, user: { nickName: '小明', phoneBound: false } });
+    expect(auth.json()).toMatchObject({
+      expiresIn: 60,
+      refreshExpiresIn: 2_592_000,
+      isNewUser: true,
+      user: { nickName: '小明', phoneBound: false },
+    });
 
     const again = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u1') });
     expect(again.statusCode).toBe(200);
@@ -67,7 +77,12 @@ describe('POST /auth/login', () => {
   ])('rejects userInfo with %s as INVALID_USER_DATA', async (_what, tamper) => {
     const silent = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u3') });
     const { signature, rawData, encryptedData, iv } = emulator.userInfoDetail('u3');
-    const response = await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: silent.json().loginTicket, userInfo: tamper({ signature, rawData, encryptedData, iv }) });
+    const response = await post('/auth/login', {
+      source: 'demo',
+      mode: 'authorize',
+      loginTicket: silent.json().loginTicket,
+      userInfo: tamper({ signature, rawData, encryptedData, iv }),
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().code).toBe('INVALID_USER_DATA');
   });
@@ -77,11 +92,15 @@ describe('POST /auth/login', () => {
     const ticket = first.json().loginTicket;
     const profile = { nickName: 'n', avatarUrl: '' };
     expect((await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: ticket, profile })).statusCode).toBe(200);
-    expect((await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: ticket, profile })).json().code).toBe('INVALID_TICKET');
+    expect((await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: ticket, profile })).json().code).toBe(
+      'INVALID_TICKET',
+    );
 
     const second = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u5') });
     clock += 300_001;
-    expect((await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: second.json().loginTicket, profile })).json().code).toBe('INVALID_TICKET');
+    expect(
+      (await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: second.json().loginTicket, profile })).json().code,
+    ).toBe('INVALID_TICKET');
   });
 
   it('answers INVALID_CODE for a code used twice or older than 5 minutes', async () => {
@@ -126,7 +145,8 @@ describe('POST /auth/login', () => {
 describe('tokens', () => {
   it('protects /api/me: TOKEN_INVALID without or with a bad token, TOKEN_EXPIRED after expiry', async () => {
     const { accessToken } = (await register('u8')).json();
-    const me = (authorization?: string) => server.inject({ method: 'GET', url: '/api/me', headers: authorization ? { authorization } : {} });
+    const me = (authorization?: string) =>
+      server.inject({ method: 'GET', url: '/api/me', headers: authorization ? { authorization } : {} });
     expect((await me(`Bearer ${accessToken}`)).statusCode).toBe(200);
     expect((await me()).json().code).toBe('TOKEN_INVALID');
     expect((await me('Bearer nope')).json().code).toBe('TOKEN_INVALID');
@@ -177,12 +197,20 @@ describe('phone and avatar', () => {
     }
     const request = new Request('http://x/auth/avatar', { method: 'POST', body: form });
     return request.arrayBuffer().then((body) =>
-      server.inject({ method: 'POST', url: '/auth/avatar', payload: Buffer.from(body), headers: { 'content-type': request.headers.get('content-type')! } }),
+      server.inject({
+        method: 'POST',
+        url: '/auth/avatar',
+        payload: Buffer.from(body),
+        headers: { 'content-type': request.headers.get('content-type')! },
+      }),
     );
   };
 
   it('stores an uploaded avatar and serves it back', async () => {
-    const response = await upload([['source', 'demo'], ['file', new Blob([Buffer.from('png-bytes')], { type: 'image/png' }), 'a.png']]);
+    const response = await upload([
+      ['source', 'demo'],
+      ['file', new Blob([Buffer.from('png-bytes')], { type: 'image/png' }), 'a.png'],
+    ]);
     expect(response.statusCode).toBe(200);
     const url = new URL(response.json().avatarUrl);
     const served = await server.inject({ method: 'GET', url: url.pathname });
@@ -191,9 +219,27 @@ describe('phone and avatar', () => {
   });
 
   it.each<[string, Array<[string, string | Blob, string?]>]>([
-    ['an unknown source', [['source', 'other'], ['file', new Blob(['x'], { type: 'image/png' }), 'a.png']]],
-    ['a file that is not an image', [['source', 'demo'], ['file', new Blob(['x'], { type: 'text/html' }), 'a.html']]],
-    ['a file over 1 MB', [['source', 'demo'], ['file', new Blob([Buffer.alloc(1024 * 1024 + 1)], { type: 'image/png' }), 'a.png']]],
+    [
+      'an unknown source',
+      [
+        ['source', 'other'],
+        ['file', new Blob(['x'], { type: 'image/png' }), 'a.png'],
+      ],
+    ],
+    [
+      'a file that is not an image',
+      [
+        ['source', 'demo'],
+        ['file', new Blob(['x'], { type: 'text/html' }), 'a.html'],
+      ],
+    ],
+    [
+      'a file over 1 MB',
+      [
+        ['source', 'demo'],
+        ['file', new Blob([Buffer.alloc(1024 * 1024 + 1)], { type: 'image/png' }), 'a.png'],
+      ],
+    ],
   ])('refuses %s with BAD_REQUEST', async (_what, parts) => {
     const response = await upload(parts);
     expect(response.statusCode).toBeGreaterThanOrEqual(400);
@@ -212,7 +258,8 @@ describe('abuse and configuration', () => {
       rateLimit: { perIp: 100, perOpenid: 3 },
       now: () => clock,
     });
-    const login = () => limited.inject({ method: 'POST', url: '/auth/login', payload: { source: 'demo', mode: 'silent', code: emulator.issueCode('busy') } });
+    const login = () =>
+      limited.inject({ method: 'POST', url: '/auth/login', payload: { source: 'demo', mode: 'silent', code: emulator.issueCode('busy') } });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await login()).statusCode);
     expect(statuses).toEqual([401, 401, 401, 429]);
@@ -234,7 +281,16 @@ describe('abuse and configuration', () => {
     });
     const before = emulator.code2SessionCalls;
     const answers = [];
-    for (let i = 0; i < 3; i++) answers.push((await limited.inject({ method: 'POST', url: '/auth/login', payload: { source: 'demo', mode: 'silent', code: emulator.issueCode(`ip${i}`) } })).statusCode);
+    for (let i = 0; i < 3; i++)
+      answers.push(
+        (
+          await limited.inject({
+            method: 'POST',
+            url: '/auth/login',
+            payload: { source: 'demo', mode: 'silent', code: emulator.issueCode(`ip${i}`) },
+          })
+        ).statusCode,
+      );
     expect(answers).toEqual([401, 401, 429]);
     expect(emulator.code2SessionCalls - before).toBe(2);
     await limited.close();
@@ -244,10 +300,20 @@ describe('abuse and configuration', () => {
     const { startServer } = await import('../../server/main');
     await expect(startServer({ NODE_ENV: 'production', PORT: '0' })).rejects.toThrow(/refusing to start in production/);
     await expect(startServer({ NODE_ENV: 'production', PORT: '0', WX_APPID: 'a', WX_SECRET: 'b' })).rejects.toThrow(/JWT_SECRET/);
-    await expect(startServer({ NODE_ENV: 'production', PORT: '0', JWT_SECRET: 'development-only-secret-change-me-0123456789', WX_APPID: 'a', WX_SECRET: 'b' })).rejects.toThrow(/JWT_SECRET/);
+    await expect(
+      startServer({
+        NODE_ENV: 'production',
+        PORT: '0',
+        JWT_SECRET: 'development-only-secret-change-me-0123456789',
+        WX_APPID: 'a',
+        WX_SECRET: 'b',
+      }),
+    ).rejects.toThrow(/JWT_SECRET/);
   });
 
   it('refuses a JWT secret shorter than 32 characters', async () => {
-    await expect(buildServer({ db: openDatabase(':memory:'), jwtSecret: 'short', wechatBaseURL: '', apps: {} })).rejects.toThrow(/32 characters/);
+    await expect(buildServer({ db: openDatabase(':memory:'), jwtSecret: 'short', wechatBaseURL: '', apps: {} })).rejects.toThrow(
+      /32 characters/,
+    );
   });
 });

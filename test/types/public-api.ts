@@ -2,7 +2,17 @@
  * Type-level tests of the public surface, checked by `tsc -p test/types` against miniprogram-api-typings
  * (a failure here is a compile error in `npm test`).
  */
-import { Login, createLogin, isLoginError, userAuthHub, AuthModal, type AuthResult, type LoginState, type WxAdapter, type LoginErrorCode } from '../../index';
+import {
+  Login,
+  createLogin,
+  isLoginError,
+  userAuthHub,
+  AuthModal,
+  type AuthResult,
+  type LoginState,
+  type WxAdapter,
+  type LoginErrorCode,
+} from '../../index';
 
 // The real `wx` of a mini-program is a valid adapter.
 const adapter: WxAdapter = wx;
