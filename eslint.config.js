@@ -3,7 +3,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'miniprogram_dist/', 'build/', 'demo/dist/', 'bench/', 'coverage/'] },
+  { ignores: ['node_modules/', 'miniprogram_dist/', 'build/', 'demo/dist/', 'bench/', 'coverage/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

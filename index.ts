@@ -4,12 +4,13 @@
  * `$loginUserAuthTips()`. Call `Login.config({source, baseURL})` once in `App.onLaunch`.
  */
 import { LoginKit, type LoginOptions } from './lib/login-kit';
+export type { Backoff } from './lib/login-kit';
 import { createPageUserAuthHandler, currentPageTips, openAuthModal } from './hub/page-ui';
 
 export * from './lib/index';
 export { userAuthHub, Hub, UserAuthHub } from './hub/index';
 export { privacyRouter, PrivacyRouter, PRIVACY_AGREE_BUTTON_ID } from './hub/privacy';
-export type { PrivacyPresenter, PrivacyRequest } from './hub/privacy';
+export type { PrivacyPresenter, PrivacyRequest, PrivacyWx } from './hub/privacy';
 export { cancelledResult, resultFromUserInfo, resultFromPhoneNumber } from './hub/auth-events';
 export type { GetUserInfoDetail } from './hub/auth-events';
 export type { HubListener } from './hub/index';
@@ -34,7 +35,10 @@ export type {
 } from './hub/page-ui';
 
 /** Call-from-code API of the AuthModal component: `AuthModal.open({title, ...})` opens the current page's modal. */
-export const AuthModal = { open: openAuthModal };
+export const AuthModal = {
+  /** Opens the current page's AuthModal; see `openAuthModal`. Rejects `UI_UNAVAILABLE` when the page has none. */
+  open: openAuthModal,
+};
 
 /**
  * Creates an independent kit (its own state, storage key and locks) with the page UI as default `userAuthHandler`

@@ -8,27 +8,36 @@ import { userAuthHub } from './index';
 
 /** A page instance as `getCurrentPages()` returns it (native), possibly with a wepy 2 view model in `$wepy`. */
 export interface PageLike {
+  /** Page path without the leading slash, e.g. `pages/index`. */
   route?: string;
+  /** Finds a child component instance (`this.selectComponent`); null when nothing matches. */
   selectComponent?: (selector: string) => unknown;
+  /** The wepy 2 view model of a wepy page. */
   $wepy?: Record<string, unknown>;
   [key: string]: unknown;
 }
 
 /** Anything with the AuthModal's `open(tips)` method. */
 export interface AuthModalLike {
+  /** Shows the modal with these tips; resolves with the user's answer. */
   open(tips?: Partial<AuthTips>): Promise<AuthResult>;
 }
 
 /** Options of `wx.navigateTo` / `wx.redirectTo` as the page UI uses them. */
 export interface NavigateOptions {
+  /** Page path, e.g. `/pages/login`. */
   url: string;
+  /** Called when the page opened. */
   success?: () => void;
+  /** Called with WeChat's `errMsg` (e.g. `navigateTo:fail webview count limit exceed`). */
   fail?: (error: { errMsg: string; errno?: number }) => void;
 }
 
 /** What the page UI needs from the mini-program runtime; default: the globals `getCurrentPages`, `wx.navigateTo`, `wx.redirectTo`. */
 export interface PageRuntime {
+  /** The page stack, bottom first (WeChat's `getCurrentPages`). */
   getCurrentPages(): PageLike[];
+  /** Opens a page on top of the stack (`wx.navigateTo`). */
   navigateTo(options: NavigateOptions): void;
   /** Used when `navigateTo` cannot open the login page (full stack, a navigation already running). */
   redirectTo?(options: NavigateOptions): void;

@@ -9,7 +9,9 @@ import type { NeedPrivacyAuthorizationListener, PrivacyEventInfo, PrivacyResolve
 
 /** One pending privacy request: answer it with `resolve` (exposure first, then agree or disagree). */
 export interface PrivacyRequest {
+  /** Which API or component triggered it (`referrer`, e.g. `"button.getPhoneNumber"`). */
   eventInfo: PrivacyEventInfo;
+  /** WeChat's `resolve`: `exposureAuthorization` when shown, then `agree` (with the button id) or `disagree`. */
   resolve(option: PrivacyResolveOption): void;
 }
 
@@ -19,11 +21,17 @@ export type PrivacyPresenter = (request: PrivacyRequest) => void;
 /** Id of the kit's `<button open-type="agreePrivacyAuthorization">`; `resolve({event: 'agree', buttonId})` names it. */
 export const PRIVACY_AGREE_BUTTON_ID = 'lk-agree-privacy';
 
-interface PrivacyWx {
+/** The part of `wx` the router needs (absent below base library 2.32.3). */
+export interface PrivacyWx {
+  /** Registers the one privacy listener; a new registration replaces the previous one. */
   onNeedPrivacyAuthorization?: (listener: NeedPrivacyAuthorizationListener) => void;
 }
 declare const wx: PrivacyWx | undefined;
 
+/**
+ * Routes WeChat's privacy requests to whoever can show the agreement (see the module doc). `privacyRouter` is the
+ * kit's one instance; create others only in tests.
+ */
 export class PrivacyRouter {
   private readonly presenters: PrivacyPresenter[] = [];
   private appHandler: NeedPrivacyAuthorizationListener | null = null;

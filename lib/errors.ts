@@ -67,14 +67,22 @@ export const PACKAGE_NAME = 'miniprogram-login-kit';
 export class LoginError extends Error {
   /** Always `"LoginError"`, also after ES5 transpilation and across bundles (checked by `isLoginError`). */
   override readonly name = 'LoginError' as const;
+  /** Why it failed; see `LoginErrorCode`. */
   readonly code: LoginErrorCode;
+  /** WeChat's `errMsg`, when a `wx.*` call or UI event failed. */
   readonly errMsg?: string;
+  /** WeChat's `errno` (base library >= 2.24.0). */
   readonly errno?: number;
+  /** HTTP status of the backend answer. */
   readonly statusCode?: number;
+  /** The backend's contract code, e.g. `"INVALID_CODE"`. */
   readonly backendCode?: string;
+  /** `RATE_LIMITED`: ms until the next attempt is allowed. */
   readonly retryAfterMs?: number;
+  /** The underlying error or value. */
   readonly cause?: unknown;
 
+  /** The message is prefixed with the package name. */
   constructor(code: LoginErrorCode, message: string, details: LoginErrorDetails = {}) {
     super(`${PACKAGE_NAME}: ${message}`);
     Object.setPrototypeOf(this, new.target.prototype);

@@ -44,9 +44,13 @@ export interface LoginTimeouts {
 
 /** Bounded retry with exponential backoff and jitter; delays in ms. `random` (default `Math.random`) makes the jitter testable. */
 export interface Backoff {
+  /** Retries after the first attempt (default 2). */
   retries: number;
+  /** Delay before the first retry, ms (default 500); doubles each time. */
   baseDelayMs: number;
+  /** Longest delay, ms (default 5000). */
   maxDelayMs: number;
+  /** Jitter source in [0, 1) (default `Math.random`). */
   random: () => number;
 }
 

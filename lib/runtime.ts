@@ -6,7 +6,9 @@ import { LoginError, type LoginErrorCode } from './errors';
 
 /** `fail` argument of a `wx.*` call. `errno` exists from base library 2.24.0. */
 export interface WxFailResult {
+  /** WeChat's message, e.g. `"request:fail interrupted"`. */
   errMsg: string;
+  /** WeChat's error number (base library >= 2.24.0). */
   errno?: number;
 }
 
@@ -21,7 +23,9 @@ export interface WxRequestOptions {
   /** WeChat's values: `json` (default) parses the body; `其他` ("other") leaves it as text. */
   dataType?: 'json' | '其他';
   responseType?: 'text' | 'arraybuffer';
+  /** Called with the answer, for any HTTP status. */
   success?: (result: { statusCode: number; data: unknown; header: Record<string, string> }) => void;
+  /** Called when no answer came (network, timeout, abort). */
   fail?: (error: WxFailResult) => void;
 }
 
@@ -30,14 +34,19 @@ export interface WxRequestOptions {
  * `wx.login` is always called with `success`/`fail` callbacks: its promise style is documented as unsupported.
  */
 export interface WxAdapter {
+  /** `wx.login`: a one-time `code` valid 5 minutes. */
   login(options: {
     timeout?: number;
     success?: (result: { code: string; errMsg?: string }) => void;
     fail?: (error: WxFailResult) => void;
   }): void;
+  /** `wx.request`; returns a task with `abort()`. At most 10 run at once (WeChat's limit). */
   request(options: WxRequestOptions): unknown;
+  /** Reads a storage key; `''` when absent. */
   getStorageSync(key: string): unknown;
+  /** Writes a storage key; throws past 1 MB per key or 10 MB in all. */
   setStorageSync(key: string, data: unknown): void;
+  /** Removes a storage key. */
   removeStorageSync(key: string): void;
   /** Optional: reads `authSetting` to tell a recent refusal (`scope.userInfo === false`). */
   getSetting?(options: { success?: (result: { authSetting: AuthSettingLike }) => void; fail?: (error: WxFailResult) => void }): void;
@@ -67,13 +76,17 @@ export interface WxAdapter {
 
 /** The part of `authSetting` the kit reads. */
 export interface AuthSettingLike {
+  /** `true` granted, `false` refused, absent never asked. */
   'scope.userInfo'?: boolean;
 }
 
 /** Time source and timers. `now()` is epoch ms; timer delays are ms. */
 export interface Clock {
+  /** Current time, epoch ms. */
   now(): number;
+  /** Runs `callback` after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels a pending `setTimeout`. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -86,7 +99,9 @@ export const systemClock: Clock = {
 
 /** Where the kit writes diagnostics. Default: `console`. */
 export interface Logger {
+  /** Something the app should know about (corrupt storage, a failed background renewal). */
   warn(...args: unknown[]): void;
+  /** Something the app should fix (storage full, a throwing hook, a call before `config`). */
   error(...args: unknown[]): void;
 }
 

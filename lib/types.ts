@@ -213,6 +213,7 @@ export interface BackendContext {
  * `INVALID_CODE` makes the kit retry once with a fresh code, `INVALID_TICKET` makes it fall back to a fresh code.
  */
 export interface LoginBackend {
+  /** One backend login (contract `POST /auth/login`): a session, or "needs the user" with a ticket. */
   login(request: BackendLoginRequest, context: BackendContext): Promise<BackendLoginResult>;
   /**
    * Exchanges a refresh token for new tokens (contract `POST /auth/refresh`; refresh tokens rotate). A rejection with
