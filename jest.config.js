@@ -6,7 +6,7 @@ module.exports = {
       displayName: 'node',
       testEnvironment: 'node',
       transform,
-      testMatch: ['<rootDir>/test/{lib,hub,server,emulator,e2e,package}/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/{lib,hub,server,emulator,e2e,package,usage}/**/*.test.ts'],
     },
     {
       displayName: 'components',

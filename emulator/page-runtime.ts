@@ -28,6 +28,16 @@ interface StackEntry {
   instance: PageInstance;
 }
 
+/**
+ * `Page(options)` for miniprogram-simulate, which only knows `Component()`: `data` stays data, every function
+ * (lifecycles, handlers, `$loginUserAuthTips`) becomes a method — as WeChat lets a page be built with `Component()`.
+ */
+function pageAsComponent(options: Record<string, unknown>): void {
+  const methods: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) if (typeof value === 'function') methods[key] = value;
+  (globalThis as unknown as { Component: (definition: object) => void }).Component({ data: options.data ?? {}, methods });
+}
+
 /** WeChat's page stack limit ("navigateTo" doc; community: "webview count limit exceed"). */
 export const PAGE_STACK_LIMIT = 10;
 
@@ -62,6 +72,7 @@ export class PageRuntime implements Navigator {
     g.App = (config: Record<string, unknown>) => {
       this.appInstance = config;
     };
+    g.Page = pageAsComponent;
     this.wx.attachNavigator(this);
     require(path.join(this.root, 'app.js'));
     const onLaunch = this.appInstance.onLaunch as ((options: object) => void) | undefined;

@@ -4,7 +4,7 @@
  * backend answers and what the page shows. Exits non-zero if any step does not end as expected.
  * Run with `npm run demo` (which builds the kit and the demo first).
  */
-import 'global-jsdom/register';
+import '../emulator/dom';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -14,12 +14,6 @@ import { openDatabase } from '../server/db';
 import { WeChatEmulator } from '../emulator/wechat';
 import { createNodeWx, type NodeWx } from '../emulator/node-wx';
 import { PageRuntime } from '../emulator/page-runtime';
-
-// Node 20 has its own Event/EventTarget; global-jsdom keeps existing globals, but miniprogram-simulate's events
-// must be jsdom's.
-for (const name of ['Event', 'EventTarget', 'CustomEvent'] as const) {
-  (globalThis as Record<string, unknown>)[name] = (window as unknown as Record<string, unknown>)[name];
-}
 
 const root = path.resolve(__dirname, '../..');
 const appDir = path.join(root, 'demo/dist');

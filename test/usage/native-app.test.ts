@@ -1,0 +1,91 @@
+/**
+ * A native mini-program (Page(), app.json, usingComponents) using the built kit laid out as DevTools' "Build npm"
+ * does (miniprogram_npm/miniprogram-login-kit = miniprogram_dist), walked headlessly against the reference server:
+ * the AuthModal on a page that has one, the kit's login page registered in app.json on a page that has none.
+ */
+import '../../emulator/dom';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../../server/app';
+import { openDatabase } from '../../server/db';
+import { WeChatEmulator } from '../../emulator/wechat';
+import { createNodeWx } from '../../emulator/node-wx';
+import { PageRuntime } from '../../emulator/page-runtime';
+
+const root = path.resolve(__dirname, '../..');
+type Node = { dom: Element; querySelector(selector: string): Node | null; dispatchEvent(name: string, init?: object): void };
+
+let emulator: WeChatEmulator;
+let server: FastifyInstance;
+let app: string;
+
+beforeAll(async () => {
+  emulator = new WeChatEmulator();
+  await emulator.listen();
+  server = await buildServer({
+    db: openDatabase(':memory:'),
+    jwtSecret: 'native-app-'.padEnd(40, 'x'),
+    wechatBaseURL: emulator.baseURL,
+    apps: { 'native-app': { appid: emulator.appid, secret: emulator.secret } },
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  app = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-native-'));
+  fs.cpSync(path.join(root, 'test/fixtures/native-app'), app, { recursive: true });
+  fs.cpSync(path.join(root, 'miniprogram_dist'), path.join(app, 'miniprogram_npm/miniprogram-login-kit'), { recursive: true }); // "Build npm"
+});
+afterAll(async () => {
+  await server.close();
+  await emulator.close();
+});
+
+async function until<T>(probe: () => T | null | undefined | false): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const value = probe();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('timed out');
+}
+
+// Each test is a new device: under jest, module state lives in jest's registry (not require.cache), so reset it.
+beforeEach(() => jest.resetModules());
+
+function device(openid: string) {
+  const address = server.server.address() as { port: number };
+  const wx = createNodeWx({ emulator, openid, extConfig: { baseURL: `http://127.0.0.1:${address.port}` } });
+  const runtime = new PageRuntime(app, wx);
+  runtime.launch();
+  const find = (...selectors: string[]) =>
+    selectors.reduce<Node | null>((node, s) => (node ? node.querySelector(s) : null), runtime.current.rendered as unknown as Node);
+  const text = (...selectors: string[]) => find(...selectors)?.dom.textContent?.trim() ?? null;
+  return { wx, runtime, find, text };
+}
+
+it('logs a new user in through the AuthModal of a native Page(), with the page tips', async () => {
+  const { runtime, find, text } = device('native-1');
+  runtime.reLaunch('/pages/index/index');
+  find('#comment')!.dispatchEvent('tap');
+  await until(() => find('#auth-modal', '.lk-auth__profile'));
+  expect(text('#auth-modal', '.lk-auth-modal__title')).toBe('原生页面登录');
+  const avatar = path.join(app, 'avatar.png');
+  fs.writeFileSync(avatar, Buffer.from('89504e470d0a1a0a', 'hex'));
+  find('#auth-modal', '.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: avatar } });
+  find('#auth-modal', '.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '原生' } } });
+  expect(await until(() => text('.status'))).toBe('ok');
+});
+
+it("goes through the kit's login page (registered in app.json) from a page without AuthModal", async () => {
+  const { runtime, find, text } = device('native-2');
+  runtime.reLaunch('/pages/favorite/favorite');
+  find('#favorite')!.dispatchEvent('tap');
+  await until(() => runtime.current.route === 'miniprogram_npm/miniprogram-login-kit/pages/login/index' && find('.lk-auth__profile'));
+  const avatar = path.join(app, 'avatar2.png');
+  fs.writeFileSync(avatar, Buffer.from('89504e470d0a1a0a', 'hex'));
+  find('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: avatar } });
+  find('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '原生2' } } });
+  await until(() => runtime.current.route === 'pages/favorite/favorite' && text('.status'));
+  expect(text('.status')).toBe('ok');
+  expect(runtime.depth).toBe(1);
+});
