@@ -139,6 +139,7 @@ async function main() {
     say(`page shows "${status}"`);
     check('the comment was posted after login', status === '评论成功');
     check('one wx.login for the whole flow', alice.wx.calls.login === 1);
+    check('the page got the AuthModal result event through e.$wx.detail', textOf(alice, '.last-auth') === '授权方式：profile');
     check(
       'the temporary avatar was uploaded before the authorize call',
       alice.wx.requested.indexOf('UPLOAD /auth/avatar') < alice.wx.requested.lastIndexOf('POST /auth/login'),
