@@ -15,9 +15,7 @@ import { gzipSync } from 'zlib';
 import { minify } from 'terser';
 import { LoginKit } from '../lib/login-kit';
 import { createFakeWx, FakeBackend, userInfoResult } from '../emulator/in-memory';
-import { buildServer } from '../server/app';
-import { openDatabase } from '../server/db';
-import { WeChatEmulator } from '../emulator/wechat';
+import { startStack } from '../emulator/stack';
 
 const root = path.resolve(__dirname, '../..');
 const quiet = { warn: () => undefined, error: () => undefined };
@@ -167,16 +165,8 @@ function loadFromSecondProcess(url: string, route: string, bodies: string[], con
 }
 
 async function server(users = 2000, connections = 10) {
-  const emulator = new WeChatEmulator();
-  await emulator.listen();
-  const app = await buildServer({
-    db: openDatabase(':memory:'),
-    jwtSecret: 'bench-only-secret-'.padEnd(40, 'x'),
-    wechatBaseURL: emulator.baseURL,
-    apps: { bench: { appid: emulator.appid, secret: emulator.secret } },
-    rateLimit: { perIp: 1e9, perOpenid: 1e9 },
-  });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const stack = await startStack({ source: 'bench', server: { rateLimit: { perIp: 1e9, perOpenid: 1e9 } } });
+  const { emulator, server: app, baseURL: url } = stack;
   // Register the users in-process first, keeping one refresh token each.
   const refreshTokens: string[] = [];
   for (let i = 0; i < users; i++) {
@@ -203,8 +193,7 @@ async function server(users = 2000, connections = 10) {
     refreshTokens.map((refreshToken) => JSON.stringify({ refreshToken })),
     connections,
   );
-  await app.close();
-  await emulator.close();
+  await stack.close();
   return { connections, login, refresh, note: 'login includes the code2Session round trip to the emulator (same machine)' };
 }
 

@@ -8,10 +8,8 @@ import '../emulator/dom';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../server/app';
-import { openDatabase } from '../server/db';
-import { WeChatEmulator } from '../emulator/wechat';
+import type { WeChatEmulator } from '../emulator/wechat';
+import { startStack } from '../emulator/stack';
 import { createNodeWx, type NodeWx } from '../emulator/node-wx';
 import { PageRuntime } from '../emulator/page-runtime';
 
@@ -105,16 +103,8 @@ async function run(title: string, body: () => Promise<void>) {
 }
 
 async function main() {
-  const emulator = new WeChatEmulator();
-  await emulator.listen();
-  const server: FastifyInstance = await buildServer({
-    db: openDatabase(':memory:'),
-    jwtSecret: 'demo-only-secret-'.padEnd(40, '0'),
-    wechatBaseURL: emulator.baseURL,
-    apps: { 'demo-app': { appid: emulator.appid, secret: emulator.secret } },
-    now: () => Date.now() + serverSkewMs,
-  });
-  const baseURL = await server.listen({ host: '127.0.0.1', port: 0 });
+  const stack = await startStack({ server: { now: () => Date.now() + serverSkewMs } });
+  const { emulator, baseURL } = stack;
   console.log(`reference server on ${baseURL}, WeChat emulator on ${emulator.baseURL}, demo app ${path.relative(root, appDir)}`);
   emulator.user('alice', { nickName: 'Alice' });
   emulator.user('bob', { nickName: 'Bob' });
@@ -304,8 +294,7 @@ async function main() {
     check('logged in again as the same user', textOf(alice, '.user') === '当前用户：Alice');
   });
 
-  await server.close();
-  await emulator.close();
+  await stack.close();
   console.log(`\n${failures === 0 ? 'demo finished: every step passed' : `demo FAILED: ${failures} check(s) failed`}`);
   console.log(
     `the built demo is ready for WeChat DevTools: open ${path.relative(process.cwd(), root) || '.'} (project.config.json -> demo/dist)`,

@@ -2,35 +2,22 @@
  * End to end: the kit's core with the Node `wx` (real HTTP) against the reference server and the WeChat emulator,
  * both listening on 127.0.0.1. The UI step answers like a user tapping the getUserInfo button.
  */
-import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../server/app';
-import { openDatabase } from '../../server/db';
-import { WeChatEmulator } from '../../emulator/wechat';
+import type { WeChatEmulator } from '../../emulator/wechat';
+import { startStack, type Stack } from '../../emulator/stack';
 import { createNodeWx, type NodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
 import { resultFromUserInfo } from '../../hub/auth-events';
 
+let stack: Stack;
 let emulator: WeChatEmulator;
-let server: FastifyInstance;
 let baseURL: string;
 let serverClock = 0;
 
 beforeAll(async () => {
-  emulator = new WeChatEmulator();
-  await emulator.listen();
-  server = await buildServer({
-    db: openDatabase(':memory:'),
-    jwtSecret: 'e2e-secret-'.padEnd(40, 'x'),
-    wechatBaseURL: emulator.baseURL,
-    apps: { 'demo-app': { appid: emulator.appid, secret: emulator.secret } },
-    now: () => Date.now() + serverClock,
-  });
-  baseURL = await server.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startStack({ server: { now: () => Date.now() + serverClock } });
+  ({ emulator, baseURL } = stack);
 });
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
+afterAll(() => stack.close());
 
 function client(openid: string, wx: NodeWx = createNodeWx({ emulator, openid })) {
   const ui = jest.fn(async () => resultFromUserInfo(emulator.userInfoDetail(wx.openid)));

@@ -6,35 +6,23 @@
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../server/app';
-import { openDatabase } from '../../server/db';
-import { WeChatEmulator } from '../../emulator/wechat';
+import type { WeChatEmulator } from '../../emulator/wechat';
+import { startStack, type Stack } from '../../emulator/stack';
 import { createNodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
 import { isLoginError } from '../../lib/errors';
 import { resultFromPhoneNumber, resultFromUserInfo } from '../../hub/auth-events';
 import type { AuthResult } from '../../lib/types';
 
+let stack: Stack;
 let emulator: WeChatEmulator;
-let server: FastifyInstance;
 let baseURL: string;
 
 beforeAll(async () => {
-  emulator = new WeChatEmulator();
-  await emulator.listen();
-  server = await buildServer({
-    db: openDatabase(':memory:'),
-    jwtSecret: 'modern-e2e-'.padEnd(40, 'x'),
-    wechatBaseURL: emulator.baseURL,
-    apps: { 'demo-app': { appid: emulator.appid, secret: emulator.secret } },
-  });
-  baseURL = await server.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startStack();
+  ({ emulator, baseURL } = stack);
 });
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
+afterAll(() => stack.close());
 
 function client(openid: string, answer: (openid: string) => AuthResult) {
   const kit = new LoginKit();

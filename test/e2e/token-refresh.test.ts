@@ -2,37 +2,23 @@
  * Token refresh end to end: the kit (Node wx, real HTTP) against the reference server with 3-second access tokens.
  * The server's clock is moved forward instead of sleeping.
  */
-import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../server/app';
-import { openDatabase } from '../../server/db';
-import { WeChatEmulator } from '../../emulator/wechat';
+import type { WeChatEmulator } from '../../emulator/wechat';
+import { startStack, type Stack } from '../../emulator/stack';
 import { createNodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
 import { resultFromUserInfo } from '../../hub/auth-events';
 import type { LoginEvent } from '../../lib/types';
 
+let stack: Stack;
 let emulator: WeChatEmulator;
-let server: FastifyInstance;
 let baseURL: string;
 let skew = 0;
 
 beforeAll(async () => {
-  emulator = new WeChatEmulator();
-  await emulator.listen();
-  server = await buildServer({
-    db: openDatabase(':memory:'),
-    jwtSecret: 'refresh-e2e-'.padEnd(40, 'x'),
-    wechatBaseURL: emulator.baseURL,
-    apps: { 'demo-app': { appid: emulator.appid, secret: emulator.secret } },
-    accessTtlSeconds: 3,
-    now: () => Date.now() + skew,
-  });
-  baseURL = await server.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startStack({ server: { accessTtlSeconds: 3, now: () => Date.now() + skew } });
+  ({ emulator, baseURL } = stack);
 });
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
+afterAll(() => stack.close());
 
 async function loggedInClient(openid: string) {
   const wx = createNodeWx({ emulator, openid });

@@ -7,38 +7,27 @@ import '../../emulator/dom';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../server/app';
-import { openDatabase } from '../../server/db';
-import { WeChatEmulator } from '../../emulator/wechat';
+import type { WeChatEmulator } from '../../emulator/wechat';
+import { startStack, type Stack } from '../../emulator/stack';
 import { createNodeWx } from '../../emulator/node-wx';
 import { PageRuntime } from '../../emulator/page-runtime';
 
 const root = path.resolve(__dirname, '../..');
 type Node = { dom: Element; querySelector(selector: string): Node | null; dispatchEvent(name: string, init?: object): void };
 
+let stack: Stack;
 let emulator: WeChatEmulator;
-let server: FastifyInstance;
+let baseURL: string;
 let app: string;
 
 beforeAll(async () => {
-  emulator = new WeChatEmulator();
-  await emulator.listen();
-  server = await buildServer({
-    db: openDatabase(':memory:'),
-    jwtSecret: 'native-app-'.padEnd(40, 'x'),
-    wechatBaseURL: emulator.baseURL,
-    apps: { 'native-app': { appid: emulator.appid, secret: emulator.secret } },
-  });
-  await server.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startStack({ source: 'native-app' });
+  ({ emulator, baseURL } = stack);
   app = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-native-'));
   fs.cpSync(path.join(root, 'test/fixtures/native-app'), app, { recursive: true });
   fs.cpSync(path.join(root, 'miniprogram_dist'), path.join(app, 'miniprogram_npm/miniprogram-login-kit'), { recursive: true }); // "Build npm"
 });
-afterAll(async () => {
-  await server.close();
-  await emulator.close();
-});
+afterAll(() => stack.close());
 
 async function until<T>(probe: () => T | null | undefined | false): Promise<T> {
   for (let i = 0; i < 300; i++) {
@@ -53,8 +42,7 @@ async function until<T>(probe: () => T | null | undefined | false): Promise<T> {
 beforeEach(() => jest.resetModules());
 
 function device(openid: string) {
-  const address = server.server.address() as { port: number };
-  const wx = createNodeWx({ emulator, openid, extConfig: { baseURL: `http://127.0.0.1:${address.port}` } });
+  const wx = createNodeWx({ emulator, openid, extConfig: { baseURL } });
   const runtime = new PageRuntime(app, wx);
   runtime.launch();
   const find = (...selectors: string[]) =>

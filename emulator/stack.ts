@@ -1,0 +1,39 @@
+/**
+ * The whole backend for tests, the demo and the benchmark: the WeChat emulator and the reference server (in-memory
+ * SQLite), both on 127.0.0.1 with random ports. Development tooling only.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildServer, type ServerOptions } from '../server/app';
+import { openDatabase } from '../server/db';
+import { WeChatEmulator } from './wechat';
+
+export interface Stack {
+  emulator: WeChatEmulator;
+  server: FastifyInstance;
+  /** The server's base URL, e.g. `http://127.0.0.1:40123`. */
+  baseURL: string;
+  close(): Promise<void>;
+}
+
+/** Starts the emulator and a server for mini-program `source` (default `demo-app`); `server` overrides its options. */
+export async function startStack(options: { source?: string; server?: Partial<ServerOptions> } = {}): Promise<Stack> {
+  const emulator = new WeChatEmulator();
+  await emulator.listen();
+  const server = await buildServer({
+    db: openDatabase(':memory:'),
+    jwtSecret: 'development-stack-secret-'.padEnd(40, 'x'),
+    wechatBaseURL: emulator.baseURL,
+    apps: { [options.source ?? 'demo-app']: { appid: emulator.appid, secret: emulator.secret } },
+    ...options.server,
+  });
+  const baseURL = await server.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    emulator,
+    server,
+    baseURL,
+    async close() {
+      await server.close();
+      await emulator.close();
+    },
+  };
+}
