@@ -284,6 +284,8 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
   requireFunctions(clock, 'clock', ['now', 'setTimeout', 'clearTimeout']);
   const logger = input.logger ?? console;
   requireFunctions(logger, 'logger', ['warn', 'error']);
+  // Requests and uploads share one limiter: WeChat's network limit is per app.
+  const network = { wx: wxAdapter, clock, limiter: new Limiter(max), baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
   return {
     source: input.source,
     baseURL: input.baseURL,
@@ -303,10 +305,8 @@ function resolveOptions(input: LoginOptions): ResolvedOptions {
     clock,
     logger,
     store: new SessionStore(wxAdapter, input.storageKey ?? DEFAULT_STORAGE_KEY, logger),
-    ...(() => {
-      const network = { wx: wxAdapter, clock, limiter: new Limiter(max), baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
-      return { transport: createTransport(network), upload: createUploader(network) };
-    })(),
+    transport: createTransport(network),
+    upload: createUploader(network),
   };
 }
 
