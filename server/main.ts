@@ -1,6 +1,6 @@
 /**
  * Starts the reference server on 127.0.0.1.
- *   PORT (default 3000), DB_FILE (default ./login-kit.sqlite; ":memory:" allowed), JWT_SECRET (>= 32 chars),
+ *   PORT (default 3000), DB_FILE (a SQLite file; default ":memory:", so data lasts as long as the process), JWT_SECRET (>= 32 chars),
  *   SOURCE (default "demo-app"), WX_APPID + WX_SECRET (real WeChat; otherwise the WeChat emulator starts in-process),
  *   ACCESS_TTL / REFRESH_TTL (seconds).
  * With NODE_ENV=production it refuses to start without JWT_SECRET, or without real WeChat credentials.
