@@ -78,8 +78,6 @@ export class FakeBackend {
   issueRefreshTokens = true;
   /** Overrides the next `/auth/refresh` answers, in order. */
   refreshOverrides: Answer[] = [];
-  /** Optional gate: `/auth/refresh` waits on it. */
-  refreshGate: Promise<void> | null = null;
   logoutCalls: Array<{ authorization?: string; body: Record<string, unknown> }> = [];
   apiCalls: Array<{ url: string; authorization?: string }> = [];
   private counter = 0;
@@ -87,8 +85,18 @@ export class FakeBackend {
   expiresIn = 900;
   /** Overrides the next `/auth/login` answers, in order. */
   loginOverrides: Answer[] = [];
-  /** Optional gate: `/auth/login` waits on it. */
-  loginGate: Promise<void> | null = null;
+  /** Paths whose answers are held back (see `holdBack`). */
+  private readonly gates = new Map<string, Promise<void>>();
+
+  /**
+   * Holds back the answers to `path` (e.g. `/auth/refresh`, `/api/slow`) until the returned gate resolves. Requests
+   * are still recorded at once (`loginCalls`, `refreshCalls`, `apiCalls`); tokens are checked after the gate opens.
+   */
+  holdBack(path: string) {
+    const gate = deferred<void>();
+    this.gates.set(path, gate.promise);
+    return gate;
+  }
 
   issueCode(openid: string): string {
     const code = `code-${++this.counter}`;
@@ -125,14 +133,14 @@ export class FakeBackend {
     const authorization = req.header?.Authorization;
     if (path === '/auth/login') {
       this.loginCalls.push(req.body);
-      if (this.loginGate) await this.loginGate;
+      await this.gates.get(path);
       const override = this.loginOverrides.shift();
       if (override) return override;
       return this.login(req.body);
     }
     if (path === '/auth/refresh') {
       this.refreshCalls.push(req.body);
-      if (this.refreshGate) await this.refreshGate;
+      await this.gates.get(path);
       const override = this.refreshOverrides.shift();
       if (override) return override;
       const openid = this.refreshTokens.get(req.body.refreshToken as string);
@@ -145,6 +153,7 @@ export class FakeBackend {
       return { statusCode: 204, header: {}, data: '' };
     }
     this.apiCalls.push({ url: path, authorization });
+    await this.gates.get(path);
     const token = authorization?.replace(/^Bearer /, '');
     if (!token || !this.validTokens.has(token)) {
       return { statusCode: 401, header: {}, data: { code: token ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID', message: 'log in' } };

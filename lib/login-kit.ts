@@ -361,6 +361,11 @@ export function backoffDelay(backoff: Backoff, attempt: number): number {
   return Math.round(ceiling / 2 + (ceiling / 2) * backoff.random());
 }
 
+/** A ticket is used only before its last `TICKET_LEEWAY_MS`, so it cannot expire on the way to the backend. */
+function ticketUsable(opts: ResolvedOptions, ticket: Ticket | null): ticket is Ticket {
+  return ticket !== null && opts.clock.now() < ticket.expiresAt - TICKET_LEEWAY_MS;
+}
+
 function toLoginError(error: unknown): LoginError {
   if (isLoginError(error)) return error;
   return new LoginError('LOGIN_FAILED', `login failed: ${String(error)}`, { cause: error });
@@ -742,7 +747,7 @@ export class LoginKit {
   private takeTicket(opts: ResolvedOptions): Ticket | null {
     const ticket = this.ticket;
     this.ticket = null;
-    return ticket && opts.clock.now() < ticket.expiresAt - TICKET_LEEWAY_MS ? ticket : null;
+    return ticketUsable(opts, ticket) ? ticket : null;
   }
 
   /** `mode:"authorize"` with the ticket while it is valid, else (or when the backend rejects it) with a fresh code. */
@@ -751,7 +756,7 @@ export class LoginKit {
     ticket: Ticket | null,
     payload: Partial<BackendLoginRequest>,
   ): Promise<BackendLoginResult> {
-    if (ticket && opts.clock.now() < ticket.expiresAt - TICKET_LEEWAY_MS) {
+    if (ticketUsable(opts, ticket)) {
       try {
         return await this.callBackend(opts, { mode: 'authorize', loginTicket: ticket.value, ...payload });
       } catch (error) {

@@ -130,23 +130,25 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock, wh
 }
 
 /**
- * Calls a callback-style `wx` API, resolving with its `success` result and rejecting with a `LoginError` of
- * `failCode` carrying WeChat's `errMsg`/`errno`. A synchronous throw is turned into the same rejection.
+ * Calls a callback-style `wx` API, resolving with its `success` result and rejecting with a `LoginError` carrying
+ * WeChat's `errMsg`/`errno`; its code is `failCode`, or what `failCode(errMsg)` says. A synchronous throw is turned
+ * into the same rejection.
  */
 export function callWx<R>(
   start: (callbacks: { success: (result: R) => void; fail: (error: WxFailResult) => void }) => void,
-  failCode: LoginErrorCode,
+  failCode: LoginErrorCode | ((errMsg: string) => LoginErrorCode),
   what: string,
 ): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     const fail = (error: WxFailResult | undefined) => {
       const errMsg = error && typeof error.errMsg === 'string' ? error.errMsg : `${what}:fail`;
-      reject(new LoginError(failCode, `${what} failed: ${errMsg}`, { errMsg, errno: error?.errno, cause: error }));
+      const code = typeof failCode === 'function' ? failCode(errMsg) : failCode;
+      reject(new LoginError(code, `${what} failed: ${errMsg}`, { errMsg, errno: error?.errno, cause: error }));
     };
     try {
       start({ success: resolve, fail });
     } catch (error) {
-      reject(new LoginError(failCode, `${what} threw: ${String(error)}`, { cause: error }));
+      fail({ errMsg: `${what}:fail ${String(error)}` });
     }
   });
 }

@@ -417,12 +417,7 @@ describe('requestWithLogin', () => {
   it('replays a late 401 for an older token with the current one, without logging in again or clearing anything', async () => {
     const { kit, fake, backend, events } = setup({}, { registered: true });
     const old = await kit.login();
-    const gate = deferred<void>();
-    const serve = backend.handle;
-    backend.handle = async (req) => {
-      if (req.url.endsWith('/api/slow')) await gate.promise;
-      return serve(req);
-    };
+    const gate = backend.holdBack('/api/slow');
     const slow = kit.requestWithLogin({ url: '/api/slow' });
     await flush(); // sent with the old token; its answer is held back
     const fresh = await kit.login({ mode: 'force' });
@@ -542,8 +537,7 @@ describe('logout', () => {
 
   it('fails a login that is still running with LOGGED_OUT and keeps the user logged out', async () => {
     const { kit, backend } = setup({}, { registered: true });
-    const gate = deferred<void>();
-    backend.loginGate = gate.promise;
+    const gate = backend.holdBack('/auth/login');
     const pending = rejection(kit.login());
     await flush();
     await kit.logout();

@@ -2,7 +2,7 @@
 import { LoginKit, type LoginOptions } from '../../lib/login-kit';
 import { isLoginError, type LoginError } from '../../lib/errors';
 import type { AuthResult, LoginEvent, UserAuthHandler } from '../../lib/types';
-import { createFakeWx, createLogger, deferred, FakeBackend, FakeClock, flush, userInfoResult } from '../helpers/fakes';
+import { createFakeWx, createLogger, FakeBackend, FakeClock, flush, userInfoResult } from '../helpers/fakes';
 
 function setup(overrides: Partial<LoginOptions> = {}) {
   const backend = new FakeBackend();
@@ -58,12 +58,7 @@ describe('one refresh for any burst of 401s', () => {
   it('replays a 401 that arrives after the refresh with the new token, without a second refresh', async () => {
     const { kit, backend } = setup();
     const old = await kit.login();
-    const gate = deferred<void>();
-    const serve = backend.handle;
-    backend.handle = async (req) => {
-      if (req.url.endsWith('/api/slow')) await gate.promise;
-      return serve(req);
-    };
+    const gate = backend.holdBack('/api/slow');
     const slow = kit.requestWithLogin({ url: '/api/slow' });
     await flush();
     backend.expireAll();
@@ -170,8 +165,7 @@ describe('when not to refresh', () => {
 
   it('sends no-auth URLs (prefix strings and RegExps) at once and without a token, even while a login runs', async () => {
     const { kit, backend } = setup({ noAuthUrls: ['/public', /\/health$/] });
-    const gate = deferred<void>();
-    backend.loginGate = gate.promise;
+    const gate = backend.holdBack('/auth/login');
     const login = kit.login();
     await flush();
     const publicFeed = await kit.requestWithLogin({ url: '/public/feed' });
@@ -205,8 +199,7 @@ describe('the queue', () => {
 
   it('makes requests issued during the launch login wait for it: none goes out without a token', async () => {
     const { kit, backend } = setup();
-    const gate = deferred<void>();
-    backend.loginGate = gate.promise;
+    const gate = backend.holdBack('/auth/login');
     const launch = kit.login({ mode: 'silent' }); // App.onLaunch
     const requests = Array.from({ length: 5 }, () => kit.requestWithLogin({ url: '/api/data' }));
     await flush();
@@ -224,8 +217,7 @@ describe('logout', () => {
     const { kit, backend } = setup();
     await kit.login();
     backend.expireAll();
-    const gate = deferred<void>();
-    backend.refreshGate = gate.promise;
+    const gate = backend.holdBack('/auth/refresh');
     const waiting = Array.from({ length: 3 }, () => rejection(kit.requestWithLogin({ url: '/api/data' })));
     await flush();
     expect(backend.refreshCalls).toHaveLength(1);
@@ -262,21 +254,19 @@ describe('credentials are chosen at dispatch', () => {
     // A custom backend adapter that logs in without the kit's transport, so the new session commits while the
     // request still waits for the only slot.
     let issued = 0;
-    const fakeBackend = new FakeBackend();
+    let http!: FakeBackend;
     const backend = {
       login: async () => {
         const accessToken = `custom-${++issued}`;
-        fakeBackend.validTokens.add(accessToken);
+        http.validTokens.add(accessToken);
         return { status: 'ok' as const, session: { accessToken, expiresIn: 900 } };
       },
     };
-    const { kit, backend: http } = setup({ maxConcurrentRequests: 1, backend });
+    const context = setup({ maxConcurrentRequests: 1, backend });
+    const { kit } = context;
+    http = context.backend;
     const old = await kit.login();
-    const gate = deferred<void>();
-    http.handle = async (req) => {
-      if (req.url.endsWith('/api/slow')) await gate.promise;
-      return fakeBackend.handle(req);
-    };
+    const gate = http.holdBack('/api/slow');
     const slow = kit.requestWithLogin({ url: '/api/slow' }); // holds the only slot
     const queued = kit.requestWithLogin({ url: '/api/data' }); // starts with the old session, waits for the slot
     await flush();
@@ -285,6 +275,6 @@ describe('credentials are chosen at dispatch', () => {
     const [response] = await Promise.all([queued, slow]);
     expect(response.statusCode).toBe(200);
     expect(fresh.accessToken).not.toBe(old.accessToken);
-    expect(fakeBackend.apiCalls.filter((c) => c.url === '/api/data').map((c) => c.authorization)).toEqual([`Bearer ${fresh.accessToken}`]);
+    expect(http.apiCalls.filter((c) => c.url === '/api/data').map((c) => c.authorization)).toEqual([`Bearer ${fresh.accessToken}`]);
   });
 });

@@ -249,15 +249,18 @@ describe('phone and avatar', () => {
 });
 
 describe('abuse and configuration', () => {
-  it('rate-limits logins per openid with RATE_LIMITED and retryAfter, and lets them through in the next window', async () => {
-    const limited = await buildServer({
+  const limitedServer = (rateLimit: { perIp: number; perOpenid: number }) =>
+    buildServer({
       db: openDatabase(':memory:'),
       jwtSecret: 'y'.repeat(32),
       wechatBaseURL: emulator.baseURL,
       apps: { demo: { appid: emulator.appid, secret: emulator.secret } },
-      rateLimit: { perIp: 100, perOpenid: 3 },
+      rateLimit,
       now: () => clock,
     });
+
+  it('rate-limits logins per openid with RATE_LIMITED and retryAfter, and lets them through in the next window', async () => {
+    const limited = await limitedServer({ perIp: 100, perOpenid: 3 });
     const login = () =>
       limited.inject({ method: 'POST', url: '/auth/login', payload: { source: 'demo', mode: 'silent', code: emulator.issueCode('busy') } });
     const statuses = [];
@@ -271,14 +274,7 @@ describe('abuse and configuration', () => {
   });
 
   it('rate-limits per client IP before any code exchange', async () => {
-    const limited = await buildServer({
-      db: openDatabase(':memory:'),
-      jwtSecret: 'y'.repeat(32),
-      wechatBaseURL: emulator.baseURL,
-      apps: { demo: { appid: emulator.appid, secret: emulator.secret } },
-      rateLimit: { perIp: 2, perOpenid: 100 },
-      now: () => clock,
-    });
+    const limited = await limitedServer({ perIp: 2, perOpenid: 100 });
     const before = emulator.code2SessionCalls;
     const answers = [];
     for (let i = 0; i < 3; i++)
