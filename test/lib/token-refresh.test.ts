@@ -254,17 +254,14 @@ describe('credentials are chosen at dispatch', () => {
     // A custom backend adapter that logs in without the kit's transport, so the new session commits while the
     // request still waits for the only slot.
     let issued = 0;
-    let http!: FakeBackend;
     const backend = {
       login: async () => {
         const accessToken = `custom-${++issued}`;
-        http.validTokens.add(accessToken);
+        http.validTokens.add(accessToken); // called after setup, below
         return { status: 'ok' as const, session: { accessToken, expiresIn: 900 } };
       },
     };
-    const context = setup({ maxConcurrentRequests: 1, backend });
-    const { kit } = context;
-    http = context.backend;
+    const { kit, backend: http } = setup({ maxConcurrentRequests: 1, backend });
     const old = await kit.login();
     const gate = http.holdBack('/api/slow');
     const slow = kit.requestWithLogin({ url: '/api/slow' }); // holds the only slot
