@@ -5,6 +5,7 @@
  */
 import path from 'path';
 import type { Navigator, NodeWx } from './node-wx';
+import { PAGE_STACK_LIMIT } from '../hub/page-ui';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 type Simulate = typeof import('miniprogram-simulate');
@@ -37,9 +38,6 @@ function pageAsComponent(options: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(options)) if (typeof value === 'function') methods[key] = value;
   (globalThis as unknown as { Component: (definition: object) => void }).Component({ data: options.data ?? {}, methods });
 }
-
-/** WeChat's page stack limit ("navigateTo" doc; community: "webview count limit exceed"). */
-export const PAGE_STACK_LIMIT = 10;
 
 export class PageRuntime implements Navigator {
   private readonly stack: StackEntry[] = [];

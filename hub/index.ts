@@ -3,6 +3,7 @@
  * user's answer back to the login that is waiting for it. It lives outside `lib/` so the core never depends on it;
  * the page UI (`hub/page-ui`) and the components use it.
  */
+import { LoginError, PACKAGE_NAME } from '../lib/errors';
 import type { AuthResult, UserAuthRequest } from '../lib/types';
 
 /** Receives a value published on a hub. Errors it throws are caught and logged. */
@@ -17,7 +18,7 @@ export class Hub<T> {
 
   /** Adds `listener` for the next `notify`. Returns the unsubscribe function (safe to call more than once). */
   subscribe(listener: HubListener<T>): () => void {
-    if (typeof listener !== 'function') throw new TypeError('miniprogram-login-kit: hub.subscribe(listener) expects a function');
+    if (typeof listener !== 'function') throw new LoginError('INVALID_OPTIONS', 'hub.subscribe(listener) expects a function');
     this.listeners.push(listener);
     return () => {
       const index = this.listeners.indexOf(listener);
@@ -33,7 +34,7 @@ export class Hub<T> {
       try {
         listener(value);
       } catch (error) {
-        console.error('miniprogram-login-kit: a userAuthHub listener threw', error);
+        console.error(`${PACKAGE_NAME}: a userAuthHub listener threw`, error);
       }
     }
     return listeners.length;
@@ -54,6 +55,24 @@ export class UserAuthHub extends Hub<AuthResult> {
   override notify(result: AuthResult): number {
     this.request = null;
     return super.notify(result);
+  }
+
+  /**
+   * The hand-off to a login page in one call: sets `request` (what the page shows) and subscribes for the answer.
+   * `result` resolves with the next published `AuthResult`; `withdraw()` undoes both (e.g. when the page could not be
+   * opened) and leaves `result` pending — the caller settles its own promise then.
+   */
+  awaitResult(request: UserAuthRequest): { result: Promise<AuthResult>; withdraw(): void } {
+    let unsubscribe!: () => void;
+    const result = new Promise<AuthResult>((resolve) => (unsubscribe = this.subscribe(resolve)));
+    this.request = request;
+    return {
+      result,
+      withdraw: () => {
+        unsubscribe();
+        if (this.request === request) this.request = null;
+      },
+    };
   }
 }
 

@@ -3,6 +3,7 @@
  * This is the only place that knows about pages (`getCurrentPages`, `wx.navigateTo`); the core stays page-free.
  */
 import { LoginError } from '../lib/errors';
+import { globalWx } from '../lib/runtime';
 import type { AuthResult, AuthTips, UserAuthHandler, UserAuthRequest } from '../lib/types';
 import { userAuthHub } from './index';
 
@@ -52,19 +53,21 @@ export const DEFAULT_LOGIN_PAGE_URL = '/miniprogram_npm/miniprogram-login-kit/pa
 export const DEFAULT_AUTH_MODAL_SELECTOR = '#auth-modal';
 
 declare const getCurrentPages: (() => PageLike[]) | undefined;
-declare const wx: { navigateTo: PageRuntime['navigateTo']; redirectTo?: PageRuntime['navigateTo'] } | undefined;
+type NavigationWx = { navigateTo?: PageRuntime['navigateTo']; redirectTo?: PageRuntime['navigateTo'] };
+
+/** Calls `wx[name]` of the global `wx`, read at call time; throws when the host has none. */
+function navigate(name: 'navigateTo' | 'redirectTo', options: NavigateOptions): void {
+  const wx = globalWx<NavigationWx>();
+  const method = wx && wx[name];
+  if (typeof method !== 'function') throw new Error(`wx.${name} is not available`);
+  method.call(wx, options);
+}
 
 /** The mini-program globals, read at call time (they may be installed after this module loads). */
 export const globalPageRuntime: PageRuntime = {
   getCurrentPages: () => (typeof getCurrentPages === 'function' ? getCurrentPages() : []),
-  navigateTo: (options) => {
-    if (typeof wx === 'undefined' || typeof wx.navigateTo !== 'function') throw new Error('wx.navigateTo is not available');
-    wx.navigateTo(options);
-  },
-  redirectTo: (options) => {
-    if (typeof wx === 'undefined' || typeof wx.redirectTo !== 'function') throw new Error('wx.redirectTo is not available');
-    wx.redirectTo(options);
-  },
+  navigateTo: (options) => navigate('navigateTo', options),
+  redirectTo: (options) => navigate('redirectTo', options),
 };
 
 /** The top page of the page stack, or undefined (e.g. during `App.onLaunch`). */
@@ -90,25 +93,6 @@ export function currentPageTips(runtime: PageRuntime = globalPageRuntime): unkno
   const owner = page.$wepy && typeof page.$wepy.$loginUserAuthTips === 'function' ? page.$wepy : page;
   const hook = owner.$loginUserAuthTips;
   return typeof hook === 'function' ? hook.call(owner) : undefined;
-}
-
-/** Options of `openAuthModal`: tips for this opening, and where to find the modal. */
-export interface OpenAuthModalOptions extends Partial<AuthTips> {
-  /** Selector of the AuthModal on the current page (default `#auth-modal`). */
-  selector?: string;
-  /** Runtime globals (tests inject these). */
-  runtime?: PageRuntime;
-}
-
-/**
- * Opens the current page's AuthModal from code (the `AuthModal.open` of the package entry) and resolves with the
- * user's `AuthResult`. Rejects with `UI_UNAVAILABLE` when the current page has no AuthModal.
- */
-export function openAuthModal(options: OpenAuthModalOptions = {}): Promise<AuthResult> {
-  const { selector = DEFAULT_AUTH_MODAL_SELECTOR, runtime = globalPageRuntime, ...tips } = options;
-  const modal = findAuthModal(currentPage(runtime), selector);
-  if (!modal) return Promise.reject(new LoginError('UI_UNAVAILABLE', `the current page has no AuthModal matching "${selector}"`));
-  return modal.open(tips);
 }
 
 /** Options of `createPageUserAuthHandler`. */
@@ -140,12 +124,11 @@ export function createPageUserAuthHandler(options: PageUserAuthHandlerOptions = 
     const modal = findAuthModal(page, options.modalSelector);
     if (modal) return modal.open(request.tips);
     return new Promise<AuthResult>((resolve, reject) => {
-      const unsubscribe = userAuthHub.subscribe(resolve);
-      userAuthHub.request = request;
+      const pending = userAuthHub.awaitResult(request);
+      pending.result.then(resolve);
       if (page && page.route === routeOf(url)) return;
       const failed = (errMsg: string, errno?: number) => {
-        unsubscribe();
-        userAuthHub.request = null;
+        pending.withdraw();
         reject(new LoginError('UI_UNAVAILABLE', `could not open the login page ${url}: ${errMsg}`, { errMsg, errno }));
       };
       const attempt = (navigate: PageRuntime['navigateTo'] | undefined, onFail: (errMsg: string, errno?: number) => void) => {

@@ -5,7 +5,8 @@
  * (`privacyRouter.setAppHandler`), else it answers `disagree` with a warning — the pending API then fails with
  * "privacy permission is not authorized" instead of hanging. Below 2.32.3 `install` does nothing.
  */
-import type { NeedPrivacyAuthorizationListener, PrivacyEventInfo, PrivacyResolveOption } from '../lib/wechat-types';
+import { globalWx } from '../lib/runtime';
+import type { NeedPrivacyAuthorizationListener, PrivacyEventInfo, PrivacyResolveOption, PrivacySetting } from '../lib/wechat-types';
 
 /** One pending privacy request: answer it with `resolve` (exposure first, then agree or disagree). */
 export interface PrivacyRequest {
@@ -21,12 +22,15 @@ export type PrivacyPresenter = (request: PrivacyRequest) => void;
 /** Id of the kit's `<button open-type="agreePrivacyAuthorization">`; `resolve({event: 'agree', buttonId})` names it. */
 export const PRIVACY_AGREE_BUTTON_ID = 'lk-agree-privacy';
 
-/** The part of `wx` the router needs (absent below base library 2.32.3). */
+/** WeChat's privacy APIs as the kit sees them (all absent below base library 2.32.3). */
 export interface PrivacyWx {
   /** Registers the one privacy listener; a new registration replaces the previous one. */
   onNeedPrivacyAuthorization?: (listener: NeedPrivacyAuthorizationListener) => void;
+  /** Whether the user still has to agree, and the name of the app's privacy contract. */
+  getPrivacySetting?: (options: { success?: (setting: PrivacySetting) => void }) => void;
+  /** Opens the app's privacy contract. */
+  openPrivacyContract?: (options: object) => void;
 }
-declare const wx: PrivacyWx | undefined;
 
 /**
  * Routes WeChat's privacy requests to whoever can show the agreement (see the module doc). `privacyRouter` is the
@@ -38,7 +42,7 @@ export class PrivacyRouter {
   private installed = false;
 
   /** Registers the kit's listener once. Returns false when the base library has no privacy API (< 2.32.3). */
-  install(target: PrivacyWx | undefined = typeof wx === 'object' ? wx : undefined): boolean {
+  install(target: PrivacyWx | undefined = globalWx<PrivacyWx>()): boolean {
     if (this.installed) return true;
     if (!target || typeof target.onNeedPrivacyAuthorization !== 'function') return false;
     target.onNeedPrivacyAuthorization(this.listener);

@@ -1,17 +1,17 @@
 /**
- * The framework-free core of miniprogram-login-kit. Most apps import the package entry instead, which adds the
- * default page UI (`Login`, `createLogin`, `userAuthHub`); this module is for custom UIs and tests.
+ * The framework-free core of miniprogram-login-kit (`miniprogram-login-kit/lib`). Most apps import the package entry
+ * instead, which adds the default page UI (`Login`, `createLogin`, `userAuthHub`); this module is for custom UIs.
+ * Runtime values: `LoginKit`, `LoginError`, `isLoginError`, `createContractBackend`, `defaultIsSessionExpired`,
+ * `DEFAULT_AUTH_TIPS`; everything else is types.
  */
-export { LoginKit, defaultIsSessionExpired } from './login-kit';
-export type { LoginOptions, LoginTimeouts } from './login-kit';
-export { LoginError, isLoginError, PACKAGE_NAME } from './errors';
+export { LoginKit } from './login-kit';
+export { defaultIsSessionExpired } from './options';
+export type { Backoff, LoginOptions, LoginTimeouts } from './options';
+export { LoginError, isLoginError } from './errors';
 export type { LoginErrorCode, LoginErrorDetails } from './errors';
-export { createContractBackend, parseBackendSession, backendError, contractErrorCode } from './contract-backend';
-export { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
-export { Limiter } from './limiter';
-export { systemClock } from './runtime';
+export { createContractBackend } from './contract-backend';
+export { DEFAULT_AUTH_TIPS } from './tips';
 export type { AuthSettingLike, Clock, Logger, WxAdapter, WxFailResult, WxRequestOptions } from './runtime';
-export { PHONE_QUOTA_ERRNO } from './wechat-types';
 export type {
   AgreePrivacyAuthorizationDetail,
   ChooseAvatarDetail,

@@ -90,6 +90,16 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+declare const wx: unknown;
+
+/**
+ * The mini-program's global `wx`, read at call time (hosts may install it after the kit loads), seen as `T`; undefined
+ * where there is none (Node, a test before its fake is installed). The one place the kit reads the global.
+ */
+export function globalWx<T = WxAdapter>(): T | undefined {
+  return typeof wx === 'object' && wx !== null ? (wx as T) : undefined;
+}
+
 /** The real clock (`Date.now`, global timers). */
 export const systemClock: Clock = {
   now: () => Date.now(),

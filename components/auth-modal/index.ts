@@ -5,7 +5,7 @@
  * It asks for what `tips.authType` says (profile form, phone, classic userInfo) and shows the privacy agreement when
  * WeChat asks for it while the modal is open. Thin over the hub and the core: all login logic stays in `lib/`.
  */
-import { cancelledResult } from '../../hub/auth-events';
+import { cancelledResult } from '../common/auth-events';
 import { userAuthHub } from '../../hub/index';
 import { DEFAULT_AUTH_TIPS, mergeTips } from '../../lib/tips';
 import type { AuthResult, AuthTips } from '../../lib/types';

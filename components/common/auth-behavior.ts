@@ -3,10 +3,11 @@
  * form (chooseAvatar + nickname, with the content check's verdict), and the privacy step. Each component provides
  * `finish(result)`, which publishes the result; this behaviour never publishes by itself.
  */
-import { cancelledResult, resultFromPhoneNumber, resultFromUserInfo, type GetUserInfoDetail } from '../../hub/auth-events';
-import { PRIVACY_AGREE_BUTTON_ID, privacyRouter, type PrivacyRequest } from '../../hub/privacy';
+import { cancelledResult, resultFromPhoneNumber, resultFromUserInfo, type GetUserInfoDetail } from './auth-events';
+import { PRIVACY_AGREE_BUTTON_ID, privacyRouter, type PrivacyRequest, type PrivacyWx } from '../../hub/privacy';
+import { globalWx } from '../../lib/runtime';
 import type { AuthResult, AuthTips } from '../../lib/types';
-import type { ChooseAvatarDetail, GetPhoneNumberDetail, NicknameReviewDetail, PrivacySetting } from '../../lib/wechat-types';
+import type { ChooseAvatarDetail, GetPhoneNumberDetail, NicknameReviewDetail } from '../../lib/wechat-types';
 
 /** The instance as the behaviour sees it: its data, the component's `finish`, and private fields. */
 interface AuthUi {
@@ -21,12 +22,8 @@ interface AuthUi {
   withdrawPrivacy?: (() => void) | null;
 }
 
-interface PrivacyWx {
-  getPrivacySetting?: (options: { success?: (setting: PrivacySetting) => void }) => void;
-  openPrivacyContract?: (options: object) => void;
-}
 /** The global `wx` (absent in some hosts), seen as its privacy APIs (absent below base library 2.32.3). */
-const privacyWx = (): PrivacyWx => (typeof wx === 'object' && wx !== null ? (wx as unknown as PrivacyWx) : {});
+const privacyWx = (): PrivacyWx => globalWx<PrivacyWx>() ?? {};
 
 const ui = (instance: unknown) => instance as AuthUi;
 

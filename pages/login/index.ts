@@ -6,7 +6,7 @@
  * `tips.authType` says and shows the privacy agreement when WeChat asks for it.
  * It also works embedded as a component in a host page (e.g. a wepy page), thanks to `attached`/`detached`.
  */
-import { cancelledResult } from '../../hub/auth-events';
+import { cancelledResult } from '../../components/common/auth-events';
 import { userAuthHub } from '../../hub/index';
 import { DEFAULT_AUTH_TIPS, mergeTips } from '../../lib/tips';
 import type { AuthResult, AuthTips } from '../../lib/types';

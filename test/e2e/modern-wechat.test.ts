@@ -11,7 +11,7 @@ import { startStack, type Stack } from '../../emulator/stack';
 import { createNodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
 import { isLoginError } from '../../lib/errors';
-import { resultFromPhoneNumber, resultFromUserInfo } from '../../hub/auth-events';
+import { resultFromPhoneNumber, resultFromUserInfo } from '../../components/common/auth-events';
 import type { AuthResult } from '../../lib/types';
 
 let stack: Stack;

@@ -6,7 +6,7 @@ import type { WeChatEmulator } from '../../emulator/wechat';
 import { startStack, type Stack } from '../../emulator/stack';
 import { createNodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
-import { resultFromUserInfo } from '../../hub/auth-events';
+import { resultFromUserInfo } from '../../components/common/auth-events';
 import type { LoginEvent } from '../../lib/types';
 
 let stack: Stack;

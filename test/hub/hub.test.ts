@@ -1,6 +1,6 @@
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import { Hub, UserAuthHub } from '../../hub/index';
-import { cancelledResult } from '../../hub/auth-events';
+import { cancelledResult } from '../../components/common/auth-events';
 
 describe('Hub', () => {
   it('delivers a value to every current subscriber once, then forgets them', () => {

@@ -1,12 +1,6 @@
-import {
-  createPageUserAuthHandler,
-  currentPageTips,
-  openAuthModal,
-  type NavigateOptions,
-  type PageLike,
-  type PageRuntime,
-} from '../../hub/page-ui';
+import { createPageUserAuthHandler, currentPageTips, type NavigateOptions, type PageLike, type PageRuntime } from '../../hub/page-ui';
 import { userAuthHub } from '../../hub/index';
+import { openAuthModal } from '../../components/auth-modal/auth-modal';
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import { isLoginError } from '../../lib/errors';
 import type { AuthResult } from '../../lib/types';

@@ -1,5 +1,6 @@
 /** Faults from WeChat and the network, one at a time (issue 5). The mixed, randomised matrix is in fault-matrix.test.ts. */
-import { LoginKit, backoffDelay, type LoginOptions } from '../../lib/login-kit';
+import { LoginKit, type LoginOptions } from '../../lib/login-kit';
+import { backoffDelay } from '../../lib/code-login';
 import { isLoginError, type LoginError } from '../../lib/errors';
 import { createFakeWx, createLogger, FakeBackend, FakeClock, flush, userInfoResult } from '../helpers/fakes';
 

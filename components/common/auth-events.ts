@@ -2,8 +2,8 @@
  * Turns the detail of WeChat's open-type button events into the `AuthResult` every login UI publishes.
  * Shared by the AuthModal and the login page so both report exactly the same results.
  */
-import type { AuthResult, AuthType, UserInfoAuthData } from '../lib/types';
-import type { GetPhoneNumberDetail } from '../lib/wechat-types';
+import type { AuthResult, AuthType, UserInfoAuthData } from '../../lib/types';
+import type { GetPhoneNumberDetail } from '../../lib/wechat-types';
 
 export type { GetPhoneNumberDetail };
 

@@ -1,0 +1,153 @@
+/**
+ * The code exchange: `wx.login` → backend `POST /auth/login`. Each `code` is used at once and once; the backend's
+ * `loginTicket` (from a `USER_NOT_REGISTERED` answer) spares a second `wx.login` for the authorize step; one fresh
+ * code after `INVALID_CODE`; `backoff` retries after `WECHAT_UNAVAILABLE`; and the gates: no attempt at all while a
+ * `RATE_LIMITED` answer's `retryAfter` runs, and none ever after `USER_BLOCKED`.
+ */
+import { LoginError, isLoginError } from './errors';
+import type { Backoff, ResolvedOptions } from './options';
+import { callWx, withTimeout } from './runtime';
+import type { BackendLoginRequest, BackendLoginResult } from './types';
+
+/** A `loginTicket` and when it expires (epoch ms). */
+export interface Ticket {
+  value: string;
+  /** epoch ms */
+  expiresAt: number;
+}
+
+/** A `loginTicket` is not used in its last 10 s, so it cannot expire on the way. */
+const TICKET_LEEWAY_MS = 10_000;
+/** The contract's ticket lifetime (s) when the backend does not say. */
+const DEFAULT_TICKET_SECONDS = 300;
+
+/** Delay (ms) before retry number `attempt` (0-based): `baseDelayMs * 2^attempt`, capped, with "equal jitter". */
+export function backoffDelay(backoff: Backoff, attempt: number): number {
+  const ceiling = Math.min(backoff.maxDelayMs, backoff.baseDelayMs * Math.pow(2, attempt));
+  return Math.round(ceiling / 2 + (ceiling / 2) * backoff.random());
+}
+
+/** Turns anything thrown into a `LoginError` (`LOGIN_FAILED` for foreign errors). */
+export function toLoginError(error: unknown): LoginError {
+  if (isLoginError(error)) return error;
+  return new LoginError('LOGIN_FAILED', `login failed: ${String(error)}`, { cause: error });
+}
+
+/**
+ * The code exchange of one kit instance. Its gates and the cached ticket outlive a `config()` call; every method
+ * takes the options in force.
+ */
+export class CodeLogin {
+  private ticket: Ticket | null = null;
+  /** `RATE_LIMITED`: no login attempt before this time (epoch ms). */
+  private rateLimitedUntil = 0;
+  /** `USER_BLOCKED`: terminal for this app session; every later login rejects with it at once. */
+  private blocked: LoginError | null = null;
+
+  /** Takes the cached ticket if it is still usable (single use). */
+  takeTicket(opts: ResolvedOptions): Ticket | null {
+    const ticket = this.ticket;
+    this.ticket = null;
+    return this.usable(opts, ticket) ? ticket : null;
+  }
+
+  /** Keeps an unused ticket for the next attempt (null forgets it). */
+  keepTicket(ticket: Ticket | null): void {
+    this.ticket = ticket;
+  }
+
+  /** The ticket of a `needsUser` answer, or null. */
+  ticketOf(opts: ResolvedOptions, outcome: BackendLoginResult): Ticket | null {
+    if (outcome.status !== 'needsUser' || !outcome.loginTicket) return null;
+    return { value: outcome.loginTicket, expiresAt: opts.clock.now() + (outcome.ticketExpiresIn ?? DEFAULT_TICKET_SECONDS) * 1000 };
+  }
+
+  /** `mode:"authorize"` with the ticket while it is valid, else (or when the backend rejects it) with a fresh code. */
+  async authorize(opts: ResolvedOptions, ticket: Ticket | null, payload: Partial<BackendLoginRequest>): Promise<BackendLoginResult> {
+    if (this.usable(opts, ticket)) {
+      try {
+        return await this.callBackend(opts, { mode: 'authorize', loginTicket: ticket.value, ...payload });
+      } catch (error) {
+        if (!(isLoginError(error) && error.backendCode === 'INVALID_TICKET')) throw error;
+      }
+    }
+    return this.withFreshCode(opts, { mode: 'authorize', ...payload });
+  }
+
+  /**
+   * `wx.login` then the backend; each code is used at once and once. `INVALID_CODE` → one more fresh code;
+   * `WECHAT_UNAVAILABLE` → up to `backoff.retries` more, after an exponential delay with jitter.
+   */
+  async withFreshCode(opts: ResolvedOptions, request: BackendLoginRequest): Promise<BackendLoginResult> {
+    let invalidCodes = 0;
+    let unavailable = 0;
+    for (;;) {
+      this.checkGate(opts); // no wx.login either while the backend said "not now" or "never"
+      const code = await this.wxLogin(opts);
+      try {
+        return await this.callBackend(opts, { ...request, code });
+      } catch (error) {
+        const backendCode = isLoginError(error) ? error.backendCode : undefined;
+        if (backendCode === 'INVALID_CODE' && invalidCodes++ < 1) continue;
+        if (backendCode === 'WECHAT_UNAVAILABLE' && unavailable < opts.backoff.retries) {
+          const delay = backoffDelay(opts.backoff, unavailable++);
+          await new Promise<void>((resolve) => opts.clock.setTimeout(resolve, delay));
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private usable(opts: ResolvedOptions, ticket: Ticket | null): ticket is Ticket {
+    return ticket !== null && opts.clock.now() < ticket.expiresAt - TICKET_LEEWAY_MS;
+  }
+
+  /** Rejects at once while a `RATE_LIMITED` answer's `retryAfter` runs, and forever after `USER_BLOCKED`. */
+  private checkGate(opts: ResolvedOptions): void {
+    if (this.blocked) throw this.blocked;
+    const wait = this.rateLimitedUntil - opts.clock.now();
+    if (wait > 0)
+      throw new LoginError('RATE_LIMITED', `too many logins; the next attempt is allowed in ${wait} ms`, {
+        retryAfterMs: wait,
+        backendCode: 'RATE_LIMITED',
+      });
+  }
+
+  private async wxLogin(opts: ResolvedOptions): Promise<string> {
+    const { wxLogin } = opts.timeouts;
+    const result = await withTimeout(
+      callWx<{ code: string }>(
+        (callbacks) => opts.wx.login({ ...(wxLogin > 0 ? { timeout: wxLogin } : {}), ...callbacks }),
+        'WX_LOGIN_FAILED',
+        'wx.login',
+      ),
+      wxLogin,
+      opts.clock,
+      'wx.login',
+    );
+    if (!result || typeof result.code !== 'string' || result.code === '') {
+      throw new LoginError('WX_LOGIN_FAILED', 'wx.login succeeded without a code', { cause: result });
+    }
+    return result.code;
+  }
+
+  private async callBackend(opts: ResolvedOptions, request: BackendLoginRequest): Promise<BackendLoginResult> {
+    this.checkGate(opts);
+    let result: BackendLoginResult;
+    try {
+      result = await opts.backend.login(request, opts.context);
+    } catch (error) {
+      const loginError = toLoginError(error);
+      if (loginError.code === 'RATE_LIMITED') this.rateLimitedUntil = opts.clock.now() + (loginError.retryAfterMs ?? 60_000);
+      if (loginError.code === 'USER_BLOCKED') this.blocked = loginError;
+      throw loginError;
+    }
+    if (typeof result !== 'object' || result === null || (result.status !== 'ok' && result.status !== 'needsUser')) {
+      throw new LoginError('LOGIN_FAILED', 'backend.login must resolve with {status: "ok", session} or {status: "needsUser"}', {
+        cause: result,
+      });
+    }
+    return result;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The session: the login state in memory and in its one storage key, its freshness (computed on read, with a
+ * leeway), commit, mark-expired, and the deliberate-logout marker. Corrupt or missing data reads as "logged out"; a
+ * storage that throws (full: WeChat allows 1 MB per key, 10 MB in all) is reported once and the session lives on in
+ * memory.
+ */
+import { PACKAGE_NAME } from './errors';
+import type { Clock, Logger, WxAdapter } from './runtime';
+import type { BackendSession, LoginState } from './types';
+
+const FORMAT_VERSION = 1;
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && isFinite(value);
+}
+
+/** What storage holds: a session, or the fact that the user logged out on purpose (so nothing logs them back in silently). */
+export interface StoredLogin {
+  state: LoginState | null;
+  loggedOut: boolean;
+}
+
+/** Parses a stored value of this format; null when it is not one (corrupt, another format). */
+function parseStored(value: unknown): StoredLogin | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (v.v !== FORMAT_VERSION) return null;
+  if (v.loggedOut === true) return { state: null, loggedOut: true };
+  if (typeof v.accessToken !== 'string' || !v.accessToken) return null;
+  if (!isFiniteNumber(v.accessIssuedAt) || !isFiniteNumber(v.accessExpiresAt)) return null;
+  if (v.refreshToken !== undefined && typeof v.refreshToken !== 'string') return null;
+  if (v.refreshExpiresAt !== undefined && !isFiniteNumber(v.refreshExpiresAt)) return null;
+  const user = v.user;
+  if (user !== null && (typeof user !== 'object' || typeof (user as { id?: unknown }).id !== 'string')) return null;
+  const state: LoginState = {
+    accessToken: v.accessToken,
+    accessIssuedAt: v.accessIssuedAt,
+    accessExpiresAt: v.accessExpiresAt,
+    refreshToken: v.refreshToken as string | undefined,
+    refreshExpiresAt: v.refreshExpiresAt as number | undefined,
+    user: user as LoginState['user'],
+    isNewUser: v.isNewUser === true,
+  };
+  return { state, loggedOut: false };
+}
+
+/** Reads and writes the login state under `key` through `wx.*StorageSync`. Never throws. */
+class SessionStore {
+  private reportedWriteFailure = false;
+
+  constructor(
+    private readonly wx: WxAdapter,
+    readonly key: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The stored login; logged out (not on purpose) when there is none or it is corrupt (corrupt data is removed). */
+  load(): StoredLogin {
+    const empty: StoredLogin = { state: null, loggedOut: false };
+    let raw: unknown;
+    try {
+      raw = this.wx.getStorageSync(this.key);
+    } catch (error) {
+      this.logger.warn(`${PACKAGE_NAME}: could not read storage key "${this.key}"; starting logged out`, error);
+      return empty;
+    }
+    if (raw === '' || raw === undefined || raw === null) return empty;
+    const stored = parseStored(raw);
+    if (!stored) {
+      this.logger.warn(`${PACKAGE_NAME}: storage key "${this.key}" held unreadable login data; starting logged out`);
+      this.clear();
+    }
+    return stored ?? empty;
+  }
+
+  /** Writes `state`; a failure is reported once (the caller keeps the state in memory). */
+  save(state: LoginState): void {
+    this.guard(() => this.wx.setStorageSync(this.key, { v: FORMAT_VERSION, ...state }));
+  }
+
+  /** Records a deliberate logout (replacing any session), so a restart does not log the user back in silently. */
+  saveLoggedOut(): void {
+    this.guard(() => this.wx.setStorageSync(this.key, { v: FORMAT_VERSION, loggedOut: true }));
+  }
+
+  /** Removes the stored state. */
+  clear(): void {
+    this.guard(() => this.wx.removeStorageSync(this.key));
+  }
+
+  private guard(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      if (this.reportedWriteFailure) return;
+      this.reportedWriteFailure = true;
+      this.logger.error(`${PACKAGE_NAME}: could not write storage key "${this.key}"; the session is kept in memory only`, error);
+    }
+  }
+}
+
+/**
+ * The current session of one kit instance. Times are epoch ms from the clock; the backend's `expiresIn` values are
+ * seconds (contract). Expiry is never cached: `fresh()` computes it at each call.
+ */
+export class Session {
+  /** The state, or null when logged out. Its access token may be expired: `fresh()` tells. */
+  state: LoginState | null = null;
+  /** The user logged out on purpose: nothing logs them back in silently until they log in through the UI. */
+  loggedOut = false;
+  private readonly store: SessionStore;
+
+  /**
+   * @param leewayMs an access token counts as expired this many ms early, at most a quarter of its lifetime.
+   */
+  constructor(
+    wx: WxAdapter,
+    key: string,
+    logger: Logger,
+    private readonly clock: Clock,
+    private readonly leewayMs: number,
+  ) {
+    this.store = new SessionStore(wx, key, logger);
+  }
+
+  /** Reads the stored session (call once per `config()`). */
+  load(): void {
+    const stored = this.store.load();
+    this.state = stored.state;
+    this.loggedOut = stored.loggedOut;
+  }
+
+  /** The state if its access token is still valid now (with the leeway), else null. */
+  fresh(): LoginState | null {
+    const state = this.state;
+    if (!state) return null;
+    const lifetime = state.accessExpiresAt - state.accessIssuedAt;
+    const leeway = Math.min(this.leewayMs, Math.max(0, lifetime / 4));
+    return this.clock.now() < state.accessExpiresAt - leeway ? state : null;
+  }
+
+  /**
+   * The state a backend session (`expiresIn`/`refreshExpiresIn` in s) makes now. A refresh keeps the user and
+   * `isNewUser` when the backend sends no user.
+   */
+  stateOf(session: BackendSession, via: 'login' | 'refresh'): LoginState {
+    const now = this.clock.now();
+    return {
+      accessToken: session.accessToken,
+      accessIssuedAt: now,
+      accessExpiresAt: now + session.expiresIn * 1000,
+      refreshToken: session.refreshToken,
+      refreshExpiresAt: session.refreshToken && session.refreshExpiresIn ? now + session.refreshExpiresIn * 1000 : undefined,
+      user: session.user ?? this.state?.user ?? null,
+      isNewUser: via === 'login' ? session.isNewUser === true : (this.state?.isNewUser ?? false),
+    };
+  }
+
+  /**
+   * Makes `state` the current state, in memory and in storage (so a rotated refresh token is written before anyone
+   * waiting on it is released), and ends a deliberate logout.
+   */
+  commit(state: LoginState): void {
+    this.state = state;
+    this.loggedOut = false;
+    this.store.save(state);
+  }
+
+  /**
+   * The backend said the access token of `sent` expired. If `sent` is still the current, fresh session, its access
+   * token is marked expired now (the refresh token stays) and true is returned; otherwise nothing changes.
+   */
+  markExpired(sent: LoginState): boolean {
+    const current = this.state;
+    if (!current || current.accessToken !== sent.accessToken || !this.fresh()) return false;
+    const now = this.clock.now();
+    this.state = { ...current, accessIssuedAt: Math.min(current.accessIssuedAt, now), accessExpiresAt: now };
+    this.store.save(this.state);
+    return true;
+  }
+
+  /** The backend rejected the refresh token of `previous`: drops the session if it is still the current one. */
+  drop(previous: LoginState): void {
+    if (this.state !== previous) return;
+    this.state = null;
+    this.store.clear();
+  }
+
+  /** A deliberate logout: clears the state and records the logout in storage. Returns the state it ended. */
+  logOut(): LoginState | null {
+    const state = this.state;
+    this.state = null;
+    this.loggedOut = true;
+    this.store.saveLoggedOut();
+    return state;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The user-authorization step: the tip layers, the login UI asked once and bounded by `timeouts.userAuth`, the
+ * refusal → permission panel recovery (WeChat: `wx.openSetting` needs a tap since base library 2.3.0), and the
+ * `AuthResult` turned into the backend's payload or a typed `LoginError`. It knows the tips, not the flight.
+ */
+import { LoginError, PACKAGE_NAME, isLoginError } from './errors';
+import type { ResolvedOptions } from './options';
+import { callWx, withTimeout, type AuthSettingLike } from './runtime';
+import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
+import type { AuthResult, AuthTips, BackendLoginRequest } from './types';
+import { PHONE_QUOTA_ERRNO } from './wechat-types';
+
+function isAuthResult(value: unknown): value is AuthResult {
+  return typeof value === 'object' && value !== null && typeof (value as { succeeded?: unknown }).succeeded === 'boolean';
+}
+
+/** The backend fields for what the user authorized; throws `LOGIN_FAILED` when the UI's data is incomplete. */
+function authPayload(result: Extract<AuthResult, { succeeded: true }>): Partial<BackendLoginRequest> {
+  const incomplete = (what: string) =>
+    new LoginError('LOGIN_FAILED', `the login UI reported success for "${result.authType}" without ${what}`, { cause: result });
+  const data = result.data as unknown as Record<string, unknown> | undefined;
+  if (typeof data !== 'object' || data === null) throw incomplete('data');
+  switch (result.authType) {
+    case 'userInfo': {
+      const { rawData, signature, encryptedData, iv } = result.data;
+      if ([rawData, signature, encryptedData, iv].some((v) => typeof v !== 'string'))
+        throw incomplete('rawData/signature/encryptedData/iv');
+      return { userInfo: { rawData, signature, encryptedData, iv } };
+    }
+    case 'profile': {
+      const { nickName, avatarUrl } = result.data;
+      if (typeof nickName !== 'string' || typeof avatarUrl !== 'string') throw incomplete('nickName/avatarUrl');
+      return { profile: { nickName, avatarUrl } };
+    }
+    case 'phone':
+      if (typeof result.data.code !== 'string' || result.data.code === '') throw incomplete('the phone code');
+      return { phoneCode: result.data.code };
+    default:
+      throw incomplete('a known authType');
+  }
+}
+
+/** A refusal in WeChat's words: "auth deny", "auth denied" (authorize, getUserInfo), "user deny" (getPhoneNumber). */
+const REFUSAL = /\b(auth|user) den(y|ied)\b/i;
+const PRIVACY_REFUSAL = /privacy permission is not authorized/i;
+
+/** The typed error of a UI answer that is not a success. */
+function authFailure(result: Extract<AuthResult, { succeeded: false }>, afterPermissionPanel: boolean): LoginError {
+  const errMsg = typeof result.errMsg === 'string' ? result.errMsg : 'cancel';
+  const details = { errMsg, errno: result.errno };
+  if (PRIVACY_REFUSAL.test(errMsg)) return new LoginError('PRIVACY_DENIED', 'the user disagreed with the privacy agreement', details);
+  if (result.errno === PHONE_QUOTA_ERRNO)
+    return new LoginError('PHONE_QUOTA_EXCEEDED', "the app's phone-number quota is used up (errno 1400001)", details);
+  if (afterPermissionPanel || REFUSAL.test(errMsg)) return new LoginError('AUTH_DENIED', 'the user refused the authorization', details);
+  return new LoginError('AUTH_CANCELLED', 'the user cancelled the login', details);
+}
+
+/**
+ * The backend fields (`userInfo`, `profile` or `phoneCode`) for what the user authorized, a profile's temporary
+ * avatar path replaced by the URL the backend stored it at (`backend.uploadAvatar`). Rejects `LOGIN_FAILED` when the
+ * UI's data is incomplete, and with the upload's error when the upload fails.
+ */
+export async function backendPayload(
+  opts: ResolvedOptions,
+  auth: Extract<AuthResult, { succeeded: true }>,
+): Promise<Partial<BackendLoginRequest>> {
+  const payload = authPayload(auth);
+  const profile = payload.profile;
+  if (!profile || !profile.avatarUrl || /^https:\/\//i.test(profile.avatarUrl) || !opts.backend.uploadAvatar) return payload;
+  const avatarUrl = await opts.backend.uploadAvatar(profile.avatarUrl, opts.context);
+  return { ...payload, profile: { ...profile, avatarUrl } };
+}
+
+/** The tips of this login: defaults ← `config.tips` ← the page's tips (awaited; a throwing hook is logged) ← the call's. */
+async function mergedTips(opts: ResolvedOptions, callTips: Partial<AuthTips> | undefined): Promise<AuthTips> {
+  let pageTips: unknown;
+  try {
+    pageTips = opts.pageTips ? await opts.pageTips() : undefined;
+  } catch (error) {
+    opts.logger.error(`${PACKAGE_NAME}: the page's $loginUserAuthTips() threw; using the other tips`, error);
+  }
+  return mergeTips(opts.logger, DEFAULT_AUTH_TIPS, [
+    { where: 'config.tips', tips: opts.tips },
+    { where: "the page's $loginUserAuthTips()", tips: pageTips },
+    { where: 'loginOpts.tips', tips: callTips },
+  ]);
+}
+
+/** Shows the login UI once, bounded by `timeouts.userAuth`; resolves with whatever the user answered. */
+async function askUser(opts: ResolvedOptions, tips: AuthTips): Promise<AuthResult> {
+  const handler = opts.userAuthHandler;
+  if (!handler) throw new LoginError('UI_UNAVAILABLE', 'the user must authorize but no userAuthHandler is configured');
+  let result: unknown;
+  try {
+    result = await withTimeout(
+      Promise.resolve().then(() => handler({ tips })),
+      opts.timeouts.userAuth,
+      opts.clock,
+      'the user-auth step',
+    );
+  } catch (error) {
+    if (isLoginError(error)) throw error;
+    throw new LoginError('UI_UNAVAILABLE', `the login UI failed: ${String(error)}`, { cause: error });
+  }
+  if (!isAuthResult(result)) {
+    throw new LoginError('UI_UNAVAILABLE', 'userAuthHandler must resolve with an AuthResult {succeeded, authType, data, errMsg}', {
+      cause: result,
+    });
+  }
+  return result;
+}
+
+/**
+ * The user-auth step (tips: the kit's defaults ← `config.tips` ← the page's tips ← `callTips`), with the classic rejection recovery: when the user refused `userInfo` (errMsg "auth deny" /
+ * "auth denied", or `authSetting['scope.userInfo'] === false`), a `wx.showModal` with the denied tips offers the
+ * permission panel; its confirm is the tap `wx.openSetting` needs (base library >= 2.3.0). If the permission is then
+ * granted, the UI is shown once more. Throws `AUTH_DENIED`, `AUTH_CANCELLED`, `PRIVACY_DENIED`,
+ * `PHONE_QUOTA_EXCEEDED` for the other outcomes.
+ */
+export async function authorizeUser(
+  opts: ResolvedOptions,
+  callTips: Partial<AuthTips> | undefined,
+): Promise<Extract<AuthResult, { succeeded: true }>> {
+  const tips = await mergedTips(opts, callTips);
+  const first = await askUser(opts, tips);
+  if (first.succeeded) return first;
+  if (first.authType === 'userInfo' && (await recentlyRefused(opts, first.errMsg)) && (await offerPermissionPanel(opts, tips))) {
+    const second = await askUser(opts, tips);
+    if (second.succeeded) return second;
+    throw authFailure(second, true);
+  }
+  throw authFailure(first, false);
+}
+
+async function recentlyRefused(opts: ResolvedOptions, errMsg: string | undefined): Promise<boolean> {
+  if (REFUSAL.test(errMsg ?? '')) return true;
+  const getSetting = opts.wx.getSetting;
+  if (typeof getSetting !== 'function') return false;
+  try {
+    const { authSetting } = await withTimeout(
+      callWx<{ authSetting: AuthSettingLike }>((cb) => getSetting.call(opts.wx, cb), 'AUTH_DENIED', 'wx.getSetting'),
+      opts.timeouts.wxLogin,
+      opts.clock,
+      'wx.getSetting',
+    );
+    return authSetting['scope.userInfo'] === false;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves true when the user confirmed the prompt and granted `scope.userInfo` in the permission panel. */
+function offerPermissionPanel(opts: ResolvedOptions, tips: AuthTips): Promise<boolean> {
+  const { wx } = opts;
+  const showModal = wx.showModal;
+  const openSetting = wx.openSetting;
+  if (typeof showModal !== 'function' || typeof openSetting !== 'function') return Promise.resolve(false);
+  const asked = new Promise<boolean>((resolve) => {
+    showModal.call(wx, {
+      title: tips.deniedTitle,
+      content: tips.deniedContent,
+      confirmText: tips.openSettingText,
+      cancelText: tips.cancelText,
+      success: (answer) => {
+        if (!answer.confirm) return resolve(false);
+        // Called inside the confirm callback: the tap that wx.openSetting requires.
+        openSetting.call(wx, { success: (result) => resolve(result.authSetting['scope.userInfo'] === true), fail: () => resolve(false) });
+      },
+      fail: () => resolve(false),
+    });
+  });
+  return withTimeout(asked, opts.timeouts.userAuth, opts.clock, 'the permission panel');
+}
