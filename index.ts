@@ -10,7 +10,7 @@ import { createPageUserAuthHandler, currentPageTips } from './hub/page-ui';
 
 export * from './lib/index';
 export { userAuthHub } from './hub/index';
-export type { Hub, HubListener, UserAuthHub } from './hub/index';
+export type { Hub, HubListener, PendingAuthResult, UserAuthHub } from './hub/index';
 export { privacyRouter } from './hub/privacy';
 export type { PrivacyPresenter, PrivacyRequest, PrivacyRouter, PrivacyWx } from './hub/privacy';
 export { createPageUserAuthHandler };

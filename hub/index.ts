@@ -46,6 +46,14 @@ export class Hub<T> {
   }
 }
 
+/** A login waiting on `userAuthHub` for the user's answer (see `UserAuthHub.awaitResult`). */
+export interface PendingAuthResult {
+  /** Resolves with the next `AuthResult` published on the hub. */
+  result: Promise<AuthResult>;
+  /** Unsubscribes and clears the hub's `request` (if it is still this one); `result` then stays pending. */
+  withdraw(): void;
+}
+
 /** The hub of login-UI results, plus the request the login page should show (set before navigating to it). */
 export class UserAuthHub extends Hub<AuthResult> {
   /** What the waiting login asks for (merged tips); null when no login waits. Read by the login page on attach. */
@@ -62,7 +70,7 @@ export class UserAuthHub extends Hub<AuthResult> {
    * `result` resolves with the next published `AuthResult`; `withdraw()` undoes both (e.g. when the page could not be
    * opened) and leaves `result` pending — the caller settles its own promise then.
    */
-  awaitResult(request: UserAuthRequest): { result: Promise<AuthResult>; withdraw(): void } {
+  awaitResult(request: UserAuthRequest): PendingAuthResult {
     let unsubscribe!: () => void;
     const result = new Promise<AuthResult>((resolve) => (unsubscribe = this.subscribe(resolve)));
     this.request = request;

@@ -15,7 +15,7 @@ import { gzipSync } from 'zlib';
 import { minify } from 'terser';
 import { LoginKit } from '../lib/login-kit';
 import { createFakeWx, FakeBackend, userInfoResult } from '../emulator/in-memory';
-import { startStack } from '../emulator/stack';
+import { startStack } from './stack';
 
 const root = path.resolve(__dirname, '../..');
 const quiet = { warn: () => undefined, error: () => undefined };

@@ -9,7 +9,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import type { WeChatEmulator } from '../emulator/wechat';
-import { startStack } from '../emulator/stack';
+import { startStack } from './stack';
 import { createNodeWx, type NodeWx } from '../emulator/node-wx';
 import { PageRuntime } from '../emulator/page-runtime';
 

@@ -12,7 +12,7 @@ export class WeChatApiError extends Error {
     readonly errcode: number,
     readonly errmsg: string,
   ) {
-    super(`code2Session failed: ${errcode} ${errmsg}`);
+    super(`WeChat API call failed: ${errcode} ${errmsg}`);
   }
 }
 
@@ -21,27 +21,10 @@ export interface WeChatApp {
   secret: string;
 }
 
-/**
- * `GET {baseURL}/sns/jscode2session`; `baseURL` is `https://api.weixin.qq.com` for real WeChat or the emulator's.
- * Throws `WeChatApiError` (errcode -2 when WeChat cannot be reached within `timeoutMs`).
- */
-export async function code2Session(baseURL: string, app: WeChatApp, code: string, timeoutMs = 5000): Promise<Code2SessionOk> {
-  const query = new URLSearchParams({ appid: app.appid, secret: app.secret, js_code: code, grant_type: 'authorization_code' });
-  let body: Record<string, unknown>;
-  try {
-    const response = await fetch(`${baseURL}/sns/jscode2session?${query}`, { signal: AbortSignal.timeout(timeoutMs) });
-    body = (await response.json()) as Record<string, unknown>;
-  } catch (error) {
-    throw new WeChatApiError(-2, `unreachable: ${(error as Error).message}`);
-  }
-  if (typeof body.errcode === 'number' && body.errcode !== 0) throw new WeChatApiError(body.errcode, String(body.errmsg ?? ''));
-  if (typeof body.openid !== 'string' || typeof body.session_key !== 'string') throw new WeChatApiError(-2, 'malformed answer');
-  return { openid: body.openid, session_key: body.session_key, unionid: typeof body.unionid === 'string' ? body.unionid : undefined };
-}
-
 /** Access tokens of the WeChat server API, cached per appid until shortly before they expire (`expires_in` s). */
 const accessTokens = new Map<string, { token: string; expiresAt: number }>();
 
+/** One call of WeChat's server API: JSON answer, bounded by `timeoutMs`; a non-zero `errcode` throws `WeChatApiError`. */
 async function wechatJson(url: string, init: RequestInit, timeoutMs: number): Promise<Record<string, unknown>> {
   let body: Record<string, unknown>;
   try {
@@ -52,6 +35,17 @@ async function wechatJson(url: string, init: RequestInit, timeoutMs: number): Pr
   }
   if (typeof body.errcode === 'number' && body.errcode !== 0) throw new WeChatApiError(body.errcode, String(body.errmsg ?? ''));
   return body;
+}
+
+/**
+ * `GET {baseURL}/sns/jscode2session`; `baseURL` is `https://api.weixin.qq.com` for real WeChat or the emulator's.
+ * Throws `WeChatApiError` (errcode -2 when WeChat cannot be reached within `timeoutMs`).
+ */
+export async function code2Session(baseURL: string, app: WeChatApp, code: string, timeoutMs = 5000): Promise<Code2SessionOk> {
+  const query = new URLSearchParams({ appid: app.appid, secret: app.secret, js_code: code, grant_type: 'authorization_code' });
+  const body = await wechatJson(`${baseURL}/sns/jscode2session?${query}`, {}, timeoutMs);
+  if (typeof body.openid !== 'string' || typeof body.session_key !== 'string') throw new WeChatApiError(-2, 'malformed answer');
+  return { openid: body.openid, session_key: body.session_key, unionid: typeof body.unionid === 'string' ? body.unionid : undefined };
 }
 
 async function accessToken(baseURL: string, app: WeChatApp, timeoutMs: number): Promise<string> {

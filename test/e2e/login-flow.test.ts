@@ -3,7 +3,7 @@
  * both listening on 127.0.0.1. The UI step answers like a user tapping the getUserInfo button.
  */
 import type { WeChatEmulator } from '../../emulator/wechat';
-import { startStack, type Stack } from '../../emulator/stack';
+import { startStack, type Stack } from '../../scripts/stack';
 import { createNodeWx, type NodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
 import { resultFromUserInfo } from '../../components/common/auth-events';

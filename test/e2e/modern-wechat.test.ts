@@ -7,7 +7,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import type { WeChatEmulator } from '../../emulator/wechat';
-import { startStack, type Stack } from '../../emulator/stack';
+import { startStack, type Stack } from '../../scripts/stack';
 import { createNodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
 import { isLoginError } from '../../lib/errors';

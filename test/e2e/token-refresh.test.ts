@@ -3,7 +3,7 @@
  * The server's clock is moved forward instead of sleeping.
  */
 import type { WeChatEmulator } from '../../emulator/wechat';
-import { startStack, type Stack } from '../../emulator/stack';
+import { startStack, type Stack } from '../../scripts/stack';
 import { createNodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
 import { resultFromUserInfo } from '../../components/common/auth-events';

@@ -1,11 +1,11 @@
 /**
  * The whole backend for tests, the demo and the benchmark: the WeChat emulator and the reference server (in-memory
- * SQLite), both on 127.0.0.1 with random ports. Development tooling only.
+ * SQLite), both on 127.0.0.1. Development tooling only: the one place that puts the two side by side.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../server/app';
 import { openDatabase } from '../server/db';
-import { WeChatEmulator } from './wechat';
+import { WeChatEmulator } from '../emulator/wechat';
 
 export interface Stack {
   emulator: WeChatEmulator;
@@ -15,8 +15,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Starts the emulator and a server for mini-program `source` (default `demo-app`); `server` overrides its options. */
-export async function startStack(options: { source?: string; server?: Partial<ServerOptions> } = {}): Promise<Stack> {
+/**
+ * Starts the emulator and a server for mini-program `source` (default `demo-app`) on `port` (default: a free one);
+ * `server` overrides its options.
+ */
+export async function startStack(options: { source?: string; port?: number; server?: Partial<ServerOptions> } = {}): Promise<Stack> {
   const emulator = new WeChatEmulator();
   await emulator.listen();
   const server = await buildServer({
@@ -26,7 +29,7 @@ export async function startStack(options: { source?: string; server?: Partial<Se
     apps: { [options.source ?? 'demo-app']: { appid: emulator.appid, secret: emulator.secret } },
     ...options.server,
   });
-  const baseURL = await server.listen({ host: '127.0.0.1', port: 0 });
+  const baseURL = await server.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   return {
     emulator,
     server,

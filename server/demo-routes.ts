@@ -1,0 +1,28 @@
+/** The demo app's protected resources (`/api/*`): not part of the contract, they show the kit's requests at work. */
+import crypto from 'crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from './app';
+
+const text = { type: 'string', minLength: 1, maxLength: 500 } as const;
+
+/** Registers `GET /api/me`, `GET /api/feed` (personalised when authenticated) and `POST /api/comments`. */
+export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { authenticate, publicUser } = ctx;
+  app.get('/api/me', async (request) => ({ user: publicUser((await authenticate(request))!) }));
+
+  app.get('/api/feed', async (request) => {
+    const user = await authenticate(request, true);
+    return user
+      ? { personalised: true, greeting: `欢迎回来，${user.nick_name || '微信用户'}`, items: ['为你推荐 1', '为你推荐 2'] }
+      : { personalised: false, greeting: '欢迎', items: ['热门 1', '热门 2'] };
+  });
+
+  app.post(
+    '/api/comments',
+    { schema: { body: { type: 'object', required: ['text'], additionalProperties: false, properties: { text } } } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const user = (await authenticate(request))!;
+      return reply.code(201).send({ id: crypto.randomUUID(), text: (request.body as { text: string }).text, author: publicUser(user) });
+    },
+  );
+}
