@@ -7,11 +7,12 @@
  */
 import { LoginKit, type LoginOptions } from './lib/login-kit';
 import { createPageUserAuthHandler, currentPageTips } from './hub/page-ui';
+import { privacyRouter } from './hub/privacy';
 
 export * from './lib/index';
 export { userAuthHub } from './hub/index';
 export type { Hub, HubListener, PendingAuthResult, UserAuthHub } from './hub/index';
-export { privacyRouter } from './hub/privacy';
+export { privacyRouter };
 export type { PrivacyPresenter, PrivacyRequest, PrivacyRouter, PrivacyWx } from './hub/privacy';
 export { createPageUserAuthHandler };
 export type { AuthModalLike, NavigateOptions, PageLike, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
@@ -21,10 +22,13 @@ export type { OpenAuthModalOptions } from './components/auth-modal/auth-modal';
 /**
  * Creates an independent kit (its own state, storage key and locks) with the page UI as default `userAuthHandler`
  * and the current page's `$loginUserAuthTips()` as `pageTips`. Configures it at once when `options` are given.
+ * Its `config()` also sets the app-wide `privacyRouter` from `privacy` / `privacyAppHandler` (the last call wins).
  * @throws LoginError `INVALID_OPTIONS` for bad options.
  */
 export function createLogin(options?: LoginOptions): LoginKit {
-  const kit = new LoginKit({ userAuthHandler: createPageUserAuthHandler(), pageTips: () => currentPageTips() });
+  const kit = new LoginKit({ userAuthHandler: createPageUserAuthHandler(), pageTips: () => currentPageTips() }, (configured) =>
+    privacyRouter.configure(configured.privacy ?? 'official', configured.privacyAppHandler),
+  );
   if (options !== undefined) kit.config(options);
   return kit;
 }

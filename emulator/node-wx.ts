@@ -41,6 +41,10 @@ export interface NodeWx extends WxAdapter, Navigator {
    */
   needPrivacy(referrer: string): Promise<PrivacyResolveOption>;
   privacyEvents: PrivacyResolveOption[];
+  /** What the user answers in WeChat's official privacy popup (`wx.requirePrivacyAuthorize`); default `agree`. */
+  officialPrivacyAnswer: 'agree' | 'disagree';
+  /** `wx.requirePrivacyAuthorize` (base library >= 2.32.3): raises the official popup. */
+  requirePrivacyAuthorize(options: { success?: () => void; fail?: (error: { errMsg: string }) => void }): void;
   onNeedPrivacyAuthorization(listener: NeedPrivacyAuthorizationListener): void;
   getPrivacySetting(options: { success?: (setting: { needAuthorization: boolean; privacyContractName: string }) => void }): void;
   openPrivacyContract(options?: object): void;
@@ -75,6 +79,7 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     script: { modal: 'confirm', grantInPanel: true },
     privacyListener: null,
     privacyEvents: [],
+    officialPrivacyAnswer: 'agree',
     inFlight: 0,
     maxInFlight: 0,
     login(opts) {
@@ -196,6 +201,12 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
       count('onNeedPrivacyAuthorization');
       wx.privacyListener = listener;
     },
+    requirePrivacyAuthorize(opts: { success?: () => void; fail?: (error: { errMsg: string }) => void }) {
+      count('requirePrivacyAuthorize');
+      const answer = wx.officialPrivacyAnswer;
+      log(`wx.requirePrivacyAuthorize -> WeChat's official popup; the user answers ${answer}`);
+      setTimeout(() => (answer === 'agree' ? opts.success?.() : opts.fail?.({ errMsg: 'requirePrivacyAuthorize:fail auth deny' })), 0);
+    },
     getPrivacySetting(opts: { success?: (setting: { needAuthorization: boolean; privacyContractName: string }) => void }) {
       opts.success?.({ needAuthorization: true, privacyContractName: '《演示小程序隐私保护指引》' });
     },
@@ -205,7 +216,10 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     },
     needPrivacy(referrer) {
       const listener = wx.privacyListener;
-      if (!listener) return Promise.resolve({ event: 'agree', buttonId: 'official-popup' });
+      if (!listener) {
+        log(`WeChat: "${referrer}" needs the privacy agreement -> WeChat's official popup; the user agrees`);
+        return Promise.resolve({ event: 'agree', buttonId: 'official-popup' });
+      }
       log(`WeChat: "${referrer}" needs the privacy agreement -> onNeedPrivacyAuthorization`);
       return new Promise((resolve) => {
         listener(

@@ -1,10 +1,15 @@
 /**
- * The kit's privacy-agreement routing (base library >= 2.32.3, "wx.onNeedPrivacyAuthorization"). Registering a
- * listener replaces the previous one, so the kit registers exactly one and routes each request to:
- * the visible kit UI (AuthModal or login page, which shows the agreement), else the app's plugged-in handler
- * (`privacyRouter.setAppHandler`), else it answers `disagree` with a warning — the pending API then fails with
- * "privacy permission is not authorized" instead of hanging. Below 2.32.3 `install` does nothing.
+ * The kit's privacy-agreement routing (base library >= 2.32.3, "wx.onNeedPrivacyAuthorization").
+ * - `'official'` (the default): the kit registers nothing. Registering a listener switches WeChat's official privacy
+ *   popup off for the whole app and cannot be undone, so the kit leaves the agreement to WeChat (the UI calls
+ *   `wx.requirePrivacyAuthorize` before its profile form, whose nickname input does not raise the popup by itself).
+ * - `'kit'` (opt-in, `Login.config({privacy: 'kit', privacyAppHandler})`): the kit registers the app's one listener
+ *   and routes each request to the visible kit UI (AuthModal or login page, which shows the agreement), else to the
+ *   app's handler. Only if the app removed its handler is a request answered `disagree`, with a warning — the pending
+ *   API then fails with "privacy permission is not authorized" instead of hanging.
+ * Below 2.32.3 there is no privacy API and nothing is registered.
  */
+import { LoginError } from '../lib/errors';
 import { globalWx } from '../lib/runtime';
 import type { NeedPrivacyAuthorizationListener, PrivacyEventInfo, PrivacyResolveOption, PrivacySetting } from '../lib/wechat-types';
 
@@ -30,6 +35,8 @@ export interface PrivacyWx {
   getPrivacySetting?: (options: { success?: (setting: PrivacySetting) => void }) => void;
   /** Opens the app's privacy contract. */
   openPrivacyContract?: (options: object) => void;
+  /** Raises WeChat's official privacy popup if the user has not agreed yet; `fail` when they refuse. */
+  requirePrivacyAuthorize?: (options: { success?: () => void; fail?: (error: { errMsg?: string }) => void }) => void;
 }
 
 /**
@@ -40,8 +47,32 @@ export class PrivacyRouter {
   private readonly presenters: PrivacyPresenter[] = [];
   private appHandler: NeedPrivacyAuthorizationListener | null = null;
   private installed = false;
+  private current: 'official' | 'kit' = 'official';
 
-  /** Registers the kit's listener once. Returns false when the base library has no privacy API (< 2.32.3). */
+  /** Who shows the agreement: `'official'` (WeChat's popup; the default) or `'kit'` (the kit's UI, opted in). */
+  get mode(): 'official' | 'kit' {
+    return this.current;
+  }
+
+  /**
+   * Sets the mode (`Login.config` calls this with `config.privacy` and `config.privacyAppHandler`). `'kit'` registers
+   * the kit's listener at once (once: there is no way to unregister) and requires the app's handler. Switching back to
+   * `'official'` after that cannot give WeChat its popup back: requests then go to the app's handler.
+   * @throws LoginError `INVALID_OPTIONS` for `'kit'` without a handler.
+   */
+  configure(mode: 'official' | 'kit', appHandler?: NeedPrivacyAuthorizationListener, target?: PrivacyWx): void {
+    if (mode === 'kit' && typeof appHandler !== 'function') {
+      throw new LoginError('INVALID_OPTIONS', 'privacy "kit" needs the app\'s own handler for requests while no kit UI is visible');
+    }
+    this.current = mode;
+    this.appHandler = appHandler ?? this.appHandler;
+    if (mode === 'kit') this.install(target);
+  }
+
+  /**
+   * Registers the kit's listener once (normally through `configure('kit', ...)`). Returns false when the base library
+   * has no privacy API (< 2.32.3).
+   */
   install(target: PrivacyWx | undefined = globalWx<PrivacyWx>()): boolean {
     if (this.installed) return true;
     if (!target || typeof target.onNeedPrivacyAuthorization !== 'function') return false;
@@ -66,7 +97,7 @@ export class PrivacyRouter {
 
   /** The listener the kit registers with WeChat. */
   readonly listener: NeedPrivacyAuthorizationListener = (resolve, eventInfo) => {
-    const presenter = this.presenters[this.presenters.length - 1];
+    const presenter = this.current === 'kit' ? this.presenters[this.presenters.length - 1] : undefined;
     if (presenter) return presenter({ resolve, eventInfo });
     if (this.appHandler) return this.appHandler(resolve, eventInfo);
     console.warn(

@@ -33,14 +33,19 @@ export function toLoginError(error: unknown): LoginError {
   return new LoginError('LOGIN_FAILED', `login failed: ${String(error)}`, { cause: error });
 }
 
+/** Calls the backend adapter, bounded by `timeouts.backend` (a custom adapter that never settles rejects `TIMEOUT`). */
+export function callAdapter<T>(opts: ResolvedOptions, what: string, call: () => Promise<T>): Promise<T> {
+  return withTimeout(Promise.resolve().then(call), opts.timeouts.backend, opts.clock, what);
+}
+
 /**
  * The code exchange of one kit instance. Its gates and the cached ticket outlive a `config()` call; every method
  * takes the options in force.
  */
 export class CodeLogin {
   private ticket: Ticket | null = null;
-  /** `RATE_LIMITED`: no login attempt before this time (epoch ms). */
-  private rateLimitedUntil = 0;
+  /** `RATE_LIMITED`: no attempt before `until` (epoch ms); `ms` bounds the wait if the device clock goes backwards. */
+  private rateLimited = { until: 0, ms: 0 };
   /** `USER_BLOCKED`: terminal for this app session; every later login rejects with it at once. */
   private blocked: LoginError | null = null;
 
@@ -103,15 +108,27 @@ export class CodeLogin {
     return ticket !== null && opts.clock.now() < ticket.expiresAt - TICKET_LEEWAY_MS;
   }
 
-  /** Rejects at once while a `RATE_LIMITED` answer's `retryAfter` runs, and forever after `USER_BLOCKED`. */
-  private checkGate(opts: ResolvedOptions): void {
+  /**
+   * Rejects at once while a `RATE_LIMITED` answer's `retryAfter` runs (never longer than it said, even when the
+   * device clock is set backwards meanwhile), and forever after `USER_BLOCKED`. The refresh shares the gate.
+   */
+  checkGate(opts: ResolvedOptions): void {
     if (this.blocked) throw this.blocked;
-    const wait = this.rateLimitedUntil - opts.clock.now();
+    const wait = Math.min(this.rateLimited.ms, this.rateLimited.until - opts.clock.now());
     if (wait > 0)
       throw new LoginError('RATE_LIMITED', `too many logins; the next attempt is allowed in ${wait} ms`, {
         retryAfterMs: wait,
         backendCode: 'RATE_LIMITED',
       });
+  }
+
+  /** Closes the gate after a backend answer that says "not now" (`RATE_LIMITED`) or "never" (`USER_BLOCKED`). */
+  noteFailure(opts: ResolvedOptions, error: LoginError): void {
+    if (error.code === 'RATE_LIMITED') {
+      const ms = error.retryAfterMs ?? 60_000;
+      this.rateLimited = { until: opts.clock.now() + ms, ms };
+    }
+    if (error.code === 'USER_BLOCKED') this.blocked = error;
   }
 
   private async wxLogin(opts: ResolvedOptions): Promise<string> {
@@ -136,11 +153,10 @@ export class CodeLogin {
     this.checkGate(opts);
     let result: BackendLoginResult;
     try {
-      result = await opts.backend.login(request, opts.context);
+      result = await callAdapter(opts, 'backend.login', () => opts.backend.login(request, opts.context));
     } catch (error) {
       const loginError = toLoginError(error);
-      if (loginError.code === 'RATE_LIMITED') this.rateLimitedUntil = opts.clock.now() + (loginError.retryAfterMs ?? 60_000);
-      if (loginError.code === 'USER_BLOCKED') this.blocked = loginError;
+      this.noteFailure(opts, loginError);
       throw loginError;
     }
     if (typeof result !== 'object' || result === null || (result.status !== 'ok' && result.status !== 'needsUser')) {

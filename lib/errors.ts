@@ -12,16 +12,20 @@
  * - `AUTH_CANCELLED`: the user closed the login UI or left the login page without authorizing.
  * - `AUTH_DENIED`: the user refused the WeChat authorization (`errMsg` "auth deny"/"auth denied"/"user deny") and did
  *   not grant it in the permission panel.
- * - `PRIVACY_DENIED`: the user disagreed with the mini-program's privacy agreement (base library >= 2.32.3).
+ * - `PRIVACY_DENIED`: the user disagreed with the mini-program's privacy agreement (base library >= 2.32.3), in the kit's
+ *   agreement step (`privacy: 'kit'`) or in WeChat's official popup raised by `wx.requirePrivacyAuthorize`.
  * - `PHONE_QUOTA_EXCEEDED`: the phone-number authorization failed with `errno` 1400001 (the app's paid quota is used up).
  * - `UI_UNAVAILABLE`: no login UI could be shown (no `userAuthHandler`, navigation to the login page failed).
  * - `LOGIN_FAILED`: the backend refused or could not complete the login (see `backendCode`, `statusCode`).
- * - `RATE_LIMITED`: too many logins (contract `RATE_LIMITED`, WeChat 45011); no new attempt before `retryAfterMs`.
+ * - `RATE_LIMITED`: too many logins or refreshes (contract `RATE_LIMITED`, WeChat 45011); no new attempt before
+ *   `retryAfterMs`. A refresh that met it keeps the session and its refresh token.
  * - `USER_BLOCKED`: WeChat flagged the user as high-risk (contract `USER_BLOCKED`, WeChat 40226); terminal, never retried.
  * - `NETWORK_ERROR`: `wx.request` called `fail` (see `errMsg`/`errno`).
- * - `TIMEOUT`: a step did not finish within its configured time (`wx.login`, a request, the user-auth step).
+ * - `TIMEOUT`: a step did not finish within its configured time (`wx.login`, a request, the user-auth step, a backend
+ *   adapter call).
  * - `SESSION_EXPIRED`: the backend still answered "session expired" after the kit logged in again and retried once.
- * - `LOGGED_OUT`: `logout()` was called while this login or request was waiting.
+ * - `LOGGED_OUT`: `logout()` was called while this login or request was waiting (for a login, a renewal or a slot).
+ * - `ABORTED`: the caller aborted the request through its task handle (`onTask`).
  */
 export type LoginErrorCode =
   | 'NOT_CONFIGURED'
@@ -39,7 +43,8 @@ export type LoginErrorCode =
   | 'NETWORK_ERROR'
   | 'TIMEOUT'
   | 'SESSION_EXPIRED'
-  | 'LOGGED_OUT';
+  | 'LOGGED_OUT'
+  | 'ABORTED';
 
 /** Context a `LoginError` may carry; every field is optional. */
 export interface LoginErrorDetails {

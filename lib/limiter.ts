@@ -1,40 +1,112 @@
 /**
- * A FIFO concurrency limiter: at most `max` tasks run at once, the rest wait in arrival order.
- * The kit sends every `wx.request` through one, because WeChat runs at most 10 concurrently (network doc).
+ * A concurrency limiter with two lanes: at most `max` tasks run at once; waiting tasks start in arrival order, the
+ * priority lane first (the kit's own auth calls never wait behind the app's queued requests). The kit sends every
+ * `wx.request` and `wx.uploadFile` through one, because WeChat runs at most 10 concurrently (network doc).
+ * Queues are O(1) per task (a head index, compacted now and then), and a waiting task can be cancelled.
  */
+
+/** A FIFO queue with O(1) push and shift: a head index into an array, compacted when half of it is consumed. */
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined as unknown as T;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+interface Job {
+  start(): void;
+  /** Set when the job was cancelled while waiting; the queue skips it. */
+  cancelled: boolean;
+}
+
+/** A scheduled task: its outcome, and `cancel` for while it still waits. */
+export interface Scheduled<T> {
+  /** Settles as the task does, or rejects with the error given to `cancel`. */
+  promise: Promise<T>;
+  /** Rejects `promise` with `error` and drops the task if it has not started; returns false once it has started. */
+  cancel(error: unknown): boolean;
+}
+
 export class Limiter {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly lanes = { priority: new Queue<Job>(), normal: new Queue<Job>() };
 
-  /** @param max tasks allowed to run at once (an integer >= 1). */
-  constructor(readonly max: number) {}
+  /** @param max tasks allowed to run at once (an integer >= 1); may be changed later. */
+  constructor(public max: number) {}
 
   /** How many tasks run now. */
   get active(): number {
     return this.running;
   }
 
+  /** How many tasks wait (cancelled ones may still be counted until they reach the head of their lane). */
+  get waiting(): number {
+    return this.lanes.priority.length + this.lanes.normal.length;
+  }
+
   /** Runs `task` when a slot is free; settles as the task does. A task that throws synchronously rejects. */
-  run<T>(task: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const start = () => {
-        this.running++;
-        let promise: Promise<T>;
-        try {
-          promise = task();
-        } catch (error) {
-          promise = Promise.reject(error);
-        }
-        promise.then(resolve, reject).then(() => this.release());
+  run<T>(task: () => Promise<T>, priority = false): Promise<T> {
+    return this.schedule(task, priority).promise;
+  }
+
+  /** Like `run`, with a handle to cancel the task while it waits. */
+  schedule<T>(task: () => Promise<T>, priority = false): Scheduled<T> {
+    let started = false;
+    let job!: Job;
+    let rejectJob!: (error: unknown) => void;
+    const promise = new Promise<T>((resolve, reject) => {
+      rejectJob = reject;
+      job = {
+        cancelled: false,
+        start: () => {
+          started = true;
+          this.running++;
+          let result: Promise<T>;
+          try {
+            result = task();
+          } catch (error) {
+            result = Promise.reject(error);
+          }
+          result.then(resolve, reject).then(() => this.release());
+        },
       };
-      if (this.running < this.max) start();
-      else this.waiting.push(start);
     });
+    if (this.running < this.max) job.start();
+    else (priority ? this.lanes.priority : this.lanes.normal).push(job);
+    return {
+      promise,
+      cancel: (error) => {
+        if (started || job.cancelled) return false;
+        job.cancelled = true;
+        rejectJob(error);
+        return true;
+      },
+    };
   }
 
   private release(): void {
     this.running--;
-    const next = this.waiting.shift();
-    if (next) next();
+    while (this.running < this.max) {
+      const next = this.lanes.priority.shift() ?? this.lanes.normal.shift();
+      if (!next) return;
+      if (!next.cancelled) next.start();
+    }
   }
 }

@@ -5,9 +5,11 @@
  */
 import { createContractBackend, contractErrorCode } from './contract-backend';
 import { LoginError } from './errors';
-import { Limiter } from './limiter';
+import type { Limiter } from './limiter';
 import { globalWx, systemClock, type Clock, type Logger, type WxAdapter } from './runtime';
-import { createTransport, createUploader, type DispatchingTransport } from './transport';
+import { checkTips } from './tips';
+import { authLane, originOf, type NetworkOptions } from './transport';
+import type { NeedPrivacyAuthorizationListener } from './wechat-types';
 import type { AuthTips, BackendContext, LoginBackend, LoginState, RequestOptions, RequestResponse, UserAuthHandler } from './types';
 
 /** Bounds (ms) of each step; 0 disables a bound. */
@@ -18,6 +20,8 @@ export interface LoginTimeouts {
   request: number;
   /** The user-auth step, i.e. the user looking at the login UI (default 600 000 ms = 10 minutes). */
   userAuth: number;
+  /** Each call of the backend adapter (`login`, `refresh`, `uploadAvatar`, `logout`), for adapters that never settle (default 30 000 ms). */
+  backend: number;
 }
 
 /** Bounded retry with exponential backoff and jitter; delays in ms. `random` (default `Math.random`) makes the jitter testable. */
@@ -50,6 +54,22 @@ export interface LoginOptions {
   isSessionExpired?: (response: RequestResponse) => boolean;
   /** Headers that carry the credentials. Default: `{Authorization: 'Bearer <accessToken>'}`. */
   authHeader?: (state: LoginState) => Record<string, string>;
+  /**
+   * Origins besides `baseURL`'s that may receive the credentials, e.g. `['https://upload.example.com']` (scheme, host
+   * and port; a path is ignored). A request to any other origin goes out at once without a token, and its "session
+   * expired" answers renew nothing (contract: tokens go only to the API's own origin).
+   */
+  trustedOrigins?: string[];
+  /**
+   * Who shows WeChat's privacy agreement (base library >= 2.32.3). `'official'` (default): WeChat's own popup — the
+   * kit registers no `wx.onNeedPrivacyAuthorization` listener (registering one switches the official popup off for
+   * the whole app, and cannot be undone), and calls `wx.requirePrivacyAuthorize` before it shows the profile form.
+   * `'kit'`: the AuthModal / login page show the agreement in their own UI; the kit then registers the app's one
+   * listener, so `privacyAppHandler` is required for privacy requests that arrive while no kit UI is visible.
+   */
+  privacy?: 'official' | 'kit';
+  /** With `privacy: 'kit'`: the app's own privacy UI for requests that arrive while no kit UI is visible (WeChat's listener signature). */
+  privacyAppHandler?: NeedPrivacyAuthorizationListener;
   /**
    * Requests that never wait for a login and never carry a token: a string matches a path prefix (`'/public'`
    * matches `/public/feed`), a RegExp is tested against the URL as given. The contract's `/auth/` endpoints always are.
@@ -90,6 +110,8 @@ export interface ResolvedOptions {
   pageTips?: () => unknown;
   isSessionExpired: (response: RequestResponse) => boolean;
   authHeader: (state: LoginState) => Record<string, string>;
+  /** Origins that receive credentials: `baseURL`'s and `trustedOrigins`. */
+  apiOrigins: string[];
   noAuthUrls: Array<string | RegExp>;
   shouldRenew: (response: RequestResponse, request: RequestOptions) => boolean;
   maxReplays: number;
@@ -100,13 +122,15 @@ export interface ResolvedOptions {
   wx: WxAdapter;
   clock: Clock;
   logger: Logger;
-  /** The kit's `wx.request` transport (one limiter shared with uploads). */
-  transport: DispatchingTransport;
-  /** What the backend adapter gets: `source`, the transport and the uploader. */
+  privacy: 'official' | 'kit';
+  privacyAppHandler?: NeedPrivacyAuthorizationListener;
+  /** The kit's network layer (the kit instance's one limiter, shared by requests and uploads). */
+  network: NetworkOptions;
+  /** What the backend adapter gets: `source`, and the auth lane's request and upload. */
   context: BackendContext;
 }
 
-const DEFAULT_TIMEOUTS: LoginTimeouts = { wxLogin: 10_000, request: 20_000, userAuth: 600_000 };
+const DEFAULT_TIMEOUTS: LoginTimeouts = { wxLogin: 10_000, request: 20_000, userAuth: 600_000, backend: 30_000 };
 const DEFAULT_STORAGE_KEY = 'miniprogram-login-kit:session';
 
 const OPTION_KEYS: ReadonlyArray<keyof LoginOptions> = [
@@ -118,6 +142,9 @@ const OPTION_KEYS: ReadonlyArray<keyof LoginOptions> = [
   'pageTips',
   'isSessionExpired',
   'authHeader',
+  'trustedOrigins',
+  'privacy',
+  'privacyAppHandler',
   'noAuthUrls',
   'shouldRenew',
   'maxReplays',
@@ -158,8 +185,24 @@ function nonNegative(value: unknown, name: string): void {
   }
 }
 
-/** Checks `config()` options; throws `INVALID_OPTIONS` saying what was expected. */
-export function resolveOptions(input: LoginOptions): ResolvedOptions {
+/** The origins of `baseURL` and `trustedOrigins`; throws `INVALID_OPTIONS` for an entry that is not an http(s) URL. */
+function apiOrigins(baseURL: string | undefined, trusted: unknown): string[] {
+  if (trusted !== undefined && !Array.isArray(trusted)) throw invalid('config.trustedOrigins must be an array of origins');
+  const origins = baseURL ? [originOf(baseURL) as string] : [];
+  for (const entry of (trusted ?? []) as unknown[]) {
+    const origin = typeof entry === 'string' && /^https?:/i.test(entry) ? originOf(entry) : null;
+    if (!origin)
+      throw invalid(`config.trustedOrigins entries must be origins such as "https://upload.example.com", got ${JSON.stringify(entry)}`);
+    origins.push(origin);
+  }
+  return origins;
+}
+
+/**
+ * Checks `config()` options; throws `INVALID_OPTIONS` saying what was expected. `limiter` is the kit instance's one
+ * limiter (kept across `config()` calls); its `max` is set here.
+ */
+export function resolveOptions(input: LoginOptions, limiter: Limiter): ResolvedOptions {
   if (typeof input !== 'object' || input === null) throw invalid('config(options) expects an object such as {source, baseURL}');
   for (const key of Object.keys(input)) {
     if (OPTION_KEYS.indexOf(key as keyof LoginOptions) < 0)
@@ -192,8 +235,17 @@ export function resolveOptions(input: LoginOptions): ResolvedOptions {
   const maxReplays = input.maxReplays ?? 1;
   if (!(typeof maxReplays === 'number' && Math.floor(maxReplays) === maxReplays && maxReplays >= 0))
     throw invalid('config.maxReplays must be an integer >= 0');
-  if (input.tips !== undefined && (typeof input.tips !== 'object' || input.tips === null))
-    throw invalid('config.tips must be an object of tips');
+  if (input.tips !== undefined) checkTips(input.tips, 'config.tips');
+  const privacy = input.privacy ?? 'official';
+  if (privacy !== 'official' && privacy !== 'kit')
+    throw invalid(`config.privacy must be "official" or "kit", got ${JSON.stringify(privacy)}`);
+  optionalFunction(input.privacyAppHandler, 'privacyAppHandler');
+  if (privacy === 'kit' && !input.privacyAppHandler) {
+    throw invalid(
+      'config.privacy "kit" needs config.privacyAppHandler: the kit then owns the app\'s one privacy listener, so privacy ' +
+        'requests that arrive while no kit UI is visible go to your handler',
+    );
+  }
   if (input.storageKey !== undefined && (typeof input.storageKey !== 'string' || input.storageKey === ''))
     throw invalid('config.storageKey must be a non-empty string');
   if (input.timeouts !== undefined && (typeof input.timeouts !== 'object' || input.timeouts === null))
@@ -214,9 +266,10 @@ export function resolveOptions(input: LoginOptions): ResolvedOptions {
   requireFunctions(clock, 'clock', ['now', 'setTimeout', 'clearTimeout']);
   const logger = input.logger ?? console;
   requireFunctions(logger, 'logger', ['warn', 'error']);
+  const origins = apiOrigins(input.baseURL, input.trustedOrigins);
   // Requests and uploads share one limiter: WeChat's network limit is per app.
-  const network = { wx: wxAdapter, clock, limiter: new Limiter(max), baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
-  const transport = createTransport(network);
+  limiter.max = max;
+  const network: NetworkOptions = { wx: wxAdapter, clock, limiter, baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
   return {
     source: input.source,
     baseURL: input.baseURL,
@@ -226,6 +279,9 @@ export function resolveOptions(input: LoginOptions): ResolvedOptions {
     pageTips: input.pageTips,
     isSessionExpired: input.isSessionExpired ?? defaultIsSessionExpired,
     authHeader: input.authHeader ?? ((state) => ({ Authorization: `Bearer ${state.accessToken}` })),
+    apiOrigins: origins,
+    privacy,
+    privacyAppHandler: input.privacyAppHandler,
     noAuthUrls: input.noAuthUrls ?? [],
     shouldRenew: input.shouldRenew ?? (() => true),
     maxReplays,
@@ -236,7 +292,7 @@ export function resolveOptions(input: LoginOptions): ResolvedOptions {
     clock,
     logger,
     storageKey: input.storageKey ?? DEFAULT_STORAGE_KEY,
-    transport,
-    context: { source: input.source, request: transport, uploadFile: createUploader(network) },
+    network,
+    context: { source: input.source, ...authLane(network) },
   };
 }

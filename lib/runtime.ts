@@ -3,6 +3,7 @@
  * runs in a mini-program, under wepy, and in Node tests where races are driven by hand.
  */
 import { LoginError, type LoginErrorCode } from './errors';
+import type { RequestOptions, UploadOptions } from './types';
 
 /** `fail` argument of a `wx.*` call. `errno` exists from base library 2.24.0. */
 export interface WxFailResult {
@@ -12,17 +13,8 @@ export interface WxFailResult {
   errno?: number;
 }
 
-/** The `wx.request` options the kit passes (callback style, as WeChat documents it). */
-export interface WxRequestOptions {
-  url: string;
-  method?: 'OPTIONS' | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'TRACE' | 'CONNECT';
-  data?: string | Record<string, unknown> | ArrayBuffer;
-  header?: Record<string, string>;
-  /** ms */
-  timeout?: number;
-  /** WeChat's values: `json` (default) parses the body; `其他` ("other") leaves it as text. */
-  dataType?: 'json' | '其他';
-  responseType?: 'text' | 'arraybuffer';
+/** The `wx.request` options the kit passes: every caller option, and the kit's own callbacks. */
+export interface WxRequestOptions extends RequestOptions {
   /** Called with the answer, for any HTTP status. */
   success?: (result: { statusCode: number; data: unknown; header: Record<string, string> }) => void;
   /** Called when no answer came (network, timeout, abort). */
@@ -61,17 +53,13 @@ export interface WxAdapter {
   }): void;
   /** Optional: the permission panel; opens only from a user tap since base library 2.3.0. */
   openSetting?(options: { success?: (result: { authSetting: AuthSettingLike }) => void; fail?: (error: WxFailResult) => void }): void;
-  /** Optional: uploads a local file (the temporary avatar of a profile login). */
-  uploadFile?(options: {
-    url: string;
-    filePath: string;
-    name: string;
-    header?: Record<string, string>;
-    formData?: Record<string, string>;
-    timeout?: number;
-    success?: (result: { statusCode: number; data: string }) => void;
-    fail?: (error: WxFailResult) => void;
-  }): unknown;
+  /** Optional: uploads a local file (`wx.uploadFile`); returns its `UploadTask`. */
+  uploadFile?(
+    options: UploadOptions & {
+      success?: (result: { statusCode: number; data: string }) => void;
+      fail?: (error: WxFailResult) => void;
+    },
+  ): unknown;
 }
 
 /** The part of `authSetting` the kit reads. */

@@ -130,6 +130,12 @@ export class Session {
     this.loggedOut = stored.loggedOut;
   }
 
+  /** Takes over the state of the session this one replaces (a `config()` call with the same storage key). */
+  adopt(previous: Session): void {
+    this.state = previous.state;
+    this.loggedOut = previous.loggedOut;
+  }
+
   /** The state if its access token is still valid now (with the leeway), else null. */
   fresh(): LoginState | null {
     const state = this.state;

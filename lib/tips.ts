@@ -1,5 +1,5 @@
 /** Texts of the login UI and how they are merged. */
-import { PACKAGE_NAME } from './errors';
+import { LoginError, PACKAGE_NAME } from './errors';
 import type { Logger } from './runtime';
 import type { AuthTips, AuthType } from './types';
 
@@ -41,6 +41,28 @@ const TEXT_KEYS = [
   'nicknameRejectedText',
   'avatarMissingText',
 ] as const;
+
+const TIP_KEYS: readonly string[] = [...TEXT_KEYS, 'realtimePhone', 'authType'];
+
+/**
+ * Checks tips given in code (`config.tips`, `loginOpts.tips`): an unknown key (a typo such as `titel`) or a wrong type
+ * throws `INVALID_OPTIONS` saying what was expected, like a misspelt config key.
+ */
+export function checkTips(tips: unknown, where: string): void {
+  const fail = (message: string) => new LoginError('INVALID_OPTIONS', `${where}${message}`);
+  if (typeof tips !== 'object' || tips === null) throw fail(' must be an object of tips such as {title, content}');
+  for (const key of Object.keys(tips)) {
+    if (TIP_KEYS.indexOf(key) < 0) throw fail(`: unknown tip "${key}"; known tips: ${TIP_KEYS.join(', ')}`);
+  }
+  const layer = tips as Record<string, unknown>;
+  for (const key of TEXT_KEYS) {
+    if (layer[key] !== undefined && typeof layer[key] !== 'string') throw fail(`.${key} must be a string`);
+  }
+  if (layer.realtimePhone !== undefined && typeof layer.realtimePhone !== 'boolean') throw fail('.realtimePhone must be a boolean');
+  if (layer.authType !== undefined && AUTH_TYPES.indexOf(layer.authType as AuthType) < 0) {
+    throw fail(`.authType must be one of ${AUTH_TYPES.join(', ')}`);
+  }
+}
 
 /**
  * Merges tip layers left to right (later wins). Fields of the wrong type are skipped with a warning, so a bad page

@@ -1,8 +1,11 @@
-/** The kit's HTTP transport over `wx.request`: URL resolution, a hard timeout, typed errors, a concurrency limit. */
+/**
+ * The kit's network layer over `wx.request` / `wx.uploadFile`: URL resolution, a hard timeout, typed errors, the
+ * concurrency limit (one limiter per kit instance, two lanes), and the per-call control (abort, task events).
+ */
 import { LoginError, type LoginErrorCode } from './errors';
-import { Limiter } from './limiter';
+import type { Limiter } from './limiter';
 import { callWx, withTimeout, type Clock, type WxAdapter, type WxFailResult } from './runtime';
-import type { RequestOptions, RequestResponse, Uploader } from './types';
+import type { RequestOptions, RequestResponse, RequestTaskHandle, Uploader, UploadOptions } from './types';
 
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -17,114 +20,289 @@ export function resolveUrl(url: string, baseURL: string | undefined): string {
   return baseURL.replace(/\/+$/, '') + '/' + url.replace(/^\/+/, '');
 }
 
-/** Grace (ms) past the request's own timeout before the kit gives up on a `wx.request` that never calls back. */
-const CALLBACK_GRACE_MS = 1000;
+const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
 
 /**
- * The kit's own transport: like `Transport`, plus `prepare`, called when the request gets its slot under the
- * concurrency limit — so credentials are chosen at dispatch time, not when the request started waiting.
+ * The origin (`scheme://host:port`, lower case, default port dropped) of an absolute URL, or null. Credentials in the
+ * authority (`https://api.example.com@evil.example/`) do not fool it: the host is what follows the last `@`.
+ * Written by hand: the mini-program runtime has no `URL` class.
  */
-export type DispatchingTransport = <T = unknown>(
-  options: RequestOptions,
-  prepare?: (options: RequestOptions) => RequestOptions,
-) => Promise<RequestResponse<T>>;
+export function originOf(url: string): string | null {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#\\]*)/i.exec(url);
+  if (!match) return null;
+  const scheme = match[1].toLowerCase();
+  const authority = match[2].slice(match[2].lastIndexOf('@') + 1).toLowerCase();
+  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(authority);
+  if (!hostPort || hostPort[1] === '') return null;
+  const port = hostPort[2] && hostPort[2] !== DEFAULT_PORTS[scheme] ? `:${hostPort[2]}` : '';
+  return `${scheme}://${hostPort[1]}${port}`;
+}
+
+/** Grace (ms) past the request's own timeout before the kit gives up on a `wx.request` that never calls back. */
+const CALLBACK_GRACE_MS = 1000;
 
 /** A network `fail` is a `TIMEOUT` when WeChat says so, otherwise a (transient) `NETWORK_ERROR`. */
 const networkFailure = (errMsg: string): LoginErrorCode => (/timeout/i.test(errMsg) ? 'TIMEOUT' : 'NETWORK_ERROR');
 
-interface NetworkOptions {
+type Listener = (result: unknown) => void;
+
+/** The part of WeChat's `RequestTask` / `UploadTask` / `DownloadTask` the kit drives. */
+interface WxTask {
+  abort?: () => void;
+  onHeadersReceived?: (listener: Listener) => void;
+  offHeadersReceived?: (listener?: Listener) => void;
+  onChunkReceived?: (listener: Listener) => void;
+  offChunkReceived?: (listener?: Listener) => void;
+  onProgressUpdate?: (listener: Listener) => void;
+  offProgressUpdate?: (listener?: Listener) => void;
+}
+
+const TASK_EVENTS = ['HeadersReceived', 'ChunkReceived', 'ProgressUpdate'] as const;
+type TaskEvent = (typeof TASK_EVENTS)[number];
+
+/**
+ * One caller's request across its attempts (first send and replays): abort, and the task events forwarded to
+ * every WeChat task it creates. Its `handle` is what `onTask` gives the caller.
+ */
+export class RequestControl {
+  /** The `ABORTED` error once `abort()` was called. */
+  aborted: LoginError | null = null;
+  private task: WxTask | null = null;
+  private cancelQueued: ((error: unknown) => boolean) | null = null;
+  private readonly listeners: Record<TaskEvent, Listener[]> = { HeadersReceived: [], ChunkReceived: [], ProgressUpdate: [] };
+  private readonly abortWaiters: Array<(error: LoginError) => void> = [];
+
+  /** The caller's handle (see `RequestTaskHandle`). */
+  readonly handle: RequestTaskHandle = {
+    abort: () => this.abort(),
+    onHeadersReceived: (listener) => this.listen('HeadersReceived', listener),
+    offHeadersReceived: (listener) => this.unlisten('HeadersReceived', listener),
+    onChunkReceived: (listener) => this.listen('ChunkReceived', listener),
+    offChunkReceived: (listener) => this.unlisten('ChunkReceived', listener),
+    onProgressUpdate: (listener) => this.listen('ProgressUpdate', listener),
+    offProgressUpdate: (listener) => this.unlisten('ProgressUpdate', listener),
+  };
+
+  /** Settles as `promise` does, or rejects `ABORTED` as soon as the caller aborts (e.g. while it waits for a login). */
+  guard<T>(promise: Promise<T>): Promise<T> {
+    if (this.aborted) return Promise.reject(this.aborted);
+    return new Promise<T>((resolve, reject) => {
+      this.abortWaiters.push(reject);
+      promise.then(resolve, reject);
+    });
+  }
+
+  /** Rejects the attempt with `error` if it still waits for a slot; false once it was sent. */
+  cancel(error: unknown): boolean {
+    return this.cancelQueued ? this.cancelQueued(error) : false;
+  }
+
+  /** The transport queued an attempt: `cancel` drops it while it waits. */
+  queued(cancel: (error: unknown) => boolean): void {
+    this.cancelQueued = cancel;
+  }
+
+  /** The transport started an attempt: its WeChat task gets the caller's listeners. */
+  started(task: WxTask | null): void {
+    this.cancelQueued = null;
+    this.task = task;
+    if (!task) return;
+    for (const event of TASK_EVENTS) {
+      const on = task[`on${event}`];
+      if (typeof on === 'function') on.call(task, (result: unknown) => this.listeners[event].slice().forEach((l) => l(result)));
+    }
+  }
+
+  private abort(): void {
+    if (this.aborted) return;
+    this.aborted = new LoginError('ABORTED', 'the caller aborted the request');
+    const error = this.aborted;
+    this.abortWaiters.splice(0).forEach((reject) => reject(error));
+    if (this.cancelQueued) this.cancelQueued(error);
+    if (this.task && typeof this.task.abort === 'function') this.task.abort();
+  }
+
+  private listen(event: TaskEvent, listener: Listener): void {
+    if (typeof listener !== 'function') throw new LoginError('INVALID_OPTIONS', `on${event}(listener) expects a function`);
+    this.listeners[event].push(listener);
+  }
+
+  private unlisten(event: TaskEvent, listener?: Listener): void {
+    const list = this.listeners[event];
+    if (!listener) list.length = 0;
+    else if (list.indexOf(listener) >= 0) list.splice(list.indexOf(listener), 1);
+  }
+}
+
+/** How one call is dispatched (`O`: the options of its `wx` API). */
+export interface Dispatch<O = RequestOptions> {
+  /**
+   * Called when the request gets its slot: the options to send (credentials are chosen here, at dispatch), or null
+   * to give the slot back without sending (the credentials went stale while it waited).
+   */
+  prepare?: (options: O) => O | null;
+  /**
+   * Sees the response while the request still holds its slot (before anything queued behind it is dispatched): the
+   * kit marks a dead token here, so the next request in the queue already knows.
+   */
+  observe?: (response: unknown) => void;
+  /** The kit's own auth calls take the priority lane. */
+  priority?: boolean;
+  /** The caller's control (abort, task events). */
+  control?: RequestControl;
+}
+
+/** The shared pieces of one kit instance's network layer. */
+export interface NetworkOptions {
   wx: WxAdapter;
   clock: Clock;
   limiter: Limiter;
   baseURL?: string;
-  /** Timeout in ms for calls that set none. */
+  /** Timeout in ms for calls that set none; 0: no kit time limit. */
   defaultTimeoutMs: number;
 }
 
+/** Result of a dispatched call: the response, or null when `prepare` declined to send. */
+export type Dispatched<T> = Promise<RequestResponse<T> | null>;
+
 /**
- * Runs one `wx` network call under the limiter, bounded by `timeoutMs` + 1 s even if WeChat never calls back (the
- * task is then aborted). `start` returns WeChat's task.
+ * Runs one `wx` network call in a limiter slot, bounded by `timeoutMs` + 1 s even if WeChat never calls back (the
+ * task is then aborted; `timeoutMs` 0: no bound). `start` returns WeChat's task; `prepare` may decline (null).
  */
-function boundedCall<R>(
-  { clock, limiter }: NetworkOptions,
+function dispatch<O, R>(
+  network: NetworkOptions,
   what: string,
   timeoutMs: number,
-  start: (callbacks: { success: (result: R) => void; fail: (error: WxFailResult) => void }) => unknown,
-): Promise<R> {
-  return limiter.run(() => {
-    let task: { abort?: () => void } | undefined;
-    const call = callWx<R>((callbacks) => (task = start(callbacks) as typeof task), networkFailure, what);
-    return withTimeout(call, timeoutMs + CALLBACK_GRACE_MS, clock, what, () => task?.abort?.());
-  });
-}
-
-/**
- * Creates a `Transport` over `wx.request`. Resolves with the response for any HTTP status; rejects with
- * `TIMEOUT` (WeChat's timeout, or no callback within `timeout + 1000` ms) or `NETWORK_ERROR` (any other `fail`,
- * including `fail interrupted` in background, with WeChat's `errMsg`/`errno`).
- */
-export function createTransport(options: NetworkOptions): DispatchingTransport {
-  const { wx, baseURL, defaultTimeoutMs } = options;
-  return <T>(original: RequestOptions, prepare?: (options: RequestOptions) => RequestOptions): Promise<RequestResponse<T>> => {
-    let url: string;
-    try {
-      url = resolveUrl(original.url, baseURL);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const timeout = original.timeout ?? defaultTimeoutMs;
-    return boundedCall<RequestResponse<T>>(options, `request to ${url}`, timeout, ({ success, fail }) => {
-      const request = prepare ? prepare(original) : original; // credentials chosen at dispatch, in the slot
-      return wx.request({
-        url,
-        method: request.method ?? 'GET',
-        data: request.data,
-        header: request.header,
-        timeout,
-        dataType: request.dataType,
-        responseType: request.responseType,
-        success: (result) => success({ statusCode: result.statusCode, data: result.data as T, header: result.header ?? {} }),
-        fail,
-      });
-    });
-  };
-}
-
-/**
- * Creates an uploader over `wx.uploadFile` (same limiter, bound and error mapping as the transport). Resolves with the
- * response, its `data` parsed as JSON when it is JSON; rejects `NETWORK_ERROR`/`TIMEOUT`, or `INVALID_OPTIONS` when
- * the `wx` adapter has no `uploadFile`.
- */
-export function createUploader(options: NetworkOptions): Uploader {
-  const { wx, baseURL, defaultTimeoutMs } = options;
-  return (upload) => {
-    const uploadFile = wx.uploadFile;
-    if (typeof uploadFile !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', 'the wx adapter has no uploadFile'));
-    let url: string;
-    try {
-      url = resolveUrl(upload.url, baseURL);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return boundedCall<RequestResponse>(options, `upload to ${url}`, defaultTimeoutMs, ({ success, fail }) =>
-      uploadFile.call(wx, {
-        url,
-        filePath: upload.filePath,
-        name: upload.name,
-        formData: upload.formData,
-        header: upload.header,
-        timeout: defaultTimeoutMs,
-        success: (result) => {
-          let data: unknown = result.data;
-          try {
-            data = JSON.parse(result.data);
-          } catch {
-            // not JSON: keep the text
-          }
-          success({ statusCode: result.statusCode, data, header: {} });
-        },
-        fail,
-      }),
+  call: Dispatch<O> & { original: O },
+  start: (options: O, callbacks: { success: (result: R) => void; fail: (error: WxFailResult) => void }) => unknown,
+): Promise<R | null> {
+  const { control } = call;
+  if (control && control.aborted) return Promise.reject(control.aborted);
+  const job = network.limiter.schedule<R | null>(() => {
+    const options = call.prepare ? call.prepare(call.original) : call.original;
+    if (options === null) return Promise.resolve(null);
+    let task: WxTask | undefined;
+    const result = callWx<R>(
+      (callbacks) => {
+        task = start(options, callbacks) as WxTask | undefined;
+        if (control) control.started(task ?? null);
+      },
+      networkFailure,
+      what,
     );
+    const bound = timeoutMs > 0 ? timeoutMs + CALLBACK_GRACE_MS : 0;
+    return withTimeout(result, bound, network.clock, what, () => task?.abort?.()).then(
+      (response) => {
+        if (call.observe) call.observe(response);
+        return response;
+      },
+      (error: unknown) => {
+        throw control && control.aborted ? control.aborted : error;
+      },
+    );
+  }, call.priority === true);
+  if (control) control.queued(job.cancel);
+  return job.promise;
+}
+
+/** The options the kit adds or owns; everything else a caller passes reaches `wx.request` unchanged. */
+function wxRequestOptions(request: RequestOptions, url: string, timeout: number): RequestOptions {
+  const options: RequestOptions = { ...request, url, method: request.method ?? 'GET' };
+  if (timeout > 0) options.timeout = timeout;
+  else delete options.timeout;
+  return options;
+}
+
+/** WeChat's `success` result, checked: a shim that calls `success(undefined)` is a `NETWORK_ERROR`, never a crash. */
+function checkedResult(result: unknown, what: string): { statusCode: number; data: unknown; header: Record<string, string> } {
+  const r = result as { statusCode?: unknown; data?: unknown; header?: unknown } | null | undefined;
+  if (typeof r !== 'object' || r === null || typeof r.statusCode !== 'number') {
+    throw new LoginError('NETWORK_ERROR', `${what} succeeded without a statusCode`, { cause: result });
+  }
+  return { statusCode: r.statusCode, data: r.data, header: (r.header as Record<string, string>) ?? {} };
+}
+
+/**
+ * `wx.request` through the limiter. Resolves with the response for any HTTP status (null when `prepare` declined);
+ * rejects `TIMEOUT` (WeChat's timeout, or no callback within `timeout + 1000` ms), `NETWORK_ERROR` (any other `fail`,
+ * including `fail interrupted` in background, with WeChat's `errMsg`/`errno`), `ABORTED` (the caller aborted), or
+ * `INVALID_OPTIONS` (a relative URL without `baseURL`).
+ */
+export function sendRequest<T>(network: NetworkOptions, original: RequestOptions, call: Dispatch = {}): Dispatched<T> {
+  let url: string;
+  try {
+    url = resolveUrl(original.url, network.baseURL);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const timeout = original.timeout ?? network.defaultTimeoutMs;
+  const what = `request to ${url}`;
+  return dispatch<RequestOptions, RequestResponse<T>>(network, what, timeout, { ...call, original }, (request, { success, fail }) =>
+    network.wx.request({
+      ...wxRequestOptions(request, url, timeout),
+      success: (result: unknown) => {
+        let checked;
+        try {
+          checked = checkedResult(result, what);
+        } catch (error) {
+          return fail({ errMsg: `request:fail ${(error as Error).message}` });
+        }
+        success({ statusCode: checked.statusCode, data: checked.data as T, header: checked.header });
+      },
+      fail,
+    }),
+  );
+}
+
+/**
+ * `wx.uploadFile` through the same limiter, bound and error mapping. Resolves with the response, its `data` parsed as
+ * JSON when it is JSON; rejects like `sendRequest`, or `INVALID_OPTIONS` when the `wx` adapter has no `uploadFile`.
+ */
+export function sendUpload(network: NetworkOptions, original: UploadOptions, call: Dispatch<UploadOptions> = {}): Dispatched<unknown> {
+  const { wx } = network;
+  const uploadFile = wx.uploadFile;
+  if (typeof uploadFile !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', 'the wx adapter has no uploadFile'));
+  let url: string;
+  try {
+    url = resolveUrl(original.url, network.baseURL);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const timeout = original.timeout ?? network.defaultTimeoutMs;
+  const what = `upload to ${url}`;
+  return dispatch<UploadOptions, RequestResponse>(network, what, timeout, { ...call, original }, (upload, { success, fail }) =>
+    uploadFile.call(wx, {
+      ...upload,
+      url,
+      ...(timeout > 0 ? { timeout } : {}),
+      success: (result: unknown) => {
+        let checked;
+        try {
+          checked = checkedResult(result, what);
+        } catch (error) {
+          return fail({ errMsg: `uploadFile:fail ${(error as Error).message}` });
+        }
+        let data: unknown = checked.data;
+        try {
+          data = JSON.parse(String(checked.data));
+        } catch {
+          // not JSON: keep the text
+        }
+        success({ statusCode: checked.statusCode, data, header: checked.header });
+      },
+      fail,
+    }),
+  );
+}
+
+/** The `Transport` and `Uploader` a backend adapter gets: the kit's auth lane (never behind the app's queue). */
+export function authLane(network: NetworkOptions): {
+  request: <T>(options: RequestOptions) => Promise<RequestResponse<T>>;
+  uploadFile: Uploader;
+} {
+  const settled = <T>(response: RequestResponse<T> | null): RequestResponse<T> => response as RequestResponse<T>;
+  return {
+    request: <T>(options: RequestOptions) => sendRequest<T>(network, options, { priority: true }).then(settled),
+    uploadFile: (upload) => sendUpload(network, upload, { priority: true }).then(settled),
   };
 }

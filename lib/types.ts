@@ -141,27 +141,47 @@ export interface RequestResponse<T = unknown> {
 }
 
 /** HTTP methods `wx.request` accepts. */
-export type RequestMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'HEAD' | 'TRACE' | 'CONNECT';
+export type RequestMethod = NonNullable<WechatMiniprogram.RequestOption['method']>;
 
-/** A request as the kit sends it (a subset of `wx.request` options). */
-export interface RequestOptions {
-  /** Absolute (`https://...`) or relative to `config.baseURL`. */
-  url: string;
-  method?: RequestMethod;
-  data?: string | Record<string, unknown> | ArrayBuffer;
-  header?: Record<string, string>;
-  /** Request timeout in ms; default `config.timeouts.request`. */
-  timeout?: number;
-  /** `json` (default) parses the body; `其他` (WeChat's literal value for "other") leaves it as text. */
-  dataType?: 'json' | '其他';
-  responseType?: 'text' | 'arraybuffer';
+/**
+ * A request as the kit sends it: every `wx.request` option of miniprogram-api-typings (`url`, `method`, `data`,
+ * `header`, `timeout` in ms, `dataType`, `responseType`, `enableHttp2`, `enableQuic`, `enableCache`, `enableChunked`,
+ * `redirect`, ...) reaches `wx.request` unchanged, except the callbacks, which the kit owns. `url` is absolute
+ * (`https://...`) or relative to `config.baseURL`; `timeout` defaults to `config.timeouts.request`.
+ */
+export type RequestOptions = Omit<WechatMiniprogram.RequestOption, 'success' | 'fail' | 'complete'>;
+
+/**
+ * What `onTask` gives the caller: the request across its attempts (the first send and any replay). `abort()` settles
+ * the call with `ABORTED` at once and frees its slot (while it waits for a login, in the queue, or in flight); the
+ * listeners are forwarded to every WeChat task the call creates (`onChunkReceived` makes `enableChunked` useful;
+ * `onProgressUpdate` is for uploads and downloads).
+ */
+export interface RequestTaskHandle {
+  /** Aborts the call; it rejects with `ABORTED`. A no-op once it settled. */
+  abort(): void;
+  /** `RequestTask.onHeadersReceived`: the response headers, before the body. */
+  onHeadersReceived(listener: (result: unknown) => void): void;
+  /** Removes one listener, or all without an argument. */
+  offHeadersReceived(listener?: (result: unknown) => void): void;
+  /** `RequestTask.onChunkReceived` (with `enableChunked: true`): each chunk as it arrives. */
+  onChunkReceived(listener: (result: unknown) => void): void;
+  /** Removes one listener, or all without an argument. */
+  offChunkReceived(listener?: (result: unknown) => void): void;
+  /** `UploadTask` / `DownloadTask` `onProgressUpdate`: `{progress, totalBytesSent, ...}`. */
+  onProgressUpdate(listener: (result: unknown) => void): void;
+  /** Removes one listener, or all without an argument. */
+  offProgressUpdate(listener?: (result: unknown) => void): void;
 }
 
 /** Options of `requestWithLogin()`: a request plus how it may log in. */
 export interface RequestWithLoginOptions extends RequestOptions {
+  /** How the request may log in (mode, tips). */
   loginOpts?: LoginCallOptions;
   /** `false`: a "session expired" answer is returned as it is — no refresh, no re-login, no replay. Default `true`. */
   reTry?: boolean;
+  /** Called at once with the call's task handle (abort, headers and chunk listeners). */
+  onTask?: (task: RequestTaskHandle) => void;
 }
 
 /** Sends one HTTP request through the kit's transport (bounded by a timeout and the concurrency limit). */
@@ -191,14 +211,11 @@ export interface BackendSession {
 export type BackendLoginResult =
   { status: 'ok'; session: BackendSession } | { status: 'needsUser'; loginTicket?: string; ticketExpiresIn?: number };
 
-/** Uploads a local file with `wx.uploadFile` through the kit (bounded, limited, typed errors). */
-export type Uploader = (upload: {
-  url: string;
-  filePath: string;
-  name: string;
-  formData?: Record<string, string>;
-  header?: Record<string, string>;
-}) => Promise<RequestResponse>;
+/** `wx.uploadFile` options of miniprogram-api-typings (`url`, `filePath`, `name`, `formData`, `header`, `timeout` ms, ...) without the callbacks. */
+export type UploadOptions = Omit<WechatMiniprogram.UploadFileOption, 'success' | 'fail' | 'complete'>;
+
+/** Uploads a local file with `wx.uploadFile` through the kit (bounded, limited, typed errors); `data` parsed when JSON. */
+export type Uploader = (upload: UploadOptions) => Promise<RequestResponse>;
 
 /** What the kit gives a backend adapter to talk HTTP with. */
 export interface BackendContext {

@@ -4,6 +4,7 @@
  * `AuthResult` turned into the backend's payload or a typed `LoginError`. It knows the tips, not the flight.
  */
 import { LoginError, PACKAGE_NAME, isLoginError } from './errors';
+import { callAdapter } from './code-login';
 import type { ResolvedOptions } from './options';
 import { callWx, withTimeout, type AuthSettingLike } from './runtime';
 import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
@@ -67,7 +68,8 @@ export async function backendPayload(
   const payload = authPayload(auth);
   const profile = payload.profile;
   if (!profile || !profile.avatarUrl || /^https:\/\//i.test(profile.avatarUrl) || !opts.backend.uploadAvatar) return payload;
-  const avatarUrl = await opts.backend.uploadAvatar(profile.avatarUrl, opts.context);
+  const { backend } = opts;
+  const avatarUrl = await callAdapter(opts, 'backend.uploadAvatar', () => backend.uploadAvatar!(profile.avatarUrl, opts.context));
   return { ...payload, profile: { ...profile, avatarUrl } };
 }
 

@@ -48,8 +48,9 @@ Component<
       let resolve!: (result: AuthResult) => void;
       const promise = new Promise<AuthResult>((r) => (resolve = r));
       this.pending = { promise, resolve };
-      this.showAuthUi();
-      this.setData({ visible: true, tips: mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'AuthModal.open(tips)', tips }]) });
+      const merged = mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'AuthModal.open(tips)', tips }]);
+      this.setData({ visible: true, tips: merged });
+      this.showAuthUi(merged.authType);
       return promise;
     },
     /** Closes the modal and publishes `result` (promise, `userAuthHub`, `result` event); no-op when not open. */

@@ -29,12 +29,16 @@ const ui = (instance: unknown) => instance as AuthUi;
 
 export const EMPTY_PROFILE = { avatarUrl: '', nickName: '', hint: '' };
 
+/** The `AuthResult` of a refusal in WeChat's official privacy popup (the core reports it as `PRIVACY_DENIED`). */
+const privacyRefused = (errMsg: string | undefined): AuthResult => ({
+  succeeded: false,
+  authType: 'profile',
+  errMsg: `requirePrivacyAuthorize:fail privacy permission is not authorized (${errMsg ?? 'refused'})`,
+});
+
 export const authBehavior = Behavior({
   data: { profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' } },
   lifetimes: {
-    attached() {
-      privacyRouter.install();
-    },
     detached() {
       const self = ui(this);
       if (self.withdrawPrivacy) self.withdrawPrivacy();
@@ -42,11 +46,21 @@ export const authBehavior = Behavior({
     },
   },
   methods: {
-    /** The UI is visible: privacy requests come here until `hideAuthUi`. Clears the profile form. */
-    showAuthUi() {
+    /**
+     * The UI is visible: clears the profile form. With `privacy: 'kit'`, privacy requests come here until `hideAuthUi`.
+     * With WeChat's official popup (the default), the profile form first asks `wx.requirePrivacyAuthorize` (a nickname
+     * input does not raise the popup by itself); a refusal there finishes the UI with a privacy refusal.
+     */
+    showAuthUi(authType: AuthTips['authType']) {
       const self = ui(this);
-      if (!self.withdrawPrivacy) self.withdrawPrivacy = privacyRouter.present((request) => this.showPrivacy(request));
       self.setData({ profile: { ...EMPTY_PROFILE } });
+      if (privacyRouter.mode === 'kit') {
+        if (!self.withdrawPrivacy) self.withdrawPrivacy = privacyRouter.present((request) => this.showPrivacy(request));
+        return;
+      }
+      const requirePrivacyAuthorize = privacyWx().requirePrivacyAuthorize;
+      if (authType !== 'profile' || typeof requirePrivacyAuthorize !== 'function') return;
+      requirePrivacyAuthorize({ fail: (error) => self.finish(privacyRefused(error && error.errMsg)) });
     },
     hideAuthUi() {
       const self = ui(this);

@@ -29,8 +29,9 @@ Component<
     attached() {
       this.done = false;
       const request = userAuthHub.request;
-      this.showAuthUi();
-      this.setData({ tips: mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'the login request', tips: request && request.tips }]) });
+      const tips = mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'the login request', tips: request && request.tips }]);
+      this.setData({ tips });
+      this.showAuthUi(tips.authType);
     },
     detached() {
       this.onUnload();

@@ -1,5 +1,5 @@
 import simulate from 'miniprogram-simulate';
-import { builtHub, fakeWx, mount, okUserInfo, privacyListener, text, type Mounted } from '../helpers/simulate';
+import { builtHub, fakeWx, mount, okUserInfo, privacyListener, text, usePrivacyMode, type Mounted } from '../helpers/simulate';
 import type { AuthResult } from '../../lib/types';
 
 const { userAuthHub } = builtHub();
@@ -111,7 +111,13 @@ describe('AuthModal', () => {
     });
   });
 
-  describe('the privacy agreement', () => {
+  describe("the privacy agreement in the kit's UI (opted in with privacy: 'kit')", () => {
+    let appHandler: jest.Mock;
+    beforeEach(() => {
+      appHandler = usePrivacyMode('kit');
+    });
+    afterEach(() => usePrivacyMode('official'));
+
     it('is shown when WeChat asks while the modal is open, reports the exposure once, and agree resolves with the button id', async () => {
       void instance(modal).open({ authType: 'phone' });
       const resolve = jest.fn();
@@ -140,16 +146,46 @@ describe('AuthModal', () => {
       expect(result).toMatchObject({ succeeded: false, errMsg: expect.stringMatching(/privacy permission is not authorized/) });
     });
 
-    it('is not routed to a closed modal', async () => {
+    it("is not routed to a closed modal: the app's own handler gets it, never a silent disagree", async () => {
       const answer = instance(modal).open({ authType: 'phone' });
       tapOn(modal, '.lk-auth__cancel');
       await answer;
-      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
       const resolve = jest.fn();
       privacyListener()(resolve, { referrer: 'getLocation' });
-      expect(resolve).toHaveBeenCalledWith({ event: 'disagree' });
-      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/no login UI is visible/));
-      warn.mockRestore();
+      expect(appHandler).toHaveBeenCalledWith(resolve, { referrer: 'getLocation' });
+      expect(resolve).not.toHaveBeenCalled();
+    });
+  });
+
+  describe("WeChat's official privacy popup (the default)", () => {
+    it('registers no privacy listener: an app that registered its own keeps it', async () => {
+      const appsOwn = jest.fn();
+      fakeWx.onNeedPrivacyAuthorization(appsOwn); // the app's own privacy popup, registered first
+      fakeWx.requirePrivacyAuthorize.mockClear();
+      mount('components/auth-modal/index');
+      void instance(modal).open({ authType: 'phone' });
+      await simulate.sleep(0);
+      expect(privacyListener()).toBe(appsOwn);
+      expect(fakeWx.requirePrivacyAuthorize).not.toHaveBeenCalled(); // the phone button raises the popup by itself
+    });
+
+    it('asks wx.requirePrivacyAuthorize before the profile form (a nickname input does not raise the popup)', async () => {
+      fakeWx.requirePrivacyAuthorize.mockClear();
+      void instance(modal).open({ authType: 'profile' });
+      expect(fakeWx.requirePrivacyAuthorize).toHaveBeenCalledTimes(1);
+      expect(modal.querySelector('.lk-auth__profile')).toBeTruthy();
+    });
+
+    it('ends the login with a privacy refusal when the user refuses the official popup', async () => {
+      fakeWx.requirePrivacyAuthorize.mockImplementationOnce((options) =>
+        options.fail?.({ errMsg: 'requirePrivacyAuthorize:fail auth deny' }),
+      );
+      const result = await instance(modal).open({ authType: 'profile' });
+      expect(result).toMatchObject({
+        succeeded: false,
+        authType: 'profile',
+        errMsg: expect.stringMatching(/privacy permission is not authorized/),
+      });
     });
   });
 

@@ -21,7 +21,7 @@ it('walks every login flow of the built demo app successfully', () => {
     'An expired session is re-established transparently',
     'The token expires while the user is busy: ten requests, one refresh',
     'A refusal is recovered through the permission panel',
-    'The privacy agreement, then a phone-number login',
+    "WeChat's official privacy popup, then a phone-number login",
     'Settings: logout, then a forced re-login through the UI',
   ]) {
     expect(output).toContain(step);

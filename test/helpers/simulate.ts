@@ -16,6 +16,8 @@ export const fakeWx = {
     options.success?.({ needAuthorization: true, privacyContractName: '《演示隐私保护指引》' }),
   ),
   openPrivacyContract: jest.fn(),
+  /** WeChat's official popup; the user agrees unless a test says otherwise. */
+  requirePrivacyAuthorize: jest.fn((options: { success?: () => void; fail?: (error: { errMsg: string }) => void }) => options.success?.()),
 };
 (globalThis as unknown as { wx: typeof fakeWx }).wx = fakeWx;
 
@@ -24,6 +26,18 @@ export function privacyListener(): (resolve: (option: object) => void, eventInfo
   const calls = fakeWx.onNeedPrivacyAuthorization.mock.calls;
   if (!calls.length) throw new Error('the kit registered no privacy listener');
   return calls[calls.length - 1][0];
+}
+
+/**
+ * Switches the built components' privacy router to `mode` (`'kit'` registers the kit's listener, as
+ * `Login.config({privacy: 'kit', privacyAppHandler})` does). Returns the app's handler (a jest mock).
+ */
+export function usePrivacyMode(mode: 'official' | 'kit'): jest.Mock {
+  const appHandler = jest.fn();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { privacyRouter } = require(path.join(dist, 'hub/privacy')) as typeof import('../../hub/privacy');
+  privacyRouter.configure(mode, appHandler);
+  return appHandler;
 }
 
 /** The hub module the built components use (one instance per test file). */

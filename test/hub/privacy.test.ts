@@ -13,7 +13,7 @@ describe('PrivacyRouter', () => {
   it('routes to the most recently shown kit UI, then to the app handler once the UI hides', () => {
     const router = new PrivacyRouter();
     const app = jest.fn();
-    router.setAppHandler(app);
+    router.configure('kit', app, {});
     const ui = jest.fn();
     const hide = router.present(ui);
     const resolve = jest.fn();

@@ -39,7 +39,7 @@ async function rejection(promise: Promise<unknown>): Promise<LoginError> {
 const count = (events: LoginEvent[], type: LoginEvent['type']) => events.filter((e) => e.type === type).length;
 
 describe('one refresh for any burst of 401s', () => {
-  it('refreshes exactly once for 20 concurrent 401s and replays each request once with the new token', async () => {
+  it('refreshes exactly once for 20 concurrent 401s; only the 10 in flight carry the dead token, each is replayed once', async () => {
     const { kit, fake, backend, events } = setup();
     const first = await kit.login();
     backend.expireAll();
@@ -49,7 +49,9 @@ describe('one refresh for any burst of 401s', () => {
     expect(fake.loginCount).toBe(1);
     const current = kit.getState()!;
     expect(backend.apiCalls.filter((c) => c.authorization === `Bearer ${current.accessToken}`)).toHaveLength(20);
-    expect(backend.apiCalls).toHaveLength(40);
+    // The first 10 were in flight with the dead token; the 10 queued behind them waited for the refresh instead.
+    expect(backend.apiCalls.filter((c) => c.authorization === `Bearer ${first.accessToken}`)).toHaveLength(10);
+    expect(backend.apiCalls).toHaveLength(30);
     expect([count(events, 'sessionExpired'), count(events, 'refreshStart'), count(events, 'refreshEnd'), count(events, 'relogin')]).toEqual(
       [1, 1, 1, 0],
     );

@@ -17,7 +17,9 @@ describe('architecture', () => {
   });
 
   it('keeps the core free of pages, components and frameworks', () => {
-    const offenders = tsFiles('lib').filter((file) => /from '\.\.\/(hub|components|pages)|getCurrentPages|require\('@?wepy/.test(read(file)));
+    const offenders = tsFiles('lib').filter((file) =>
+      /from '\.\.\/(hub|components|pages)|getCurrentPages|require\('@?wepy/.test(read(file)),
+    );
     expect(offenders).toEqual([]);
   });
 

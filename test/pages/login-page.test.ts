@@ -1,6 +1,6 @@
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import simulate from 'miniprogram-simulate';
-import { builtHub, fakeWx, mount, okUserInfo, privacyListener, text } from '../helpers/simulate';
+import { builtHub, fakeWx, mount, okUserInfo, privacyListener, text, usePrivacyMode } from '../helpers/simulate';
 
 const { userAuthHub } = builtHub();
 const navigateBack = fakeWx.navigateBack;
@@ -67,7 +67,8 @@ describe('the login page', () => {
   });
 });
 
-it('asks for the profile by default and shows the privacy agreement when WeChat asks', async () => {
+it("asks for the profile by default and, with privacy: 'kit', shows the privacy agreement when WeChat asks", async () => {
+  usePrivacyMode('kit');
   const onHub = jest.fn();
   userAuthHub.subscribe(onHub);
   const page = mount('pages/login/index');
@@ -85,4 +86,5 @@ it('asks for the profile by default and shows the privacy agreement when WeChat 
   expect(onHub).toHaveBeenCalledWith(
     expect.objectContaining({ succeeded: true, authType: 'profile', data: { nickName: '小红', avatarUrl: 'http://tmp/x.png' } }),
   );
+  usePrivacyMode('official');
 });

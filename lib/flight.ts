@@ -1,0 +1,226 @@
+/**
+ * The flight: one session renewal shared by every caller that arrives while it runs — single flight, and the queue of
+ * waiting requests. Steps: refresh token (unless `force`) → silent login (`code-login.ts`) → the login UI
+ * (`user-auth.ts`, only if a caller's mode allows it) → authorize. Silent callers wait only for the part without UI.
+ * A `logout()` (the epoch) discards what a flight still in the air produces.
+ */
+import { CodeLogin, callAdapter, toLoginError } from './code-login';
+import { LoginError, PACKAGE_NAME } from './errors';
+import { MODES } from './modes';
+import type { ResolvedOptions } from './options';
+import type { Session } from './session';
+import type { AuthTips, BackendSession, LoginEvent, LoginMode, LoginState } from './types';
+import { authorizeUser, backendPayload } from './user-auth';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: LoginError): void;
+}
+
+/** A promise settled from outside; settling twice is a no-op. Rejections nobody waits for are not reported. */
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: LoginError) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * One session renewal shared by every caller that arrives while it runs: the queue of waiting requests.
+ * Steps: refresh token (if any, unless `force`) → silent login → the login UI (only if a caller allows it).
+ */
+interface Flight {
+  /** Set when a caller whose mode may show the UI joins: the flight may then show the login UI. */
+  allowUI: boolean;
+  /** `loginOpts.tips` of the first caller that allowed UI. */
+  tips?: Partial<AuthTips>;
+  /** Whether the flight may use the refresh token (not when it was started by a `force` login). */
+  refresh: boolean;
+  /** `logout()` count when the flight started; a logout during the flight discards its session. */
+  epoch: number;
+  /** Settles when the part without UI is decided: silent callers wait for this, never for the UI. */
+  silent: Deferred<LoginState>;
+  /** Settles when the whole renewal (UI included) is done. */
+  full: Deferred<LoginState>;
+}
+
+/** A refresh failure that is a verdict on the token (HTTP 4xx but 408 and 429), not a temporary one. */
+function isRejection(error: LoginError): boolean {
+  const status = error.statusCode;
+  return error.code !== 'RATE_LIMITED' && status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** What the flight needs from the kit instance: its options, its session (both replaced by `config()`), events. */
+export interface FlightHost {
+  /** The options in force; throws `NOT_CONFIGURED` before `config()`. */
+  options(): ResolvedOptions;
+  /** The session in force. */
+  session(): Session;
+  /** The code exchange (its gates outlive `config()`). */
+  readonly codeLogin: CodeLogin;
+  /** Fires one event. */
+  emit(event: LoginEvent): void;
+}
+
+/** The single flight of one kit instance. */
+export class SingleFlight {
+  private flight: Flight | null = null;
+  /** `logout()` count; a flight that started before the current one commits nothing. */
+  epoch = 0;
+
+  constructor(private readonly host: FlightHost) {}
+
+  /** Ends the flight in the air (a logout): its waiters reject with `error`, and whatever it produces is discarded. */
+  cancel(error: LoginError): void {
+    this.epoch++;
+    const flight = this.flight;
+    if (!flight) return;
+    this.flight = null;
+    flight.silent.reject(error);
+    flight.full.reject(error);
+  }
+
+  /**
+   * Joins the flight in the air, or starts one: resolves with the new state (a `silent` caller as soon as the part
+   * without UI is decided), rejects with the flight's `LoginError`.
+   */
+  join(mode: LoginMode, tips: Partial<AuthTips> | undefined): Promise<LoginState> {
+    const { mayShowUI, refreshFirst } = MODES[mode];
+    let flight = this.flight;
+    if (!flight) {
+      flight = this.start(mayShowUI, tips, refreshFirst);
+    } else if (mayShowUI && !flight.allowUI) {
+      flight.allowUI = true;
+      flight.tips = tips;
+    }
+    return mayShowUI ? flight.full.promise : flight.silent.promise;
+  }
+
+  /** Starts a flight. Its permissions are set before it runs: it may reach the "show UI?" decision synchronously. */
+  private start(allowUI: boolean, tips: Partial<AuthTips> | undefined, refresh: boolean): Flight {
+    const flight: Flight = { allowUI, tips, refresh, epoch: this.epoch, silent: deferred(), full: deferred() };
+    this.flight = flight;
+    this.run(flight).then(flight.full.resolve, flight.full.reject);
+    return flight;
+  }
+
+  /** The escalation: refresh token → silent login → (if a caller allows it) the login UI and the authorize call. */
+  private async run(flight: Flight): Promise<LoginState> {
+    const opts = this.host.options();
+    const session = this.host.session();
+    const { codeLogin } = this.host;
+    try {
+      const previous = session.state;
+      if (flight.refresh && previous) {
+        const refreshed = await this.tryRefresh(opts, flight, previous);
+        if (refreshed) {
+          flight.silent.resolve(refreshed);
+          return refreshed;
+        }
+        this.host.emit({ type: 'relogin' });
+      }
+      let ticket = session.loggedOut ? null : codeLogin.takeTicket(opts);
+      if (!ticket && !session.loggedOut) {
+        const outcome = await codeLogin.withFreshCode(opts, { mode: 'silent' });
+        if (outcome.status === 'ok') {
+          const state = this.commit(opts, flight, outcome.session, 'login');
+          flight.silent.resolve(state);
+          return state;
+        }
+        ticket = codeLogin.ticketOf(opts, outcome);
+      }
+      const authRequired = new LoginError(
+        'AUTH_REQUIRED',
+        session.loggedOut
+          ? 'the user logged out; only a login through the UI brings them back'
+          : 'the user must authorize to log in, and a silent login shows no UI',
+      );
+      flight.silent.reject(authRequired);
+      if (!flight.allowUI) {
+        codeLogin.keepTicket(ticket);
+        throw authRequired;
+      }
+      let auth;
+      try {
+        auth = await authorizeUser(opts, flight.tips);
+      } catch (error) {
+        codeLogin.keepTicket(ticket); // unused: the next attempt can skip wx.login
+        throw error;
+      }
+      const outcome = await codeLogin.authorize(opts, ticket, await backendPayload(opts, auth));
+      if (outcome.status !== 'ok') {
+        throw new LoginError('LOGIN_FAILED', 'the backend still asks for user authorization after the user authorized');
+      }
+      return this.commit(opts, flight, outcome.session, 'login');
+    } catch (error) {
+      const loginError = toLoginError(error);
+      flight.silent.reject(loginError);
+      if (this.flight === flight) this.host.emit({ type: 'loginFailed', error: loginError });
+      throw loginError;
+    } finally {
+      if (this.flight === flight) this.flight = null;
+    }
+  }
+
+  /**
+   * Step 2 of the escalation: exchanges the refresh token (if there is a usable one). Resolves with the committed
+   * state, or null when there is no refresh token or the backend rejected it explicitly (an HTTP 4xx verdict such as
+   * 401 `REFRESH_TOKEN_INVALID`: the session is dropped and the caller logs in again). A temporary failure — 429
+   * `RATE_LIMITED` (its `retryAfter` honoured: no refresh or login before it passes), 408, 5xx, network, timeout — is
+   * thrown and the session with its refresh token kept (contract: temporary refresh failures).
+   */
+  private async tryRefresh(opts: ResolvedOptions, flight: Flight, previous: LoginState): Promise<LoginState | null> {
+    const { refreshToken, refreshExpiresAt } = previous;
+    const { backend } = opts;
+    if (!refreshToken || !backend.refresh || (refreshExpiresAt !== undefined && opts.clock.now() >= refreshExpiresAt)) return null;
+    this.host.codeLogin.checkGate(opts);
+    this.host.emit({ type: 'refreshStart' });
+    let backendSession: BackendSession;
+    try {
+      backendSession = await callAdapter(opts, 'backend.refresh', () => backend.refresh!(refreshToken, opts.context));
+    } catch (error) {
+      const refreshError = toLoginError(error);
+      this.host.emit({ type: 'refreshEnd', error: refreshError });
+      this.host.codeLogin.noteFailure(opts, refreshError);
+      if (!isRejection(refreshError)) throw refreshError;
+      this.host.session().drop(previous);
+      return null;
+    }
+    const state = this.commit(opts, flight, backendSession, 'refresh');
+    this.host.emit({ type: 'refreshEnd', state });
+    return state;
+  }
+
+  /**
+   * Makes a backend session the current state (memory and storage first: a rotated refresh token is written before
+   * anyone waiting on it is released), then one `login` event for a login. Throws `LOGGED_OUT` (and revokes the new
+   * session) when `logout()` was called since the flight started.
+   */
+  private commit(opts: ResolvedOptions, flight: Flight, backendSession: BackendSession, via: 'login' | 'refresh'): LoginState {
+    const state = this.host.session().stateOf(backendSession, via);
+    if (flight.epoch !== this.epoch) {
+      void revoke(opts, state);
+      throw new LoginError('LOGGED_OUT', 'logout() was called while this login was running; its session was discarded');
+    }
+    this.host.session().commit(state);
+    this.host.codeLogin.keepTicket(null);
+    if (via === 'login') this.host.emit({ type: 'login', state, isNewUser: state.isNewUser });
+    return state;
+  }
+}
+
+/** Asks the backend to revoke `state`'s session (contract `POST /auth/logout`); a failure is logged, never thrown. */
+export async function revoke(opts: ResolvedOptions, state: LoginState): Promise<void> {
+  if (!opts.backend.logout) return;
+  try {
+    const { backend } = opts;
+    await callAdapter(opts, 'backend.logout', () => backend.logout!(state, opts.context));
+  } catch (error) {
+    opts.logger.warn(`${PACKAGE_NAME}: the backend logout failed; the local session is cleared anyway`, error);
+  }
+}
