@@ -279,11 +279,10 @@ export class LoginKit {
   private carriesCredentials(opts: ResolvedOptions, url: string): boolean {
     const absolute = resolveUrl(url, opts.baseURL);
     if (opts.apiOrigins.indexOf(originOf(absolute) as string) < 0) return false;
-    const base = opts.baseURL ? opts.baseURL.replace(/\/+$/, '') : '';
-    const rest =
-      base && absolute.indexOf(base + '/') === 0 ? absolute.slice(base.length) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
-    const path = rest.replace(/[?#].*$/, '');
-    if (path.indexOf('/auth/') === 0) return false;
+    const base = opts.baseURL ? opts.baseURL.replace(/\/+$/, '') + '/' : '';
+    const onApi = base !== '' && absolute.indexOf(base) === 0;
+    const path = (onApi ? absolute.slice(base.length - 1) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')).replace(/[?#].*$/, '');
+    if (onApi && path.indexOf('/auth/') === 0) return false;
     return !opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? path.indexOf(rule) === 0 : rule.test(url)));
   }
 

@@ -34,3 +34,49 @@ describe('PrivacyRouter', () => {
     warn.mockRestore();
   });
 });
+
+describe('Login.config and the privacy agreement (from the app that handles privacy itself)', () => {
+  const appWx = () => {
+    const registered: unknown[] = [];
+    return {
+      registered,
+      wx: {
+        login: jest.fn(),
+        request: jest.fn(),
+        getStorageSync: () => '',
+        setStorageSync: jest.fn(),
+        removeStorageSync: jest.fn(),
+        onNeedPrivacyAuthorization: (listener: unknown) => registered.push(listener),
+      },
+    };
+  };
+
+  beforeEach(() => jest.resetModules());
+
+  it("registers nothing by default: the app's own listener, registered first, stays the one WeChat calls", async () => {
+    const app = appWx();
+    (globalThis as unknown as { wx: unknown }).wx = app.wx;
+    const appsOwn = jest.fn();
+    app.wx.onNeedPrivacyAuthorization(appsOwn);
+    const { createLogin, privacyRouter } = await import('../../index');
+    createLogin({ source: 'app', baseURL: 'https://api.example.com', wx: app.wx });
+    expect(privacyRouter.mode).toBe('official');
+    expect(app.registered).toEqual([appsOwn]);
+  });
+
+  it("privacy: 'kit' requires the app's handler, then registers the kit's listener, which hands other APIs to that handler", async () => {
+    const app = appWx();
+    (globalThis as unknown as { wx: unknown }).wx = app.wx;
+    const { createLogin, privacyRouter } = await import('../../index');
+    expect(() => createLogin({ source: 'app', baseURL: 'https://api.example.com', wx: app.wx, privacy: 'kit' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    const handler = jest.fn();
+    createLogin({ source: 'app', baseURL: 'https://api.example.com', wx: app.wx, privacy: 'kit', privacyAppHandler: handler });
+    expect(app.registered).toEqual([privacyRouter.listener]);
+    const resolve = jest.fn();
+    privacyRouter.listener(resolve, { referrer: 'getLocation' });
+    expect(handler).toHaveBeenCalledWith(resolve, { referrer: 'getLocation' });
+    expect(resolve).not.toHaveBeenCalled();
+  });
+});

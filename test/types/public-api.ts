@@ -43,3 +43,24 @@ export async function usage(): Promise<string> {
 void Login.login({ mode: 'sometimes' });
 // @ts-expect-error source is required
 createLogin({ baseURL: 'https://api.example.com' });
+
+// requestWithLogin is a drop-in for wx.request: what the typings accept as `data` (an interface-typed object, an
+// array, an ArrayBuffer) and every other wx.request option compile; the callbacks do not.
+interface Comment {
+  text: string;
+  replyTo?: number;
+}
+export async function dropIn(comment: Comment): Promise<void> {
+  await Login.requestWithLogin<{ id: string }>({ url: '/api/comments', method: 'POST', data: comment });
+  await Login.requestWithLogin({ url: '/api/batch', method: 'POST', data: [comment, comment] });
+  await Login.requestWithLogin({ url: '/api/blob', method: 'PUT', data: new ArrayBuffer(8), responseType: 'arraybuffer' });
+  await Login.requestWithLogin({
+    url: '/api/stream',
+    enableChunked: true,
+    enableHttp2: true,
+    redirect: 'manual',
+    onTask: (task) => task.onChunkReceived(() => undefined),
+  });
+  // @ts-expect-error the kit owns the callbacks: its promise is the outcome
+  await Login.requestWithLogin({ url: '/api/x', success: () => undefined });
+}
