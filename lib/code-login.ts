@@ -104,7 +104,8 @@ export class CodeLogin {
     }
   }
 
-  private usable(opts: ResolvedOptions, ticket: Ticket | null): ticket is Ticket {
+  /** True while `ticket` may still be sent (not in its last 10 s). */
+  usable(opts: ResolvedOptions, ticket: Ticket | null): ticket is Ticket {
     return ticket !== null && opts.clock.now() < ticket.expiresAt - TICKET_LEEWAY_MS;
   }
 

@@ -1,6 +1,7 @@
-/** The default backend adapter: speaks `shared/docs/contract.md` version 1 (`/auth/login`, `/auth/logout`). */
+/** The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.1. */
 import { LoginError } from './errors';
 import type {
+  AvatarCredentials,
   BackendContext,
   BackendLoginRequest,
   BackendLoginResult,
@@ -10,6 +11,9 @@ import type {
   LoginUser,
   RequestResponse,
 } from './types';
+
+/** Statuses that say "this backend has no avatar upload" (the contract's optional capability). */
+const NOT_OFFERED = [404, 405, 501];
 
 /** Reads the contract's error body `{code, message}`; undefined for anything else. */
 export function contractErrorCode(data: unknown): string | undefined {
@@ -78,8 +82,9 @@ export function backendError(what: string, response: RequestResponse): LoginErro
  * 200 → `{status:'ok'}`; 401 `USER_NOT_REGISTERED` → `{status:'needsUser', loginTicket}` (ticket valid 300 s);
  * any other answer → `LOGIN_FAILED` with `backendCode`. `refresh` posts `{refreshToken}` to `/auth/refresh`
  * (200 → new tokens; 401 `REFRESH_TOKEN_INVALID` → `LOGIN_FAILED` with that `backendCode` and `statusCode` 401).
- * `uploadAvatar` uploads the profile's temporary avatar to `/auth/avatar` (multipart `file`, `source`; the reference
- * server's extension of the contract) and returns its `avatarUrl`. `logout` posts to `/auth/logout`.
+ * `uploadAvatar` uploads the profile's temporary avatar to `/auth/avatar` (multipart `source`, `loginTicket`, then
+ * `file`; or with `Authorization: Bearer` after a login) and returns its `avatarUrl`, or null when the backend answers
+ * 404/405/501 (the upload is an optional capability of the contract). `logout` posts to `/auth/logout`.
  * URLs are relative to the kit's `baseURL`.
  */
 export function createContractBackend(): LoginBackend {
@@ -108,8 +113,15 @@ export function createContractBackend(): LoginBackend {
       if (response.statusCode === 200) return parseBackendSession(response);
       throw backendError('refresh', response);
     },
-    async uploadAvatar(filePath: string, context: BackendContext): Promise<string> {
-      const response = await context.uploadFile({ url: '/auth/avatar', filePath, name: 'file', formData: { source: context.source } });
+    async uploadAvatar(filePath: string, context: BackendContext, credentials: AvatarCredentials): Promise<string | null> {
+      const response = await context.uploadFile({
+        url: '/auth/avatar',
+        filePath,
+        name: 'file',
+        formData: { source: context.source, ...(credentials.loginTicket ? { loginTicket: credentials.loginTicket } : {}) },
+        header: credentials.accessToken ? { Authorization: `Bearer ${credentials.accessToken}` } : {},
+      });
+      if (NOT_OFFERED.indexOf(response.statusCode) >= 0) return null; // the optional capability is not implemented
       const avatarUrl = (response.data as { avatarUrl?: unknown } | null)?.avatarUrl;
       if (response.statusCode === 200 && typeof avatarUrl === 'string') return avatarUrl;
       throw backendError('avatar upload', response);

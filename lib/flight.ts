@@ -152,11 +152,14 @@ export class SingleFlight {
         codeLogin.keepTicket(ticket); // unused: the next attempt can skip wx.login
         throw error;
       }
-      const outcome = await codeLogin.authorize(opts, ticket, await backendPayload(opts, auth));
+      const uploadTicket = codeLogin.usable(opts, ticket) ? ticket.value : undefined;
+      const { payload, avatarLater } = await backendPayload(opts, auth, uploadTicket);
+      const outcome = await codeLogin.authorize(opts, ticket, payload);
       if (outcome.status !== 'ok') {
         throw new LoginError('LOGIN_FAILED', 'the backend still asks for user authorization after the user authorized');
       }
-      return this.commit(opts, flight, outcome.session, 'login');
+      const state = this.commit(opts, flight, outcome.session, 'login');
+      return avatarLater ? this.uploadAvatarLater(opts, state, avatarLater) : state;
     } catch (error) {
       const loginError = toLoginError(error);
       flight.silent.reject(loginError);
@@ -164,6 +167,28 @@ export class SingleFlight {
       throw loginError;
     } finally {
       if (this.flight === flight) this.flight = null;
+    }
+  }
+
+  /**
+   * A profile login without a usable ticket (after a logout, or a ticket that expired while the user looked at the UI)
+   * registers the nickname first, then uploads the avatar with the new access token; the backend stores it as the
+   * user's avatar. A failure there is logged and the login stands: the avatar is not worth failing a login for.
+   */
+  private async uploadAvatarLater(opts: ResolvedOptions, state: LoginState, filePath: string): Promise<LoginState> {
+    const { backend } = opts;
+    try {
+      const avatarUrl = await callAdapter(opts, 'backend.uploadAvatar', () =>
+        backend.uploadAvatar!(filePath, opts.context, { accessToken: state.accessToken }),
+      );
+      const session = this.host.session();
+      if (!avatarUrl || session.state !== state || !state.user) return state;
+      const updated = { ...state, user: { ...state.user, avatarUrl } };
+      session.commit(updated);
+      return updated;
+    } catch (error) {
+      opts.logger.warn(`${PACKAGE_NAME}: the avatar upload after the login failed; the login stands`, error);
+      return state;
     }
   }
 

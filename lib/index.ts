@@ -26,6 +26,7 @@ export type {
   AuthResult,
   AuthTips,
   AuthType,
+  AvatarCredentials,
   BackendContext,
   BackendLoginRequest,
   BackendLoginResult,

@@ -65,10 +65,13 @@ export interface UserInfoAuthData {
   cloudID?: string;
 }
 
-/** Profile collected with `chooseAvatar` + `<input type="nickname">`; `avatarUrl` is an uploaded (not temporary) URL. */
+/**
+ * Profile collected with `chooseAvatar` + `<input type="nickname">`. From the UI, `avatarUrl` is the temporary local
+ * path; sent to the backend it is the uploaded (permanent) URL, or absent when the avatar was not uploaded.
+ */
 export interface ProfileAuthData {
   nickName: string;
-  avatarUrl: string;
+  avatarUrl?: string;
 }
 
 /** Phone authorization: the one-time `code` from `bindgetphonenumber` (valid 5 minutes, exchanged by the backend). */
@@ -217,6 +220,14 @@ export type UploadOptions = Omit<WechatMiniprogram.UploadFileOption, 'success' |
 /** Uploads a local file with `wx.uploadFile` through the kit (bounded, limited, typed errors); `data` parsed when JSON. */
 export type Uploader = (upload: UploadOptions) => Promise<RequestResponse>;
 
+/** What authorizes an avatar upload (contract `POST /auth/avatar`): the login ticket, or an access token. */
+export interface AvatarCredentials {
+  /** Before the authorize call: the ticket of the `USER_NOT_REGISTERED` answer (not consumed by the upload). */
+  loginTicket?: string;
+  /** After a login: the new access token. */
+  accessToken?: string;
+}
+
 /** What the kit gives a backend adapter to talk HTTP with. */
 export interface BackendContext {
   source: string;
@@ -240,9 +251,11 @@ export interface LoginBackend {
   refresh?(refreshToken: string, context: BackendContext): Promise<BackendSession>;
   /**
    * Uploads the temporary avatar of a profile login (`chooseAvatar` gives a local path) and resolves with its
-   * permanent URL; called before the authorize step. Without it, profile logins send the path as it is.
+   * permanent URL, or null when the backend does not offer uploads (contract: an optional capability; 404). Called
+   * before the authorize step with the `loginTicket`, or after the login with the new `accessToken` (the backend then
+   * stores it as the user's avatar). Without it, profile logins send the nickname only.
    */
-  uploadAvatar?(filePath: string, context: BackendContext): Promise<string>;
+  uploadAvatar?(filePath: string, context: BackendContext, credentials: AvatarCredentials): Promise<string | null>;
   /** Revokes the session server-side; failures are logged, never block the local logout. */
   logout?(state: LoginState, context: BackendContext): Promise<void>;
 }

@@ -57,20 +57,28 @@ function authFailure(result: Extract<AuthResult, { succeeded: false }>, afterPer
 }
 
 /**
- * The backend fields (`userInfo`, `profile` or `phoneCode`) for what the user authorized, a profile's temporary
- * avatar path replaced by the URL the backend stored it at (`backend.uploadAvatar`). Rejects `LOGIN_FAILED` when the
- * UI's data is incomplete, and with the upload's error when the upload fails.
+ * The backend fields (`userInfo`, `profile` or `phoneCode`) for what the user authorized. A profile's temporary
+ * avatar (a local path from `chooseAvatar`) is uploaded first with the login ticket (`backend.uploadAvatar`) and its
+ * permanent URL sent; without a ticket it is left for after the login (`avatarLater`); a backend without the upload
+ * capability (or no `uploadAvatar`) gets the nickname only — a device path means nothing to a server.
+ * Rejects `LOGIN_FAILED` when the UI's data is incomplete, and with the upload's error when the upload fails.
  */
 export async function backendPayload(
   opts: ResolvedOptions,
   auth: Extract<AuthResult, { succeeded: true }>,
-): Promise<Partial<BackendLoginRequest>> {
+  loginTicket: string | undefined,
+): Promise<{ payload: Partial<BackendLoginRequest>; avatarLater?: string }> {
   const payload = authPayload(auth);
   const profile = payload.profile;
-  if (!profile || !profile.avatarUrl || /^https:\/\//i.test(profile.avatarUrl) || !opts.backend.uploadAvatar) return payload;
+  if (!profile || !profile.avatarUrl || /^https:\/\//i.test(profile.avatarUrl)) return { payload };
+  const nickNameOnly = { ...payload, profile: { nickName: profile.nickName } };
   const { backend } = opts;
-  const avatarUrl = await callAdapter(opts, 'backend.uploadAvatar', () => backend.uploadAvatar!(profile.avatarUrl, opts.context));
-  return { ...payload, profile: { ...profile, avatarUrl } };
+  if (!backend.uploadAvatar) return { payload: nickNameOnly };
+  if (!loginTicket) return { payload: nickNameOnly, avatarLater: profile.avatarUrl };
+  const avatarUrl = await callAdapter(opts, 'backend.uploadAvatar', () =>
+    backend.uploadAvatar!(profile.avatarUrl!, opts.context, { loginTicket }),
+  );
+  return { payload: avatarUrl ? { ...payload, profile: { ...profile, avatarUrl } } : nickNameOnly };
 }
 
 /** The tips of this login: defaults ← `config.tips` ← the page's tips (awaited; a throwing hook is logged) ← the call's. */

@@ -34,6 +34,11 @@ export interface ServerOptions {
   refreshTtlSeconds?: number;
   /** Login ticket lifetime in s (default 300, as the contract says). */
   ticketTtlSeconds?: number;
+  /**
+   * Reuse interval of refresh-token rotation in s (default 10): the token just rotated, presented again within it,
+   * rotates again instead of revoking the family (a response lost in transit does not lock the user out).
+   */
+  reuseIntervalSeconds?: number;
   /** Clock in epoch ms (tests age tokens with it). */
   now?: () => number;
   /**
@@ -47,6 +52,7 @@ export interface ServerOptions {
 /** What the route modules share: the options, the clock, the prepared queries and the token helpers. */
 export interface ServerContext {
   options: ServerOptions;
+  db: Database.Database;
   /** epoch ms */
   now: () => number;
   q: ReturnType<typeof prepareQueries>;
@@ -56,6 +62,14 @@ export interface ServerContext {
   limitOpenid(key: string): void;
   /** Access + refresh tokens for `user` (a new refresh-token family unless `family` is given). */
   issueTokens(user: UserRow, family?: string): Promise<TokenBody>;
+  /** The token body for a refresh token already stored (rotation stores it inside its transaction). */
+  tokenBody(user: UserRow, family: string, refreshToken: string): Promise<TokenBody>;
+  /** Stores a new refresh token of `family` for `user` and returns it (call inside a transaction when rotating). */
+  storeRefreshToken(user: UserRow, family: string): string;
+  /** Revokes a refresh-token family and, through it, its access tokens. */
+  revokeFamily(family: string): void;
+  /** The refresh-token family of a `Bearer` access token with a valid signature, expired or not; null otherwise. */
+  bearerFamily(authorization: string | undefined): Promise<string | null>;
   /** The user as the contract's `user` object. */
   publicUser(user: UserRow): PublicUser;
   /** Verifies `Authorization: Bearer <jwt>`; throws 401 `TOKEN_EXPIRED` / `TOKEN_INVALID`. Null when absent and optional. */
@@ -86,7 +100,7 @@ function prepareQueries(db: Database.Database) {
     insertUser: db.prepare(
       'INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    updateProfile: db.prepare('UPDATE users SET nick_name = ?, avatar_url = ? WHERE id = ?'),
+    updateProfile: db.prepare('UPDATE users SET nick_name = ?, avatar_url = COALESCE(?, avatar_url) WHERE id = ?'),
     updatePhone: db.prepare('UPDATE users SET phone = ? WHERE id = ?'),
     insertAvatar: db.prepare('INSERT INTO avatars (id, source, content_type, data, created_at) VALUES (?, ?, ?, ?, ?)'),
     avatarById: db.prepare<[string], { content_type: string; data: Buffer }>('SELECT content_type, data FROM avatars WHERE id = ?'),
@@ -98,6 +112,9 @@ function prepareQueries(db: Database.Database) {
     refreshByHash: db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE hash = ?'),
     markUsed: db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
     revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL'),
+    insertRevokedFamily: db.prepare('INSERT OR IGNORE INTO revoked_families (family, revoked_at) VALUES (?, ?)'),
+    familyRevoked: db.prepare<[string], { revoked_at: number }>('SELECT revoked_at FROM revoked_families WHERE family = ?'),
+    ticketByValue: db.prepare<[string, string], TicketRow>('SELECT * FROM login_tickets WHERE ticket = ? AND source = ?'),
   };
 }
 
@@ -134,26 +151,59 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.log.error(error);
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   });
+  // Token responses must not be cached (RFC 6749 §5.1; contract "Every token response").
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.indexOf('/auth/') === 0) reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    return payload;
+  });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: `${request.method} ${request.url} does not exist` }),
   );
 
-  async function issueTokens(user: UserRow, family: string = crypto.randomUUID()): Promise<TokenBody> {
+  function storeRefreshToken(user: UserRow, family: string): string {
+    const refreshToken = randomToken();
+    q.insertRefresh.run(sha256(refreshToken), family, user.id, user.source, now() + refreshTtl * 1000);
+    return refreshToken;
+  }
+
+  /** Signs the access token (HS256; `fam` names the refresh-token family, so revoking the family reaches it). */
+  async function tokenBody(user: UserRow, family: string, refreshToken: string): Promise<TokenBody> {
     const iat = nowSeconds();
-    const accessToken = await new SignJWT({ src: user.source })
+    const accessToken = await new SignJWT({ src: user.source, fam: family })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(user.id)
       .setIssuedAt(iat)
       .setExpirationTime(iat + accessTtl)
       .setJti(crypto.randomUUID())
       .sign(key);
-    const refreshToken = randomToken();
-    q.insertRefresh.run(sha256(refreshToken), family, user.id, user.source, now() + refreshTtl * 1000);
     return { accessToken, expiresIn: accessTtl, refreshToken, refreshExpiresIn: refreshTtl, user: publicUser(user) };
+  }
+
+  function issueTokens(user: UserRow, family: string = crypto.randomUUID()): Promise<TokenBody> {
+    return tokenBody(user, family, storeRefreshToken(user, family));
+  }
+
+  function revokeFamily(family: string): void {
+    db.transaction(() => {
+      q.revokeFamily.run(now(), family);
+      q.insertRevokedFamily.run(family, now());
+    })();
   }
 
   function publicUser(user: UserRow): PublicUser {
     return { id: user.id, nickName: user.nick_name, avatarUrl: user.avatar_url, phoneBound: user.phone !== null };
+  }
+
+  async function bearerFamily(authorization: string | undefined): Promise<string | null> {
+    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
+    if (!match) return null;
+    try {
+      // The signature is what matters here: a logout with an expired access token still revokes its family.
+      const { payload } = await jwtVerify(match[1], key, { algorithms: ['HS256'], currentDate: new Date(0) });
+      return typeof payload.fam === 'string' ? payload.fam : null;
+    } catch {
+      return null;
+    }
   }
 
   async function authenticate(request: FastifyRequest, optional = false): Promise<UserRow | null> {
@@ -162,7 +212,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const match = /^Bearer (\S+)$/.exec(header ?? '');
     if (!match) throw new ContractError(401, 'TOKEN_INVALID', 'missing or malformed bearer token');
     try {
-      const { payload } = await jwtVerify(match[1], key, { algorithms: ['HS256'], currentDate: new Date(now()) });
+      const { payload } = await jwtVerify(match[1], key, {
+        algorithms: ['HS256'],
+        currentDate: new Date(now()),
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: accessTtl,
+      });
+      if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
+        throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
+      if (typeof payload.fam === 'string' && q.familyRevoked.get(payload.fam))
+        throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
       const user = typeof payload.sub === 'string' ? q.userById.get(payload.sub) : undefined;
       if (!user) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
       return user;
@@ -175,11 +234,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   const context: ServerContext = {
     options,
+    db,
     now,
     q,
     limitIp: (ip) => limit(ipLimiter, ip),
     limitOpenid: (key) => limit(openidLimiter, key),
     issueTokens,
+    tokenBody,
+    storeRefreshToken,
+    revokeFamily,
+    bearerFamily,
     publicUser,
     authenticate,
   };

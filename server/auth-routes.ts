@@ -21,7 +21,7 @@ const loginSchema = {
     loginTicket: str(256),
     profile: {
       type: 'object',
-      required: ['nickName', 'avatarUrl'],
+      required: ['nickName'],
       additionalProperties: false,
       properties: { nickName: str(64), avatarUrl: { type: 'string', maxLength: 2048 } },
     },
@@ -40,7 +40,7 @@ interface LoginBody {
   mode: 'silent' | 'authorize';
   code?: string;
   loginTicket?: string;
-  profile?: { nickName: string; avatarUrl: string };
+  profile?: { nickName: string; avatarUrl?: string };
   userInfo?: { rawData: string; signature: string; encryptedData: string; iv: string };
   phoneCode?: string;
 }
@@ -55,6 +55,10 @@ interface Identity {
 export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { options, q, now, issueTokens } = ctx;
   const ticketTtl = options.ticketTtlSeconds ?? 300;
+  const reuseIntervalMs = (options.reuseIntervalSeconds ?? 10) * 1000;
+  /** The WeChat app of a contract `source`, looked up among own properties only (`__proto__` is no source). */
+  const appOf = (source: unknown): WeChatApp | undefined =>
+    typeof source === 'string' && Object.prototype.hasOwnProperty.call(options.apps, source) ? options.apps[source] : undefined;
 
   async function identify(body: LoginBody, wxApp: WeChatApp): Promise<Identity> {
     if (body.loginTicket) {
@@ -74,7 +78,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
 
   app.post('/auth/login', { schema: { body: loginSchema } }, async (request, reply) => {
     const body = request.body as LoginBody;
-    const wxApp = options.apps[body.source];
+    const wxApp = appOf(body.source);
     if (!wxApp) throw new ContractError(400, 'BAD_REQUEST', `unknown source "${body.source}"`);
     ctx.limitIp(request.ip);
     const identity = await identify(body, wxApp);
@@ -88,7 +92,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       return reply.code(401).send({ code: 'USER_NOT_REGISTERED', message: 'this user has not authorized yet', loginTicket });
     }
 
-    let profile: { nickName: string; avatarUrl: string } | undefined = body.profile;
+    let profile: { nickName: string; avatarUrl?: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
     const phone = body.phoneCode ? await exchangePhoneCode(wxApp, body.phoneCode) : undefined;
     let user = existing;
@@ -97,7 +101,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       q.insertUser.run(id, body.source, identity.openid, identity.unionid, profile?.nickName ?? '', profile?.avatarUrl ?? '', now());
       user = q.userById.get(id)!;
     } else if (profile) {
-      q.updateProfile.run(profile.nickName, profile.avatarUrl, user.id);
+      q.updateProfile.run(profile.nickName, profile.avatarUrl ?? null, user.id);
       user = q.userById.get(user.id)!;
     }
     if (phone) {
@@ -119,20 +123,31 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     }
   }
 
-  // Extension of the contract for profile logins: the temporary avatar from chooseAvatar is uploaded here first.
-  await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 2 } });
+  // Optional capability of the contract: the temporary avatar from chooseAvatar, uploaded before the authorize call
+  // (with the login ticket) or later (with an access token). Fields before the file: source, loginTicket.
+  await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 3, parts: 4 } });
   app.post('/auth/avatar', async (request) => {
+    if (!request.isMultipart()) throw new ContractError(400, 'BAD_REQUEST', 'a multipart/form-data body is required');
     const file = await request.file();
     if (!file) throw new ContractError(400, 'BAD_REQUEST', 'a multipart "file" is required');
-    const source = (file.fields.source as { value?: unknown } | undefined)?.value;
-    if (typeof source !== 'string' || !options.apps[source])
+    const field = (name: string) => (file.fields[name] as { value?: unknown } | undefined)?.value;
+    const source = field('source');
+    if (typeof source !== 'string' || !appOf(source))
       throw new ContractError(400, 'BAD_REQUEST', 'a known "source" field is required (before the file)');
-    if (!/^image\/(png|jpe?g|gif|webp)$/.test(file.mimetype))
-      throw new ContractError(400, 'BAD_REQUEST', `unsupported avatar type ${file.mimetype}`);
+    const ticket = field('loginTicket');
+    const ticketRow = typeof ticket === 'string' ? q.ticketByValue.get(ticket, source) : undefined;
+    const user = ticketRow && ticketRow.expires_at > now() ? null : await ctx.authenticate(request, true);
+    if (!user && !ticketRow) {
+      throw new ContractError(401, 'TOKEN_INVALID', 'an avatar upload needs a valid loginTicket field or an access token');
+    }
     const data = await file.toBuffer();
+    const type = imageType(data);
+    if (!type) throw new ContractError(400, 'BAD_REQUEST', 'the avatar must be a PNG, JPEG or WebP image');
     const id = crypto.randomUUID();
-    q.insertAvatar.run(id, source, file.mimetype, data, now());
-    return { avatarUrl: `${request.protocol}://${request.host}/avatars/${id}` };
+    q.insertAvatar.run(id, source, type, data, now());
+    const avatarUrl = `${request.protocol}://${request.host}/avatars/${id}`;
+    if (user) q.updateProfile.run(user.nick_name, avatarUrl, user.id); // after a login: it is the user's avatar now
+    return { avatarUrl };
   });
   app.get('/avatars/:id', async (request, reply) => {
     const row = q.avatarById.get((request.params as { id: string }).id);
@@ -148,17 +163,23 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     async (request) => {
       const { refreshToken } = request.body as { refreshToken: string };
       ctx.limitIp(request.ip);
-      const row = q.refreshByHash.get(sha256(refreshToken));
       const invalid = (why: string) => new ContractError(401, 'REFRESH_TOKEN_INVALID', why);
-      if (!row || row.revoked_at !== null) throw invalid('refresh token unknown or revoked');
-      if (row.expires_at <= now()) throw invalid('refresh token expired');
-      if (row.used_at !== null || q.markUsed.run(now(), row.hash).changes === 0) {
-        q.revokeFamily.run(now(), row.family);
-        throw invalid('refresh token reused: the session was revoked');
-      }
-      const user = q.userById.get(row.user_id);
-      if (!user) throw invalid('user no longer exists');
-      return issueTokens(user, row.family);
+      // One transaction: read, mark used and store the successor (or revoke the family) — never half of it.
+      const rotated = ctx.db.transaction(() => {
+        const row = q.refreshByHash.get(sha256(refreshToken));
+        if (!row || row.revoked_at !== null) return invalid('refresh token unknown or revoked');
+        if (row.expires_at <= now()) return invalid('refresh token expired');
+        const user = q.userById.get(row.user_id);
+        if (!user) return invalid('user no longer exists');
+        if (row.used_at !== null && now() - row.used_at > reuseIntervalMs) {
+          ctx.revokeFamily(row.family);
+          return invalid('refresh token reused: the session was revoked');
+        }
+        if (row.used_at === null) q.markUsed.run(now(), row.hash);
+        return { user, family: row.family, refreshToken: ctx.storeRefreshToken(user, row.family) };
+      })();
+      if (rotated instanceof ContractError) throw rotated;
+      return ctx.tokenBody(rotated.user, rotated.family, rotated.refreshToken);
     },
   );
 
@@ -168,8 +189,17 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     async (request, reply) => {
       const refreshToken = (request.body as { refreshToken?: string } | null)?.refreshToken;
       const row = refreshToken ? q.refreshByHash.get(sha256(refreshToken)) : undefined;
-      if (row) q.revokeFamily.run(now(), row.family);
+      const family = row ? row.family : await ctx.bearerFamily(request.headers.authorization);
+      if (family) ctx.revokeFamily(family);
       return reply.code(204).send();
     },
   );
+}
+
+/** The content type of an image by its magic bytes (PNG, JPEG, WebP), never by what the client declared. */
+function imageType(data: Buffer): string | null {
+  if (data.length >= 8 && data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (data.length >= 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'image/jpeg';
+  if (data.length >= 12 && data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+  return null;
 }

@@ -1,6 +1,7 @@
 /**
  * The reference server's storage: SQLite through better-sqlite3 (a file, or `:memory:` in tests).
- * Users per (source, openid); refresh tokens stored as SHA-256 hashes with a family for reuse detection;
+ * Users per (source, openid); refresh tokens stored as SHA-256 hashes with a family for reuse detection, and the
+ * revoked families (checked on every access token, so a logout or a detected reuse reaches the access tokens too);
  * login tickets holding the `session_key` of the code that created them (it never leaves the server).
  */
 import Database from 'better-sqlite3';
@@ -68,6 +69,10 @@ export function openDatabase(file = ':memory:'): Database.Database {
       revoked_at INTEGER
     );
     CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family);
+    CREATE TABLE IF NOT EXISTS revoked_families (
+      family TEXT PRIMARY KEY,
+      revoked_at INTEGER NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS avatars (
       id TEXT PRIMARY KEY,
       source TEXT NOT NULL,

@@ -627,7 +627,9 @@ describe("today's WeChat: refusals, privacy, phone quota, avatar upload", () => 
     const { kit, ui, backend } = setup({ backend: { ...createContractBackend(), uploadAvatar } });
     ui.mockResolvedValue({ succeeded: true, authType: 'profile', data: { nickName: '小明', avatarUrl: 'http://tmp/avatar.png' } });
     await kit.login();
-    expect(uploadAvatar).toHaveBeenCalledWith('http://tmp/avatar.png', expect.objectContaining({ source: 'test-app' }));
+    expect(uploadAvatar).toHaveBeenCalledWith('http://tmp/avatar.png', expect.objectContaining({ source: 'test-app' }), {
+      loginTicket: expect.any(String),
+    });
     expect(backend.loginCalls[1]).toMatchObject({
       mode: 'authorize',
       profile: { nickName: '小明', avatarUrl: 'https://cdn.test/avatars/1.png' },

@@ -156,12 +156,13 @@ describe('tokens', () => {
     expect(expired.json().code).toBe('TOKEN_EXPIRED');
   });
 
-  it('rotates refresh tokens, and a reused one revokes the whole family', async () => {
+  it('rotates refresh tokens, and a reused one (past the 10 s reuse interval) revokes the whole family', async () => {
     const { refreshToken } = (await register('u9')).json();
     const rotated = await post('/auth/refresh', { refreshToken });
     expect(rotated.statusCode).toBe(200);
     const next = rotated.json().refreshToken;
     expect(next).not.toBe(refreshToken);
+    clock += 11_000;
     const reuse = await post('/auth/refresh', { refreshToken });
     expect(reuse.statusCode).toBe(401);
     expect(reuse.json().code).toBe('REFRESH_TOKEN_INVALID');
@@ -189,6 +190,20 @@ describe('phone and avatar', () => {
     expect(again.json().code).toBe('INVALID_USER_DATA');
   });
 
+  /** A real PNG signature and header: uploads are checked by content. */
+  const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+  /** A login ticket from a silent login of an unknown user: what the kit holds before the authorize call. */
+  const ticket = async (openid: string): Promise<string> =>
+    (await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode(openid) })).json().loginTicket;
+
+  it('refuses an anonymous upload (no ticket, no access token) with 401', async () => {
+    const response = await upload([
+      ['source', 'demo'],
+      ['file', new Blob([PNG], { type: 'image/png' }), 'a.png'],
+    ]);
+    expect(response.statusCode).toBe(401);
+  });
+
   const upload = (parts: Array<[string, string | Blob, string?]>) => {
     const form = new FormData();
     for (const [name, value, filename] of parts) {
@@ -206,16 +221,17 @@ describe('phone and avatar', () => {
     );
   };
 
-  it('stores an uploaded avatar and serves it back', async () => {
+  it('stores an uploaded avatar (with the login ticket) and serves it back', async () => {
     const response = await upload([
       ['source', 'demo'],
-      ['file', new Blob([Buffer.from('png-bytes')], { type: 'image/png' }), 'a.png'],
+      ['loginTicket', await ticket('av1')],
+      ['file', new Blob([PNG], { type: 'image/png' }), 'a.png'],
     ]);
     expect(response.statusCode).toBe(200);
     const url = new URL(response.json().avatarUrl);
     const served = await server.inject({ method: 'GET', url: url.pathname });
     expect(served.headers['content-type']).toBe('image/png');
-    expect(served.body).toBe('png-bytes');
+    expect(Buffer.from(served.rawPayload).equals(PNG)).toBe(true);
   });
 
   it.each<[string, Array<[string, string | Blob, string?]>]>([
@@ -230,18 +246,29 @@ describe('phone and avatar', () => {
       'a file that is not an image',
       [
         ['source', 'demo'],
+        ['loginTicket', 'TICKET'],
         ['file', new Blob(['x'], { type: 'text/html' }), 'a.html'],
+      ],
+    ],
+    [
+      'HTML declared as a PNG (the content decides, not the declared type)',
+      [
+        ['source', 'demo'],
+        ['loginTicket', 'TICKET'],
+        ['file', new Blob(['<html><script>alert(1)</script>'], { type: 'image/png' }), 'a.png'],
       ],
     ],
     [
       'a file over 1 MB',
       [
         ['source', 'demo'],
-        ['file', new Blob([Buffer.alloc(1024 * 1024 + 1)], { type: 'image/png' }), 'a.png'],
+        ['loginTicket', 'TICKET'],
+        ['file', new Blob([Buffer.concat([PNG, Buffer.alloc(1024 * 1024)])], { type: 'image/png' }), 'a.png'],
       ],
     ],
   ])('refuses %s with BAD_REQUEST', async (_what, parts) => {
-    const response = await upload(parts);
+    const withTicket = await ticket('av2');
+    const response = await upload(parts.map(([name, value, filename]) => [name, value === 'TICKET' ? withTicket : value, filename]));
     expect(response.statusCode).toBeGreaterThanOrEqual(400);
     expect(response.statusCode).toBeLessThan(500);
     expect(response.json().code).toBe('BAD_REQUEST');
