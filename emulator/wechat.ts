@@ -2,14 +2,17 @@
  * WeChat emulator: stands in for WeChat's servers where no WeChat exists (tests, the headless demo).
  * Development tooling only — nothing here ships in the package.
  *
- * Models, per `shared/docs/wechat-platform.md`:
+ * Models, per WeChat's documentation:
  * - `wx.login` codes: one per call, valid 5 minutes, usable once; a new code rotates the user's `session_key`.
  * - `GET /sns/jscode2session`: `{openid, session_key, unionid?}` or `{errcode, errmsg}` with the real codes
  *   (40029 invalid code, 40163 code been used, 45011 rate limit, 40226 high-risk user, -1 system busy, 40013 bad appid).
  * - Open data: `getUserInfo` details with `signature = sha1(rawData + session_key)` and `encryptedData` =
  *   AES-128-CBC/PKCS#7 with key = base64-decoded `session_key`, carrying a `watermark.appid`.
  * - Phone numbers: `getPhoneNumber` codes (one-time, 5 minutes) exchanged by the server with an access token from
- *   `GET /cgi-bin/token` at `POST /wxa/business/getuserphonenumber` ("phonenumber.getPhoneNumber").
+ *   `GET /cgi-bin/token` or `POST /cgi-bin/stable_token` at `POST /wxa/business/getuserphonenumber`
+ *   ("phonenumber.getPhoneNumber").
+ * - A control API under `/_emulator/` (codes, signed user info, phone codes, queued errcodes, blocked users) for
+ *   tools in another process, such as the contract check.
  */
 import crypto from 'crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -51,6 +54,7 @@ export class WeChatEmulator {
   private readonly phoneCodes = new Map<string, IssuedCode>();
   private readonly phones = new Map<string, string>();
   private readonly accessTokens = new Set<string>();
+  private stable: { token: string; expiresAt: number } | null = null;
   /** errcodes the next jscode2session calls answer with, in order (fault injection). */
   readonly queuedErrors: number[] = [];
   /** Count of jscode2session calls, for assertions. */
@@ -164,6 +168,30 @@ export class WeChatEmulator {
     return { access_token: token, expires_in: 7200 };
   }
 
+  /**
+   * `POST /cgi-bin/stable_token` ("getStableAccessToken"): in normal mode every call within the validity returns the
+   * same token and invalidates nothing; `force_refresh: true` issues a new one and invalidates the old.
+   */
+  stableToken(body: Record<string, unknown>): Record<string, unknown> {
+    if (body.grant_type !== 'client_credential' || body.appid !== this.appid || body.secret !== this.secret)
+      return { errcode: 40013, errmsg: ERRMSG[40013] };
+    const current = this.stable;
+    if (current && current.expiresAt > this.now() && body.force_refresh !== true) {
+      return { access_token: current.token, expires_in: Math.floor((current.expiresAt - this.now()) / 1000) };
+    }
+    if (current) this.accessTokens.delete(current.token);
+    const token = crypto.randomBytes(16).toString('hex');
+    this.accessTokens.add(token);
+    this.stable = { token, expiresAt: this.now() + 7200 * 1000 };
+    return { access_token: token, expires_in: 7200 };
+  }
+
+  /** WeChat revokes every server access token (as when the AppSecret is reset): calls answer 40001 until refetched. */
+  revokeAccessTokens(): void {
+    this.accessTokens.clear();
+    this.stable = null;
+  }
+
   /** `POST /wxa/business/getuserphonenumber?access_token=...` with `{code}`. */
   getUserPhoneNumber(accessToken: string | undefined, body: { code?: unknown }): Record<string, unknown> {
     if (!accessToken || !this.accessTokens.has(accessToken))
@@ -192,6 +220,21 @@ export class WeChatEmulator {
     app.post('/wxa/business/getuserphonenumber', async (request) =>
       this.getUserPhoneNumber((request.query as { access_token?: string }).access_token, (request.body ?? {}) as { code?: unknown }),
     );
+    app.post('/cgi-bin/stable_token', async (request) => this.stableToken((request.body ?? {}) as Record<string, unknown>));
+    // The control API of the emulator (development only): what a phone would do, for tools in another process such
+    // as `npm run contract-check`. Each answers JSON.
+    const userOf = (body: unknown) => String((body as { user?: unknown } | null)?.user ?? '');
+    app.post('/_emulator/code', async (request) => ({ code: this.issueCode(userOf(request.body)) }));
+    app.post('/_emulator/user-info', async (request) => this.userInfoDetail(userOf(request.body)));
+    app.post('/_emulator/phone-code', async (request) => this.phoneDetail(userOf(request.body)));
+    app.post('/_emulator/error', async (request) => {
+      this.queuedErrors.push(Number((request.body as { errcode?: unknown }).errcode));
+      return { queued: this.queuedErrors.length };
+    });
+    app.post('/_emulator/block', async (request) => {
+      this.user(userOf(request.body)).blocked = true;
+      return { blocked: true };
+    });
     await app.listen({ host: '127.0.0.1', port });
     const address = app.server.address();
     this.server = app;

@@ -1,6 +1,6 @@
 /**
  * Public types of the core. Times are stated per field: `...At` fields are epoch milliseconds (from the clock's
- * `now()`), `...In` fields are seconds as in the backend contract (`shared/docs/contract.md`).
+ * `now()`), `...In` fields are seconds as in the backend contract (`docs/contract.md` in this package: miniprogram-login-kit/docs/contract.md).
  */
 import type { LoginError } from './errors';
 
@@ -236,7 +236,7 @@ export interface BackendContext {
 }
 
 /**
- * Talks to the app's login backend. The default (`createContractBackend`) speaks `shared/docs/contract.md`.
+ * Talks to the app's login backend. The default (`createContractBackend`) speaks the backend contract, `docs/contract.md` (shipped in this package).
  * Methods reject with `LoginError` (`LOGIN_FAILED` with `backendCode`, `NETWORK_ERROR`, `TIMEOUT`); a backend code
  * `INVALID_CODE` makes the kit retry once with a fresh code, `INVALID_TICKET` makes it fall back to a fresh code.
  */

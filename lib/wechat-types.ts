@@ -1,5 +1,5 @@
 /**
- * WeChat types that miniprogram-api-typings 5.2.x lacks (see `shared/docs/wechat-platform.md` "Types"), declared
+ * WeChat types that miniprogram-api-typings 5.2.x lacks (its JSDoc covers base library 3.17), declared
  * and exported by the kit. Shapes from the WeChat docs named on each.
  */
 

@@ -22,7 +22,9 @@ export interface Stack {
 export async function startStack(options: { source?: string; port?: number; server?: Partial<ServerOptions> } = {}): Promise<Stack> {
   const emulator = new WeChatEmulator();
   await emulator.listen();
+  let publicBaseURL = '';
   const server = await buildServer({
+    publicBaseURL: () => publicBaseURL,
     db: openDatabase(':memory:'),
     jwtSecret: 'development-stack-secret-'.padEnd(40, 'x'),
     wechatBaseURL: emulator.baseURL,
@@ -30,6 +32,7 @@ export async function startStack(options: { source?: string; port?: number; serv
     ...options.server,
   });
   const baseURL = await server.listen({ host: '127.0.0.1', port: options.port ?? 0 });
+  publicBaseURL = baseURL;
   return {
     emulator,
     server,

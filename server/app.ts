@@ -35,6 +35,11 @@ export interface ServerOptions {
   /** Login ticket lifetime in s (default 300, as the contract says). */
   ticketTtlSeconds?: number;
   /**
+   * The public base URL avatar links are built from (never the request's `Host` header, which a client chooses), or a
+   * function returning it (for a server that learns its address after `listen`). Default `http://127.0.0.1`.
+   */
+  publicBaseURL?: string | (() => string);
+  /**
    * Reuse interval of refresh-token rotation in s (default 10): the token just rotated, presented again within it,
    * rotates again instead of revoking the family (a response lost in transit does not lock the user out).
    */
@@ -68,6 +73,8 @@ export interface ServerContext {
   storeRefreshToken(user: UserRow, family: string): string;
   /** Revokes a refresh-token family and, through it, its access tokens. */
   revokeFamily(family: string): void;
+  /** The configured public base URL, without a trailing slash. */
+  publicBaseURL(): string;
   /** The refresh-token family of a `Bearer` access token with a valid signature, expired or not; null otherwise. */
   bearerFamily(authorization: string | undefined): Promise<string | null>;
   /** The user as the contract's `user` object. */
@@ -244,6 +251,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     storeRefreshToken,
     revokeFamily,
     bearerFamily,
+    publicBaseURL: () => {
+      const base = options.publicBaseURL;
+      return (typeof base === 'function' ? base() : (base ?? 'http://127.0.0.1')).replace(/\/+$/, '');
+    },
     publicUser,
     authenticate,
   };

@@ -145,14 +145,14 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     if (!type) throw new ContractError(400, 'BAD_REQUEST', 'the avatar must be a PNG, JPEG or WebP image');
     const id = crypto.randomUUID();
     q.insertAvatar.run(id, source, type, data, now());
-    const avatarUrl = `${request.protocol}://${request.host}/avatars/${id}`;
+    const avatarUrl = `${ctx.publicBaseURL()}/avatars/${id}`;
     if (user) q.updateProfile.run(user.nick_name, avatarUrl, user.id); // after a login: it is the user's avatar now
     return { avatarUrl };
   });
   app.get('/avatars/:id', async (request, reply) => {
     const row = q.avatarById.get((request.params as { id: string }).id);
     if (!row) throw new ContractError(404, 'NOT_FOUND', 'no such avatar');
-    return reply.type(row.content_type).send(row.data);
+    return reply.type(row.content_type).header('x-content-type-options', 'nosniff').send(row.data);
   });
 
   app.post(

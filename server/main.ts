@@ -2,7 +2,8 @@
  * Starts the reference server on 127.0.0.1 against WeChat (or a stand-in at `WECHAT_API_BASE`):
  *   WX_APPID + WX_SECRET (required), JWT_SECRET (required, >= 32 characters, not a secret from this repository),
  *   WECHAT_API_BASE (default `https://api.weixin.qq.com`), PORT (default 3000), DB_FILE (a SQLite file; default
- *   ":memory:", so data lasts as long as the process), SOURCE (default "demo-app"), ACCESS_TTL / REFRESH_TTL (s).
+ *   ":memory:", so data lasts as long as the process), SOURCE (default "demo-app"), ACCESS_TTL / REFRESH_TTL (s), PUBLIC_BASE_URL (the base of avatar links;
+ *   default http://127.0.0.1:PORT).
  * It refuses to start without credentials and a secret of its own, whatever `NODE_ENV` says. For development with the
  * WeChat emulator, `npm run server` starts `scripts/dev-server.ts` instead.
  */
@@ -35,6 +36,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     db: openDatabase(env.DB_FILE ?? ':memory:'),
     jwtSecret: env.JWT_SECRET,
     wechatBaseURL: env.WECHAT_API_BASE ?? 'https://api.weixin.qq.com',
+    publicBaseURL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`,
     apps: { [source]: { appid: env.WX_APPID, secret: env.WX_SECRET } },
     accessTtlSeconds: env.ACCESS_TTL ? Number(env.ACCESS_TTL) : undefined,
     refreshTtlSeconds: env.REFRESH_TTL ? Number(env.REFRESH_TTL) : undefined,

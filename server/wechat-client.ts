@@ -1,4 +1,7 @@
-/** The server side of `auth.code2Session`: exchanges a `wx.login` code for `openid` + `session_key`. */
+/**
+ * The reference server's calls to WeChat's server API: `auth.code2Session` (a `wx.login` code for `openid` +
+ * `session_key`), `getStableAccessToken`, and `phonenumber.getPhoneNumber`.
+ */
 
 export interface Code2SessionOk {
   openid: string;
@@ -48,15 +51,41 @@ export async function code2Session(baseURL: string, app: WeChatApp, code: string
   return { openid: body.openid, session_key: body.session_key, unionid: typeof body.unionid === 'string' ? body.unionid : undefined };
 }
 
+/**
+ * WeChat's server access token from `getStableAccessToken` (`POST /cgi-bin/stable_token`) in normal mode: within its
+ * validity every caller — every instance of this server — gets the same token and nobody is invalidated, so no lock is
+ * needed. Cached until 5 minutes before it expires. Never `force_refresh` (20 a day, and it invalidates the others).
+ */
 async function accessToken(baseURL: string, app: WeChatApp, timeoutMs: number): Promise<string> {
   const key = `${baseURL}|${app.appid}`;
   const cached = accessTokens.get(key);
   if (cached && cached.expiresAt > Date.now()) return cached.token;
-  const query = new URLSearchParams({ grant_type: 'client_credential', appid: app.appid, secret: app.secret });
-  const body = await wechatJson(`${baseURL}/cgi-bin/token?${query}`, {}, timeoutMs);
+  const body = await wechatJson(
+    `${baseURL}/cgi-bin/stable_token`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credential', appid: app.appid, secret: app.secret }),
+    },
+    timeoutMs,
+  );
   if (typeof body.access_token !== 'string') throw new WeChatApiError(-2, 'malformed token answer');
   accessTokens.set(key, { token: body.access_token, expiresAt: Date.now() + (Number(body.expires_in) - 300) * 1000 });
   return body.access_token;
+}
+
+/** errcodes that say the cached access token is no longer valid (invalid credential, expired). */
+const STALE_TOKEN = [40001, 42001];
+
+/** Calls a WeChat server API with the access token; on 40001/42001 drops the cache, fetches again and retries once. */
+async function withAccessToken<T>(baseURL: string, app: WeChatApp, timeoutMs: number, call: (token: string) => Promise<T>): Promise<T> {
+  try {
+    return await call(await accessToken(baseURL, app, timeoutMs));
+  } catch (error) {
+    if (!(error instanceof WeChatApiError) || STALE_TOKEN.indexOf(error.errcode) < 0) throw error;
+    accessTokens.delete(`${baseURL}|${app.appid}`);
+    return call(await accessToken(baseURL, app, timeoutMs));
+  }
 }
 
 /**
@@ -64,11 +93,12 @@ async function accessToken(baseURL: string, app: WeChatApp, timeoutMs: number): 
  * Throws `WeChatApiError` (40029 for a bad code, -2 when unreachable).
  */
 export async function getPhoneNumber(baseURL: string, app: WeChatApp, code: string, timeoutMs = 5000): Promise<string> {
-  const token = await accessToken(baseURL, app, timeoutMs);
-  const body = await wechatJson(
-    `${baseURL}/wxa/business/getuserphonenumber?access_token=${encodeURIComponent(token)}`,
-    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) },
-    timeoutMs,
+  const body = await withAccessToken(baseURL, app, timeoutMs, (token) =>
+    wechatJson(
+      `${baseURL}/wxa/business/getuserphonenumber?access_token=${encodeURIComponent(token)}`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) },
+      timeoutMs,
+    ),
   );
   const info = body.phone_info as { phoneNumber?: unknown; watermark?: { appid?: unknown } } | undefined;
   if (!info || typeof info.phoneNumber !== 'string' || info.watermark?.appid !== app.appid)

@@ -18,10 +18,9 @@ function packedFiles(): string[] {
 describe('the npm package', () => {
   const files = packedFiles();
 
-  it('ships the built kit, the README, the changelog and the licence — and nothing else', () => {
-    const outside = files.filter(
-      (f) => !f.startsWith('miniprogram_dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(f),
-    );
+  it('ships the built kit, the README, the changelog, the licence and the backend contract — and nothing else', () => {
+    const shipped = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'docs/contract.md', 'docs/contract.zh-CN.md'];
+    const outside = files.filter((f) => !f.startsWith('miniprogram_dist/') && !shipped.includes(f));
     expect(outside).toEqual([]);
     for (const required of [
       'miniprogram_dist/index.js',
