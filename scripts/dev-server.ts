@@ -3,7 +3,7 @@
  * 127.0.0.1 (`startStack`). PORT (default 3000), DB_FILE (default ":memory:"), SOURCE (default "demo-app"),
  * ACCESS_TTL / REFRESH_TTL (s). Against real WeChat, run `server/main.ts` with credentials instead.
  */
-import { openDatabase } from '../server/db';
+import { openSqliteStore } from '../server/store-sqlite';
 import { startStack } from './stack';
 
 const env = process.env;
@@ -11,7 +11,7 @@ startStack({
   source: env.SOURCE,
   port: env.PORT ? Number(env.PORT) : 3000,
   server: {
-    db: openDatabase(env.DB_FILE ?? ':memory:'),
+    store: openSqliteStore(env.DB_FILE ?? ':memory:'),
     accessTtlSeconds: env.ACCESS_TTL ? Number(env.ACCESS_TTL) : undefined,
     refreshTtlSeconds: env.REFRESH_TTL ? Number(env.REFRESH_TTL) : undefined,
   },

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../server/app';
-import { openDatabase } from '../server/db';
+import { openSqliteStore } from '../server/store-sqlite';
 import { WeChatEmulator } from '../emulator/wechat';
 
 export interface Stack {
@@ -25,7 +25,7 @@ export async function startStack(options: { source?: string; port?: number; serv
   let publicBaseURL = '';
   const server = await buildServer({
     publicBaseURL: () => publicBaseURL,
-    db: openDatabase(':memory:'),
+    store: openSqliteStore(':memory:'),
     jwtSecret: 'development-stack-secret-'.padEnd(40, 'x'),
     wechatBaseURL: emulator.baseURL,
     apps: { [options.source ?? 'demo-app']: { appid: emulator.appid, secret: emulator.secret } },

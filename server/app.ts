@@ -1,27 +1,26 @@
 /**
  * The reference login server: implements the backend contract (`docs/contract.md`) with Fastify, jose (HS256 JWT
- * access tokens, verified statelessly) and SQLite (users, rotating refresh tokens, login tickets). This file wires the
- * shared context (queries, tokens, rate limits) and registers the contract routes (`auth-routes.ts`) and the demo
- * app's protected resources (`demo-routes.ts`).
+ * access tokens carrying their refresh-token family) and a store (`store.ts`: SQLite embedded, or Postgres shared by
+ * several instances). This file wires the shared context (store, tokens, rate limits, the purge schedule) and
+ * registers the contract routes (`auth-routes.ts`) and the demo app's protected resources (`demo-routes.ts`).
  * Not part of the package: it exists so the kit's flows run against a real HTTP backend.
  */
 import crypto from 'crypto';
-import type Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import type { RefreshRow, TicketRow, UserRow } from './db';
 import { registerAuthRoutes } from './auth-routes';
 import { registerDemoRoutes } from './demo-routes';
 import { ContractError } from './errors';
-import { FixedWindowLimiter } from './rate-limit';
 import { randomToken, sha256 } from './secrets';
+import type { Store, UserRow } from './store';
 import type { WeChatApp } from './wechat-client';
 
 export { ContractError } from './errors';
 export { verifyUserInfo } from './open-data';
 
 export interface ServerOptions {
-  db: Database.Database;
+  /** Where users, tokens, tickets and avatars live: `openSqliteStore()` or `openPostgresStore()`. Closed with the server. */
+  store: Store;
   /** HMAC key of the access tokens (at least 32 characters). */
   jwtSecret: string;
   /** `https://api.weixin.qq.com`, or the emulator's base URL. */
@@ -51,28 +50,34 @@ export interface ServerOptions {
    * allows 100 code exchanges per minute per user). Past them: 429 `RATE_LIMITED` with `retryAfter` (s).
    */
   rateLimit?: { perIp: number; perOpenid: number };
+  /** Avatar uploads allowed per user (openid, or ticket owner) per day (default 10). */
+  avatarsPerDay?: number;
+  /**
+   * How often (s) expired tickets, expired refresh tokens and unclaimed avatars older than an hour are purged
+   * (default 3600; 0: never, e.g. in tests that call `purge` themselves).
+   */
+  purgeIntervalSeconds?: number;
+  /** Trust `X-Forwarded-For` from a reverse proxy (Fastify's `trustProxy`), so the per-IP limits see the client's IP. */
+  trustProxy?: boolean | string | string[];
   logger?: boolean;
 }
 
-/** What the route modules share: the options, the clock, the prepared queries and the token helpers. */
+/** What the route modules share: the options, the clock, the store, the rate limits and the token helpers. */
 export interface ServerContext {
   options: ServerOptions;
-  db: Database.Database;
+  store: Store;
   /** epoch ms */
   now: () => number;
-  q: ReturnType<typeof prepareQueries>;
-  /** Throws 429 `RATE_LIMITED` past the per-IP limit. */
-  limitIp(ip: string): void;
-  /** Throws 429 `RATE_LIMITED` past the per-openid limit. */
-  limitOpenid(key: string): void;
+  /** Throws 429 `RATE_LIMITED` when `key` is past `perMinute` hits in this minute. */
+  limit(key: string, perMinute: number): Promise<void>;
+  /** The per-IP and per-openid limits per minute. */
+  limits: { perIp: number; perOpenid: number };
   /** Access + refresh tokens for `user` (a new refresh-token family unless `family` is given). */
   issueTokens(user: UserRow, family?: string): Promise<TokenBody>;
   /** The token body for a refresh token already stored (rotation stores it inside its transaction). */
   tokenBody(user: UserRow, family: string, refreshToken: string): Promise<TokenBody>;
-  /** Stores a new refresh token of `family` for `user` and returns it (call inside a transaction when rotating). */
-  storeRefreshToken(user: UserRow, family: string): string;
-  /** Revokes a refresh-token family and, through it, its access tokens. */
-  revokeFamily(family: string): void;
+  /** A new refresh token and its stored form (`hash`, `expiresAt` ms). */
+  newRefreshToken(): { token: string; hash: string; expiresAt: number };
   /** The configured public base URL, without a trailing slash. */
   publicBaseURL(): string;
   /** The refresh-token family of a `Bearer` access token with a valid signature, expired or not; null otherwise. */
@@ -100,54 +105,43 @@ export interface TokenBody {
   user: PublicUser;
 }
 
-function prepareQueries(db: Database.Database) {
-  return {
-    userByOpenid: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE source = ? AND openid = ?'),
-    userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
-    insertUser: db.prepare(
-      'INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ),
-    updateProfile: db.prepare('UPDATE users SET nick_name = ?, avatar_url = COALESCE(?, avatar_url) WHERE id = ?'),
-    updatePhone: db.prepare('UPDATE users SET phone = ? WHERE id = ?'),
-    insertAvatar: db.prepare('INSERT INTO avatars (id, source, content_type, data, created_at) VALUES (?, ?, ?, ?, ?)'),
-    avatarById: db.prepare<[string], { content_type: string; data: Buffer }>('SELECT content_type, data FROM avatars WHERE id = ?'),
-    insertTicket: db.prepare(
-      'INSERT INTO login_tickets (ticket, source, openid, unionid, session_key, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    takeTicket: db.prepare<[string, string], TicketRow>('DELETE FROM login_tickets WHERE ticket = ? AND source = ? RETURNING *'),
-    insertRefresh: db.prepare('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES (?, ?, ?, ?, ?)'),
-    refreshByHash: db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE hash = ?'),
-    markUsed: db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
-    revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL'),
-    insertRevokedFamily: db.prepare('INSERT OR IGNORE INTO revoked_families (family, revoked_at) VALUES (?, ?)'),
-    familyRevoked: db.prepare<[string], { revoked_at: number }>('SELECT revoked_at FROM revoked_families WHERE family = ?'),
-    ticketByValue: db.prepare<[string, string], TicketRow>('SELECT * FROM login_tickets WHERE ticket = ? AND source = ?'),
-  };
+/** Lifetimes (s) are validated at start-up: a typo such as `15m` refuses to start instead of failing every login. */
+function seconds(value: number | undefined, fallback: number, name: string): number {
+  const result = value ?? fallback;
+  if (!(Number.isInteger(result) && result > 0)) throw new Error(`${name} must be a positive integer number of seconds, got ${value}`);
+  return result;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   if (typeof options.jwtSecret !== 'string' || options.jwtSecret.length < 32) throw new Error('jwtSecret must have at least 32 characters');
-  const { db } = options;
+  const { store } = options;
   const now = options.now ?? Date.now;
   const nowSeconds = () => Math.floor(now() / 1000);
-  const accessTtl = options.accessTtlSeconds ?? 900;
-  const refreshTtl = options.refreshTtlSeconds ?? 2_592_000;
+  const accessTtl = seconds(options.accessTtlSeconds, 900, 'accessTtlSeconds (ACCESS_TTL)');
+  const refreshTtl = seconds(options.refreshTtlSeconds, 2_592_000, 'refreshTtlSeconds (REFRESH_TTL)');
+  seconds(options.ticketTtlSeconds, 300, 'ticketTtlSeconds');
   const key = new TextEncoder().encode(options.jwtSecret);
   const limits = options.rateLimit ?? { perIp: 120, perOpenid: 20 };
-  const ipLimiter = new FixedWindowLimiter(limits.perIp, 60_000, now);
-  const openidLimiter = new FixedWindowLimiter(limits.perOpenid, 60_000, now);
-  const limit = (limiter: FixedWindowLimiter, key: string): void => {
-    const retryAfter = limiter.hit(key);
-    if (retryAfter) throw new ContractError(429, 'RATE_LIMITED', 'too many logins, try again later', { retryAfter });
+  const limit = async (key: string, perMinute: number): Promise<void> => {
+    const retryAfter = await store.hitRateLimit(key, perMinute, 60_000, now());
+    if (retryAfter) throw new ContractError(429, 'RATE_LIMITED', 'too many requests, try again later', { retryAfter });
   };
-
-  const q = prepareQueries(db);
 
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 16 * 1024,
+    trustProxy: options.trustProxy ?? false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
+  const purgeEvery = (options.purgeIntervalSeconds ?? 3600) * 1000;
+  if (purgeEvery > 0) {
+    const timer = setInterval(() => {
+      store.purge(now(), 3_600_000).catch((error: unknown) => app.log.error(error));
+    }, purgeEvery);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+  app.addHook('onClose', async () => store.close());
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
     if (error instanceof ContractError) {
@@ -167,10 +161,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     reply.code(404).send({ code: 'NOT_FOUND', message: `${request.method} ${request.url} does not exist` }),
   );
 
-  function storeRefreshToken(user: UserRow, family: string): string {
-    const refreshToken = randomToken();
-    q.insertRefresh.run(sha256(refreshToken), family, user.id, user.source, now() + refreshTtl * 1000);
-    return refreshToken;
+  function newRefreshToken() {
+    const token = randomToken();
+    return { token, hash: sha256(token), expiresAt: now() + refreshTtl * 1000 };
   }
 
   /** Signs the access token (HS256; `fam` names the refresh-token family, so revoking the family reaches it). */
@@ -186,15 +179,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return { accessToken, expiresIn: accessTtl, refreshToken, refreshExpiresIn: refreshTtl, user: publicUser(user) };
   }
 
-  function issueTokens(user: UserRow, family: string = crypto.randomUUID()): Promise<TokenBody> {
-    return tokenBody(user, family, storeRefreshToken(user, family));
-  }
-
-  function revokeFamily(family: string): void {
-    db.transaction(() => {
-      q.revokeFamily.run(now(), family);
-      q.insertRevokedFamily.run(family, now());
-    })();
+  async function issueTokens(user: UserRow, family: string = crypto.randomUUID()): Promise<TokenBody> {
+    const refresh = newRefreshToken();
+    await store.saveRefreshToken({ hash: refresh.hash, family, userId: user.id, source: user.source, expiresAt: refresh.expiresAt });
+    return tokenBody(user, family, refresh.token);
   }
 
   function publicUser(user: UserRow): PublicUser {
@@ -227,9 +215,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       });
       if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
         throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
-      if (typeof payload.fam === 'string' && q.familyRevoked.get(payload.fam))
+      if (typeof payload.fam === 'string' && (await store.isFamilyRevoked(payload.fam)))
         throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
-      const user = typeof payload.sub === 'string' ? q.userById.get(payload.sub) : undefined;
+      const user = typeof payload.sub === 'string' ? await store.userById(payload.sub) : undefined;
       if (!user) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
       return user;
     } catch (error) {
@@ -241,15 +229,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   const context: ServerContext = {
     options,
-    db,
+    store,
     now,
-    q,
-    limitIp: (ip) => limit(ipLimiter, ip),
-    limitOpenid: (key) => limit(openidLimiter, key),
+    limit,
+    limits,
     issueTokens,
     tokenBody,
-    storeRefreshToken,
-    revokeFamily,
+    newRefreshToken,
     bearerFamily,
     publicBaseURL: () => {
       const base = options.publicBaseURL;

@@ -53,16 +53,17 @@ interface Identity {
 
 /** Registers the contract routes on `app`. */
 export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const { options, q, now, issueTokens } = ctx;
+  const { options, store, now, issueTokens, limits } = ctx;
   const ticketTtl = options.ticketTtlSeconds ?? 300;
   const reuseIntervalMs = (options.reuseIntervalSeconds ?? 10) * 1000;
+  const avatarsPerDay = options.avatarsPerDay ?? 10;
   /** The WeChat app of a contract `source`, looked up among own properties only (`__proto__` is no source). */
   const appOf = (source: unknown): WeChatApp | undefined =>
     typeof source === 'string' && Object.prototype.hasOwnProperty.call(options.apps, source) ? options.apps[source] : undefined;
 
   async function identify(body: LoginBody, wxApp: WeChatApp): Promise<Identity> {
     if (body.loginTicket) {
-      const row = q.takeTicket.get(body.loginTicket, body.source);
+      const row = await store.takeTicket(body.loginTicket, body.source);
       if (!row || row.expires_at <= now()) throw new ContractError(400, 'INVALID_TICKET', 'login ticket unknown, used or expired');
       return { openid: row.openid, unionid: row.unionid, sessionKey: row.session_key };
     }
@@ -76,39 +77,55 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     }
   }
 
+  /** The id of one of this server's avatars named by `url`, or null (a URL elsewhere is kept as it is). */
+  const avatarIdOf = (url: string | undefined): string | null => {
+    const prefix = `${ctx.publicBaseURL()}/avatars/`;
+    return url && url.indexOf(prefix) === 0 ? url.slice(prefix.length) : null;
+  };
+
   app.post('/auth/login', { schema: { body: loginSchema } }, async (request, reply) => {
     const body = request.body as LoginBody;
     const wxApp = appOf(body.source);
     if (!wxApp) throw new ContractError(400, 'BAD_REQUEST', `unknown source "${body.source}"`);
-    ctx.limitIp(request.ip);
+    await ctx.limit(`ip:${request.ip}`, limits.perIp);
     const identity = await identify(body, wxApp);
-    ctx.limitOpenid(`${body.source}:${identity.openid}`);
-    const existing = q.userByOpenid.get(body.source, identity.openid);
+    await ctx.limit(`openid:${body.source}:${identity.openid}`, limits.perOpenid);
+    const existing = await store.userByOpenid(body.source, identity.openid);
 
     if (body.mode === 'silent') {
       if (existing) return { ...(await issueTokens(existing)), isNewUser: false };
       const loginTicket = randomToken();
-      q.insertTicket.run(loginTicket, body.source, identity.openid, identity.unionid, identity.sessionKey, now() + ticketTtl * 1000);
+      await store.saveTicket({
+        ticket: loginTicket,
+        source: body.source,
+        openid: identity.openid,
+        unionid: identity.unionid,
+        session_key: identity.sessionKey,
+        expires_at: now() + ticketTtl * 1000,
+      });
       return reply.code(401).send({ code: 'USER_NOT_REGISTERED', message: 'this user has not authorized yet', loginTicket });
     }
 
     let profile: { nickName: string; avatarUrl?: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
     const phone = body.phoneCode ? await exchangePhoneCode(wxApp, body.phoneCode) : undefined;
-    let user = existing;
-    if (!user) {
-      const id = crypto.randomUUID();
-      q.insertUser.run(id, body.source, identity.openid, identity.unionid, profile?.nickName ?? '', profile?.avatarUrl ?? '', now());
-      user = q.userById.get(id)!;
-    } else if (profile) {
-      q.updateProfile.run(profile.nickName, profile.avatarUrl ?? null, user.id);
-      user = q.userById.get(user.id)!;
-    }
-    if (phone) {
-      q.updatePhone.run(phone, user.id);
-      user = q.userById.get(user.id)!;
-    }
-    return { ...(await issueTokens(user)), isNewUser: !existing };
+    const avatarId = avatarIdOf(profile?.avatarUrl);
+    if (avatarId) await store.claimAvatar(avatarId);
+    // An upsert: two simultaneous registrations of one new user both land on the same row.
+    const { user: registered, created } = await store.registerUser({
+      id: crypto.randomUUID(),
+      source: body.source,
+      openid: identity.openid,
+      unionid: identity.unionid,
+      nickName: profile?.nickName ?? '',
+      avatarUrl: profile?.avatarUrl ?? '',
+      phone: phone ?? null,
+      now: now(),
+    });
+    if (!created && profile) await store.updateProfile(registered.id, profile.nickName, profile.avatarUrl ?? null);
+    if (!created && phone) await store.updatePhone(registered.id, phone);
+    const user = created ? registered : (await store.userById(registered.id))!;
+    return { ...(await issueTokens(user)), isNewUser: !existing && created };
   });
 
   /** The server-side phone exchange; a bad code is the client's `INVALID_USER_DATA`, anything else WeChat's trouble. */
@@ -128,29 +145,46 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 3, parts: 4 } });
   app.post('/auth/avatar', async (request) => {
     if (!request.isMultipart()) throw new ContractError(400, 'BAD_REQUEST', 'a multipart/form-data body is required');
-    const file = await request.file();
+    await ctx.limit(`avatar-ip:${request.ip}`, limits.perIp);
+    let file;
+    try {
+      file = await request.file();
+    } catch (error) {
+      throw new ContractError(400, 'BAD_REQUEST', `malformed multipart body: ${(error as Error).message}`);
+    }
     if (!file) throw new ContractError(400, 'BAD_REQUEST', 'a multipart "file" is required');
     const field = (name: string) => (file.fields[name] as { value?: unknown } | undefined)?.value;
     const source = field('source');
     if (typeof source !== 'string' || !appOf(source))
       throw new ContractError(400, 'BAD_REQUEST', 'a known "source" field is required (before the file)');
     const ticket = field('loginTicket');
-    const ticketRow = typeof ticket === 'string' ? q.ticketByValue.get(ticket, source) : undefined;
-    const user = ticketRow && ticketRow.expires_at > now() ? null : await ctx.authenticate(request, true);
-    if (!user && !ticketRow) {
+    const ticketRow = typeof ticket === 'string' ? await store.peekTicket(ticket, source) : undefined;
+    const validTicket = ticketRow && ticketRow.expires_at > now() ? ticketRow : undefined;
+    const user = validTicket ? null : await ctx.authenticate(request, true);
+    if (!user && !validTicket) {
       throw new ContractError(401, 'TOKEN_INVALID', 'an avatar upload needs a valid loginTicket field or an access token');
     }
-    const data = await file.toBuffer();
+    const owner = user ? `${user.source}:${user.openid}` : `${source}:${validTicket!.openid}`;
+    if ((await store.countAvatars(owner, now() - 86_400_000)) >= avatarsPerDay) {
+      throw new ContractError(429, 'RATE_LIMITED', `at most ${avatarsPerDay} avatar uploads a day`, { retryAfter: 3600 });
+    }
+    let data: Buffer;
+    try {
+      data = await file.toBuffer();
+    } catch (error) {
+      throw new ContractError(400, 'BAD_REQUEST', `the avatar could not be read: ${(error as Error).message}`);
+    }
     const type = imageType(data);
     if (!type) throw new ContractError(400, 'BAD_REQUEST', 'the avatar must be a PNG, JPEG or WebP image');
     const id = crypto.randomUUID();
-    q.insertAvatar.run(id, source, type, data, now());
+    // An upload with a ticket is claimed when the authorize call names it; one never named is purged after an hour.
+    await store.saveAvatar({ id, source, owner, contentType: type, data, now: now(), claimed: user !== null });
     const avatarUrl = `${ctx.publicBaseURL()}/avatars/${id}`;
-    if (user) q.updateProfile.run(user.nick_name, avatarUrl, user.id); // after a login: it is the user's avatar now
+    if (user) await store.updateProfile(user.id, user.nick_name, avatarUrl); // after a login: it is the user's avatar now
     return { avatarUrl };
   });
   app.get('/avatars/:id', async (request, reply) => {
-    const row = q.avatarById.get((request.params as { id: string }).id);
+    const row = await store.avatar((request.params as { id: string }).id);
     if (!row) throw new ContractError(404, 'NOT_FOUND', 'no such avatar');
     return reply.type(row.content_type).header('x-content-type-options', 'nosniff').send(row.data);
   });
@@ -162,24 +196,14 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     },
     async (request) => {
       const { refreshToken } = request.body as { refreshToken: string };
-      ctx.limitIp(request.ip);
-      const invalid = (why: string) => new ContractError(401, 'REFRESH_TOKEN_INVALID', why);
-      // One transaction: read, mark used and store the successor (or revoke the family) — never half of it.
-      const rotated = ctx.db.transaction(() => {
-        const row = q.refreshByHash.get(sha256(refreshToken));
-        if (!row || row.revoked_at !== null) return invalid('refresh token unknown or revoked');
-        if (row.expires_at <= now()) return invalid('refresh token expired');
-        const user = q.userById.get(row.user_id);
-        if (!user) return invalid('user no longer exists');
-        if (row.used_at !== null && now() - row.used_at > reuseIntervalMs) {
-          ctx.revokeFamily(row.family);
-          return invalid('refresh token reused: the session was revoked');
-        }
-        if (row.used_at === null) q.markUsed.run(now(), row.hash);
-        return { user, family: row.family, refreshToken: ctx.storeRefreshToken(user, row.family) };
-      })();
-      if (rotated instanceof ContractError) throw rotated;
-      return ctx.tokenBody(rotated.user, rotated.family, rotated.refreshToken);
+      await ctx.limit(`ip:${request.ip}`, limits.perIp);
+      const successor = ctx.newRefreshToken();
+      // One transaction in the store: read, mark used and store the successor (or revoke the family) — never half.
+      const rotation = await store.rotateRefreshToken(sha256(refreshToken), now(), reuseIntervalMs, successor);
+      if (rotation.status === 'invalid') throw new ContractError(401, 'REFRESH_TOKEN_INVALID', rotation.why);
+      if (rotation.status === 'reused')
+        throw new ContractError(401, 'REFRESH_TOKEN_INVALID', 'refresh token reused: the session was revoked');
+      return ctx.tokenBody(rotation.user, rotation.family, successor.token);
     },
   );
 
@@ -188,9 +212,9 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { refreshToken: str(256) } } } },
     async (request, reply) => {
       const refreshToken = (request.body as { refreshToken?: string } | null)?.refreshToken;
-      const row = refreshToken ? q.refreshByHash.get(sha256(refreshToken)) : undefined;
-      const family = row ? row.family : await ctx.bearerFamily(request.headers.authorization);
-      if (family) ctx.revokeFamily(family);
+      const family =
+        (refreshToken && (await store.familyOf(sha256(refreshToken)))) || (await ctx.bearerFamily(request.headers.authorization));
+      if (family) await store.revokeFamily(family, now());
       return reply.code(204).send();
     },
   );

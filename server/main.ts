@@ -1,18 +1,27 @@
 /**
  * Starts the reference server on 127.0.0.1 against WeChat (or a stand-in at `WECHAT_API_BASE`):
  *   WX_APPID + WX_SECRET (required), JWT_SECRET (required, >= 32 characters, not a secret from this repository),
- *   WECHAT_API_BASE (default `https://api.weixin.qq.com`), PORT (default 3000), DB_FILE (a SQLite file; default
- *   ":memory:", so data lasts as long as the process), SOURCE (default "demo-app"), ACCESS_TTL / REFRESH_TTL (s), PUBLIC_BASE_URL (the base of avatar links;
+ *   WECHAT_API_BASE (default `https://api.weixin.qq.com`), PORT (default 3000), DATABASE_URL (`postgres://...`: a
+ *   Postgres shared by any number of instances) or DB_FILE (a SQLite file, created 0600; default ":memory:", so data
+ *   lasts as long as the process), TRUST_PROXY (`true`, or the proxy's address: per-IP limits then see the client), SOURCE (default "demo-app"), ACCESS_TTL / REFRESH_TTL (s), PUBLIC_BASE_URL (the base of avatar links;
  *   default http://127.0.0.1:PORT).
  * It refuses to start without credentials and a secret of its own, whatever `NODE_ENV` says. For development with the
  * WeChat emulator, `npm run server` starts `scripts/dev-server.ts` instead.
  */
 import path from 'path';
-import { openDatabase } from './db';
 import { buildServer } from './app';
+import type { Store } from './store';
+import { openPostgresStore, pgPool } from './store-postgres';
+import { openSqliteStore } from './store-sqlite';
 
 /** Secrets that were ever committed to this repository: they sign nothing real. */
 const PUBLIC_SECRETS = ['development-only-secret-change-me-0123456789'];
+
+/** `DATABASE_URL=postgres://...` selects Postgres (several instances may share it); else SQLite at `DB_FILE`. */
+export async function openStore(env: NodeJS.ProcessEnv): Promise<Store> {
+  if (env.DATABASE_URL) return openPostgresStore(await pgPool(env.DATABASE_URL));
+  return openSqliteStore(env.DB_FILE ?? ':memory:');
+}
 
 export interface RunningServer {
   url: string;
@@ -33,11 +42,12 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   }
   const source = env.SOURCE ?? 'demo-app';
   const app = await buildServer({
-    db: openDatabase(env.DB_FILE ?? ':memory:'),
+    store: await openStore(env),
     jwtSecret: env.JWT_SECRET,
     wechatBaseURL: env.WECHAT_API_BASE ?? 'https://api.weixin.qq.com',
     publicBaseURL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`,
     apps: { [source]: { appid: env.WX_APPID, secret: env.WX_SECRET } },
+    trustProxy: env.TRUST_PROXY === 'true' ? true : env.TRUST_PROXY || undefined,
     accessTtlSeconds: env.ACCESS_TTL ? Number(env.ACCESS_TTL) : undefined,
     refreshTtlSeconds: env.REFRESH_TTL ? Number(env.REFRESH_TTL) : undefined,
   });

@@ -1,5 +1,5 @@
 /** The conformance check for backend teams, run against the reference server — and against one that is broken. */
-import { openDatabase } from '../../server/db';
+import { openSqliteStore } from '../../server/store-sqlite';
 import { httpEmulator, printResults, runContractChecks } from '../../scripts/contract-check';
 import { startStack, type Stack } from '../../scripts/stack';
 
@@ -23,11 +23,11 @@ it('the reference server passes every check of the contract', async () => {
 }, 30_000);
 
 it('fails a server that does not detect refresh-token reuse, naming the check', async () => {
-  const db = openDatabase(':memory:');
+  const store = openSqliteStore(':memory:');
   // A backend that never records a refresh token as used: reuse detection is off.
-  db.exec(`CREATE TRIGGER forget_use AFTER UPDATE OF used_at ON refresh_tokens
+  store.db.exec(`CREATE TRIGGER forget_use AFTER UPDATE OF used_at ON refresh_tokens
            BEGIN UPDATE refresh_tokens SET used_at = NULL WHERE hash = NEW.hash; END;`);
-  const stack = await startStack({ server: { db, reuseIntervalSeconds: 1 } });
+  const stack = await startStack({ server: { store, reuseIntervalSeconds: 1 } });
   try {
     const failed = (await check(stack)).filter((r) => !r.passed);
     expect(failed.map((r) => r.name)).toEqual(['a rotated refresh token presented after the reuse interval']);

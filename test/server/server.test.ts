@@ -1,7 +1,7 @@
 /** The reference server against the WeChat emulator, through Fastify's inject (no client kit involved). */
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../server/app';
-import { openDatabase } from '../../server/db';
+import { openSqliteStore } from '../../server/store-sqlite';
 import { WeChatEmulator } from '../../emulator/wechat';
 
 let emulator: WeChatEmulator;
@@ -17,7 +17,7 @@ afterAll(() => emulator.close());
 beforeEach(async () => {
   clock = Date.now();
   server = await buildServer({
-    db: openDatabase(':memory:'),
+    store: openSqliteStore(':memory:'),
     jwtSecret: 'x'.repeat(32),
     wechatBaseURL: emulator.baseURL,
     apps: { demo: { appid: emulator.appid, secret: emulator.secret } },
@@ -278,7 +278,7 @@ describe('phone and avatar', () => {
 describe('abuse and configuration', () => {
   const limitedServer = (rateLimit: { perIp: number; perOpenid: number }) =>
     buildServer({
-      db: openDatabase(':memory:'),
+      store: openSqliteStore(':memory:'),
       jwtSecret: 'y'.repeat(32),
       wechatBaseURL: emulator.baseURL,
       apps: { demo: { appid: emulator.appid, secret: emulator.secret } },
@@ -335,7 +335,7 @@ describe('abuse and configuration', () => {
   });
 
   it('refuses a JWT secret shorter than 32 characters', async () => {
-    await expect(buildServer({ db: openDatabase(':memory:'), jwtSecret: 'short', wechatBaseURL: '', apps: {} })).rejects.toThrow(
+    await expect(buildServer({ store: openSqliteStore(':memory:'), jwtSecret: 'short', wechatBaseURL: '', apps: {} })).rejects.toThrow(
       /32 characters/,
     );
   });

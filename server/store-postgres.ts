@@ -1,0 +1,238 @@
+/**
+ * The shared store: Postgres, for any number of server instances (`DATABASE_URL=postgres://...` selects it). Users,
+ * refresh-token families, tickets, avatars and the rate-limit counters all live in the database, so rotation, reuse
+ * detection and rate limits hold across instances. Through the well-kept `pg` driver in production; the same SQL runs
+ * on PGlite (Postgres in-process) in unit tests.
+ */
+import { migrate, POSTGRES_MIGRATIONS } from './migrations';
+import type { Purged, RefreshRow, Rotation, Store, TicketRow, UserRow } from './store';
+
+/** What the store needs from a Postgres connection. */
+export interface SqlClient {
+  query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }>;
+}
+
+/** A pool: queries, transactions on one connection, close. */
+export interface SqlPool extends SqlClient {
+  transaction<T>(work: (client: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A `pg.Pool` as a `SqlPool`. `BIGINT` columns are read as numbers (epoch ms fit in 2^53). */
+export async function pgPool(connectionString: string): Promise<SqlPool> {
+  const pg = await import('pg');
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    types: {
+      getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as never,
+    },
+  });
+  const client = (c: { query: (t: string, p?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }> }): SqlClient => ({
+    query: async (text, params) => {
+      const result = await c.query(text, params);
+      return { rows: result.rows as Array<Record<string, unknown>>, rowCount: result.rowCount ?? 0 };
+    },
+  });
+  return {
+    ...client(pool),
+    async transaction(work) {
+      const connection = await pool.connect();
+      try {
+        await connection.query('BEGIN');
+        const result = await work(client(connection));
+        await connection.query('COMMIT');
+        return result;
+      } catch (error) {
+        await connection.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        connection.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Opens and migrates a Postgres store over `pool`. */
+export async function openPostgresStore(pool: SqlPool): Promise<PostgresStore> {
+  await migrate(
+    {
+      init: async () => void (await pool.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)')),
+      version: async () => Number((await pool.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v),
+      apply: (version, sql) =>
+        pool.transaction(async (client) => {
+          // Two instances starting at once: the lock makes one migrate while the other waits, then skips.
+          await client.query('SELECT pg_advisory_xact_lock(727272)');
+          const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [version]);
+          if (done.rows.length) return;
+          await client.query(sql);
+          await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+        }),
+    },
+    POSTGRES_MIGRATIONS,
+  );
+  return new PostgresStore(pool);
+}
+
+const num = (value: unknown): number => Number(value);
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+function user(row: Record<string, unknown> | undefined): UserRow | undefined {
+  return row && ({ ...row, created_at: num(row.created_at) } as unknown as UserRow);
+}
+function ticket(row: Record<string, unknown> | undefined): TicketRow | undefined {
+  return row && ({ ...row, expires_at: num(row.expires_at) } as unknown as TicketRow);
+}
+function refresh(row: Record<string, unknown> | undefined): RefreshRow | undefined {
+  return (
+    row &&
+    ({
+      ...row,
+      expires_at: num(row.expires_at),
+      used_at: numOrNull(row.used_at),
+      revoked_at: numOrNull(row.revoked_at),
+    } as unknown as RefreshRow)
+  );
+}
+
+async function revoke(client: SqlClient, family: string, now: number): Promise<void> {
+  await client.query('UPDATE refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL', [now, family]);
+  await client.query('INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [family, now]);
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+
+  constructor(private readonly pool: SqlPool) {}
+
+  async userByOpenid(source: string, openid: string) {
+    return user((await this.pool.query('SELECT * FROM users WHERE source = $1 AND openid = $2', [source, openid])).rows[0]);
+  }
+  async userById(id: string) {
+    return user((await this.pool.query('SELECT * FROM users WHERE id = $1', [id])).rows[0]);
+  }
+  async registerUser(u: Parameters<Store['registerUser']>[0]) {
+    const inserted = await this.pool.query(
+      `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (source, openid) DO NOTHING`,
+      [u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now],
+    );
+    return { user: (await this.userByOpenid(u.source, u.openid))!, created: inserted.rowCount === 1 };
+  }
+  async updateProfile(id: string, nickName: string, avatarUrl: string | null) {
+    await this.pool.query('UPDATE users SET nick_name = $1, avatar_url = COALESCE($2, avatar_url) WHERE id = $3', [
+      nickName,
+      avatarUrl,
+      id,
+    ]);
+  }
+  async updatePhone(id: string, phone: string) {
+    await this.pool.query('UPDATE users SET phone = $1 WHERE id = $2', [phone, id]);
+  }
+  async saveTicket(t: TicketRow) {
+    await this.pool.query(
+      'INSERT INTO login_tickets (ticket, source, openid, unionid, session_key, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [t.ticket, t.source, t.openid, t.unionid, t.session_key, t.expires_at],
+    );
+  }
+  async takeTicket(value: string, source: string) {
+    return ticket(
+      (await this.pool.query('DELETE FROM login_tickets WHERE ticket = $1 AND source = $2 RETURNING *', [value, source])).rows[0],
+    );
+  }
+  async peekTicket(value: string, source: string) {
+    return ticket((await this.pool.query('SELECT * FROM login_tickets WHERE ticket = $1 AND source = $2', [value, source])).rows[0]);
+  }
+  async saveRefreshToken(r: Parameters<Store['saveRefreshToken']>[0]) {
+    await this.pool.query('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+      r.hash,
+      r.family,
+      r.userId,
+      r.source,
+      r.expiresAt,
+    ]);
+  }
+  async rotateRefreshToken(
+    hash: string,
+    now: number,
+    reuseIntervalMs: number,
+    successor: { hash: string; expiresAt: number },
+  ): Promise<Rotation> {
+    return this.pool.transaction(async (client): Promise<Rotation> => {
+      // FOR UPDATE: parallel rotations of one token, on any instance, take turns — a family never forks.
+      const row = refresh((await client.query('SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE', [hash])).rows[0]);
+      if (!row || row.revoked_at !== null) return { status: 'invalid', why: 'refresh token unknown or revoked' };
+      if (row.expires_at <= now) return { status: 'invalid', why: 'refresh token expired' };
+      const owner = user((await client.query('SELECT * FROM users WHERE id = $1', [row.user_id])).rows[0]);
+      if (!owner) return { status: 'invalid', why: 'user no longer exists' };
+      if (row.used_at !== null && now - row.used_at > reuseIntervalMs) {
+        await revoke(client, row.family, now);
+        return { status: 'reused' };
+      }
+      if (row.used_at === null) await client.query('UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2', [now, hash]);
+      await client.query('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+        successor.hash,
+        row.family,
+        row.user_id,
+        row.source,
+        successor.expiresAt,
+      ]);
+      return { status: 'rotated', user: owner, family: row.family };
+    });
+  }
+  async familyOf(hash: string) {
+    const row = (await this.pool.query('SELECT family FROM refresh_tokens WHERE hash = $1', [hash])).rows[0];
+    return row ? String(row.family) : undefined;
+  }
+  async revokeFamily(family: string, now: number) {
+    await this.pool.transaction((client) => revoke(client, family, now));
+  }
+  async isFamilyRevoked(family: string) {
+    return (await this.pool.query('SELECT 1 FROM revoked_families WHERE family = $1', [family])).rows.length > 0;
+  }
+  async saveAvatar(a: Parameters<Store['saveAvatar']>[0]) {
+    await this.pool.query(
+      'INSERT INTO avatars (id, source, owner, content_type, data, created_at, claimed) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [a.id, a.source, a.owner, a.contentType, a.data, a.now, a.claimed],
+    );
+  }
+  async avatar(id: string) {
+    const row = (await this.pool.query('SELECT content_type, data FROM avatars WHERE id = $1', [id])).rows[0];
+    return row && { content_type: String(row.content_type), data: Buffer.from(row.data as Uint8Array) };
+  }
+  async claimAvatar(id: string) {
+    await this.pool.query('UPDATE avatars SET claimed = TRUE WHERE id = $1', [id]);
+  }
+  async countAvatars(owner: string, since: number) {
+    return num(
+      (await this.pool.query('SELECT COUNT(*) AS n FROM avatars WHERE owner = $1 AND created_at >= $2', [owner, since])).rows[0].n,
+    );
+  }
+  async hitRateLimit(key: string, limit: number, windowMs: number, now: number) {
+    const start = Math.floor(now / windowMs) * windowMs;
+    const row = (
+      await this.pool.query(
+        `INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
+         ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN rate_limits.window_start = EXCLUDED.window_start THEN rate_limits.count + 1 ELSE 1 END,
+           window_start = EXCLUDED.window_start
+         RETURNING count`,
+        [`${limit}/${windowMs}/${key}`, start],
+      )
+    ).rows[0];
+    return num(row.count) > limit ? Math.max(1, Math.ceil((start + windowMs - now) / 1000)) : 0;
+  }
+  async purge(now: number, keepMs: number): Promise<Purged> {
+    return this.pool.transaction(async (client) => ({
+      tickets: (await client.query('DELETE FROM login_tickets WHERE expires_at < $1', [now])).rowCount,
+      refreshTokens: (await client.query('DELETE FROM refresh_tokens WHERE expires_at < $1', [now])).rowCount,
+      avatars: (await client.query('DELETE FROM avatars WHERE claimed = FALSE AND created_at < $1', [now - keepMs])).rowCount,
+      // Rate-limit windows end within minutes; older counters only take room.
+      ...((await client.query('DELETE FROM rate_limits WHERE window_start < $1', [now - keepMs])) && {}),
+    }));
+  }
+  async close() {
+    await this.pool.close();
+  }
+}

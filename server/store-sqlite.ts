@@ -1,0 +1,161 @@
+/**
+ * The embedded store: SQLite through better-sqlite3 (a file, or `:memory:` in tests). One process: the rate-limit
+ * counters live in memory. The database file is created with mode 0600 (owner only).
+ */
+import fs from 'fs';
+import Database from 'better-sqlite3';
+import { migrate, SQLITE_MIGRATIONS } from './migrations';
+import { FixedWindowLimiter } from './rate-limit';
+import type { Purged, RefreshRow, Rotation, Store, TicketRow, UserRow } from './store';
+
+/** Opens (creating if needed, mode 0600) and migrates a SQLite store. */
+export function openSqliteStore(file = ':memory:'): SqliteStore {
+  if (file !== ':memory:' && !fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(
+    {
+      version: () => (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0,
+      apply: (version, sql) =>
+        db.transaction(() => {
+          db.exec(sql);
+          db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(version);
+        })(),
+      init: () => void db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)'),
+    },
+    SQLITE_MIGRATIONS,
+  );
+  return new SqliteStore(db);
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private readonly limiters = new Map<string, FixedWindowLimiter>();
+  private readonly q;
+
+  /** @param db an open, migrated database (tests reach it to simulate broken backends). */
+  constructor(readonly db: Database.Database) {
+    this.q = {
+      userByOpenid: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE source = ? AND openid = ?'),
+      userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
+      insertUser: db.prepare(
+        `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source, openid) DO NOTHING`,
+      ),
+      updateProfile: db.prepare('UPDATE users SET nick_name = ?, avatar_url = COALESCE(?, avatar_url) WHERE id = ?'),
+      updatePhone: db.prepare('UPDATE users SET phone = ? WHERE id = ?'),
+      insertTicket: db.prepare(
+        'INSERT INTO login_tickets (ticket, source, openid, unionid, session_key, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      takeTicket: db.prepare<[string, string], TicketRow>('DELETE FROM login_tickets WHERE ticket = ? AND source = ? RETURNING *'),
+      peekTicket: db.prepare<[string, string], TicketRow>('SELECT * FROM login_tickets WHERE ticket = ? AND source = ?'),
+      insertRefresh: db.prepare('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      refreshByHash: db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE hash = ?'),
+      markUsed: db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
+      revokeTokens: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL'),
+      revokeFamily: db.prepare('INSERT OR IGNORE INTO revoked_families (family, revoked_at) VALUES (?, ?)'),
+      familyRevoked: db.prepare<[string], { revoked_at: number }>('SELECT revoked_at FROM revoked_families WHERE family = ?'),
+      insertAvatar: db.prepare(
+        'INSERT INTO avatars (id, source, owner, content_type, data, created_at, claimed) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      avatarById: db.prepare<[string], { content_type: string; data: Buffer }>('SELECT content_type, data FROM avatars WHERE id = ?'),
+      claimAvatar: db.prepare('UPDATE avatars SET claimed = 1 WHERE id = ?'),
+      countAvatars: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM avatars WHERE owner = ? AND created_at >= ?'),
+      purgeTickets: db.prepare('DELETE FROM login_tickets WHERE expires_at < ?'),
+      purgeRefresh: db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
+      purgeAvatars: db.prepare('DELETE FROM avatars WHERE claimed = 0 AND created_at < ?'),
+    };
+  }
+
+  async userByOpenid(source: string, openid: string) {
+    return this.q.userByOpenid.get(source, openid);
+  }
+  async userById(id: string) {
+    return this.q.userById.get(id);
+  }
+  async registerUser(u: Parameters<Store['registerUser']>[0]) {
+    const created = this.q.insertUser.run(u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now).changes === 1;
+    return { user: this.q.userByOpenid.get(u.source, u.openid)!, created };
+  }
+  async updateProfile(id: string, nickName: string, avatarUrl: string | null) {
+    this.q.updateProfile.run(nickName, avatarUrl, id);
+  }
+  async updatePhone(id: string, phone: string) {
+    this.q.updatePhone.run(phone, id);
+  }
+  async saveTicket(t: TicketRow) {
+    this.q.insertTicket.run(t.ticket, t.source, t.openid, t.unionid, t.session_key, t.expires_at);
+  }
+  async takeTicket(ticket: string, source: string) {
+    return this.q.takeTicket.get(ticket, source);
+  }
+  async peekTicket(ticket: string, source: string) {
+    return this.q.peekTicket.get(ticket, source);
+  }
+  async saveRefreshToken(r: Parameters<Store['saveRefreshToken']>[0]) {
+    this.q.insertRefresh.run(r.hash, r.family, r.userId, r.source, r.expiresAt);
+  }
+  async rotateRefreshToken(
+    hash: string,
+    now: number,
+    reuseIntervalMs: number,
+    successor: { hash: string; expiresAt: number },
+  ): Promise<Rotation> {
+    return this.db.transaction((): Rotation => {
+      const row = this.q.refreshByHash.get(hash);
+      if (!row || row.revoked_at !== null) return { status: 'invalid', why: 'refresh token unknown or revoked' };
+      if (row.expires_at <= now) return { status: 'invalid', why: 'refresh token expired' };
+      const user = this.q.userById.get(row.user_id);
+      if (!user) return { status: 'invalid', why: 'user no longer exists' };
+      if (row.used_at !== null && now - row.used_at > reuseIntervalMs) {
+        this.q.revokeTokens.run(now, row.family);
+        this.q.revokeFamily.run(row.family, now);
+        return { status: 'reused' };
+      }
+      if (row.used_at === null) this.q.markUsed.run(now, hash);
+      this.q.insertRefresh.run(successor.hash, row.family, row.user_id, row.source, successor.expiresAt);
+      return { status: 'rotated', user, family: row.family };
+    })();
+  }
+  async familyOf(hash: string) {
+    return this.q.refreshByHash.get(hash)?.family;
+  }
+  async revokeFamily(family: string, now: number) {
+    this.db.transaction(() => {
+      this.q.revokeTokens.run(now, family);
+      this.q.revokeFamily.run(family, now);
+    })();
+  }
+  async isFamilyRevoked(family: string) {
+    return this.q.familyRevoked.get(family) !== undefined;
+  }
+  async saveAvatar(a: Parameters<Store['saveAvatar']>[0]) {
+    this.q.insertAvatar.run(a.id, a.source, a.owner, a.contentType, a.data, a.now, a.claimed ? 1 : 0);
+  }
+  async avatar(id: string) {
+    return this.q.avatarById.get(id);
+  }
+  async claimAvatar(id: string) {
+    this.q.claimAvatar.run(id);
+  }
+  async countAvatars(owner: string, since: number) {
+    return this.q.countAvatars.get(owner, since)!.n;
+  }
+  async hitRateLimit(key: string, limit: number, windowMs: number, now: number) {
+    const name = `${limit}/${windowMs}`;
+    let limiter = this.limiters.get(name);
+    if (!limiter) this.limiters.set(name, (limiter = new FixedWindowLimiter(limit, windowMs)));
+    return limiter.hit(key, now);
+  }
+  async purge(now: number, keepMs: number): Promise<Purged> {
+    return this.db.transaction(() => ({
+      tickets: this.q.purgeTickets.run(now).changes,
+      refreshTokens: this.q.purgeRefresh.run(now).changes,
+      avatars: this.q.purgeAvatars.run(now - keepMs).changes,
+    }))();
+  }
+  async close() {
+    this.db.close();
+  }
+}

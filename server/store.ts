@@ -1,0 +1,119 @@
+/**
+ * The reference server's storage, one interface for two databases: SQLite (`store-sqlite.ts`, the embedded default
+ * that needs nothing) and Postgres (`store-postgres.ts`, shared by any number of server instances). Users per
+ * (source, openid) — or per `unionid` across sources; refresh tokens stored as SHA-256 hashes with a family for reuse
+ * detection; revoked families (checked on every access token); login tickets holding the `session_key` of the code
+ * that created them (it never leaves the server); uploaded avatars; and, for Postgres, the rate-limit counters.
+ * Times are epoch ms.
+ */
+
+export interface UserRow {
+  id: string;
+  source: string;
+  openid: string;
+  unionid: string | null;
+  nick_name: string;
+  avatar_url: string;
+  phone: string | null;
+  created_at: number;
+}
+
+export interface TicketRow {
+  ticket: string;
+  source: string;
+  openid: string;
+  unionid: string | null;
+  session_key: string;
+  expires_at: number;
+}
+
+export interface RefreshRow {
+  hash: string;
+  family: string;
+  user_id: string;
+  source: string;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A new user. */
+export interface NewUser {
+  id: string;
+  source: string;
+  openid: string;
+  unionid: string | null;
+  nickName: string;
+  avatarUrl: string;
+  phone: string | null;
+  now: number;
+}
+
+/** The outcome of presenting a refresh token (see `Store.rotateRefreshToken`). */
+export type Rotation = { status: 'rotated'; user: UserRow; family: string } | { status: 'invalid'; why: string } | { status: 'reused' };
+
+/** What the purge removed. */
+export interface Purged {
+  tickets: number;
+  refreshTokens: number;
+  avatars: number;
+}
+
+export interface Store {
+  /** `sqlite` or `postgres`. */
+  readonly kind: string;
+  userByOpenid(source: string, openid: string): Promise<UserRow | undefined>;
+  userById(id: string): Promise<UserRow | undefined>;
+  /**
+   * Registers a user — an upsert on (source, openid): two simultaneous registrations of one user both get the same
+   * row. `created` says whether this call inserted it.
+   */
+  registerUser(user: NewUser): Promise<{ user: UserRow; created: boolean }>;
+  /** Sets the nickname and, unless null, the avatar URL. */
+  updateProfile(id: string, nickName: string, avatarUrl: string | null): Promise<void>;
+  updatePhone(id: string, phone: string): Promise<void>;
+
+  saveTicket(row: TicketRow): Promise<void>;
+  /** Deletes and returns the ticket (single use). */
+  takeTicket(ticket: string, source: string): Promise<TicketRow | undefined>;
+  /** Returns the ticket without consuming it (the avatar upload checks it). */
+  peekTicket(ticket: string, source: string): Promise<TicketRow | undefined>;
+
+  saveRefreshToken(row: { hash: string; family: string; userId: string; source: string; expiresAt: number }): Promise<void>;
+  /**
+   * Presents a refresh token, in one transaction: unknown, revoked, expired or userless → invalid; unused, or used
+   * within `reuseIntervalMs` → marked used and `successor` stored (rotated); used before that → the family revoked
+   * (reused).
+   */
+  rotateRefreshToken(hash: string, now: number, reuseIntervalMs: number, successor: { hash: string; expiresAt: number }): Promise<Rotation>;
+  /** The family of a stored refresh token. */
+  familyOf(hash: string): Promise<string | undefined>;
+  /** Revokes a family's refresh tokens and records the family as revoked (its access tokens then fail). */
+  revokeFamily(family: string, now: number): Promise<void>;
+  isFamilyRevoked(family: string): Promise<boolean>;
+
+  saveAvatar(row: {
+    id: string;
+    source: string;
+    owner: string;
+    contentType: string;
+    data: Buffer;
+    now: number;
+    claimed: boolean;
+  }): Promise<void>;
+  avatar(id: string): Promise<{ content_type: string; data: Buffer } | undefined>;
+  /** A login's profile named this avatar: it is kept by the purge. */
+  claimAvatar(id: string): Promise<void>;
+  /** Uploads by `owner` since `since`. */
+  countAvatars(owner: string, since: number): Promise<number>;
+
+  /**
+   * Counts a hit of `key` in the current fixed window of `windowMs`; resolves with 0 when allowed, else the seconds
+   * until the window ends. Postgres keeps the counters in the database, so the limits hold across instances.
+   */
+  hitRateLimit(key: string, limit: number, windowMs: number, now: number): Promise<number>;
+
+  /** Removes expired tickets, used or expired refresh tokens older than `keepMs`, and unclaimed avatars older than `keepMs`. */
+  purge(now: number, keepMs: number): Promise<Purged>;
+  close(): Promise<void>;
+}
