@@ -3,7 +3,7 @@
  *   WX_APPID + WX_SECRET (required), JWT_SECRET (required, >= 32 characters, not a secret from this repository),
  *   WECHAT_API_BASE (default `https://api.weixin.qq.com`), PORT (default 3000), DATABASE_URL (`postgres://...`: a
  *   Postgres shared by any number of instances) or DB_FILE (a SQLite file, created 0600; default ":memory:", so data
- *   lasts as long as the process), TRUST_PROXY (`true`, or the proxy's address: per-IP limits then see the client), SOURCE (default "demo-app"), ACCESS_TTL / REFRESH_TTL (s), PUBLIC_BASE_URL (the base of avatar links;
+ *   lasts as long as the process), TRUST_PROXY (`true`, or the proxy's address: per-IP limits then see the client), SOURCE (default "demo-app"), ACCESS_TTL / REFRESH_TTL / REUSE_INTERVAL (s), PUBLIC_BASE_URL (the base of avatar links;
  *   default http://127.0.0.1:PORT).
  * It refuses to start without credentials and a secret of its own, whatever `NODE_ENV` says. For development with the
  * WeChat emulator, `npm run server` starts `scripts/dev-server.ts` instead.
@@ -50,6 +50,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     trustProxy: env.TRUST_PROXY === 'true' ? true : env.TRUST_PROXY || undefined,
     accessTtlSeconds: env.ACCESS_TTL ? Number(env.ACCESS_TTL) : undefined,
     refreshTtlSeconds: env.REFRESH_TTL ? Number(env.REFRESH_TTL) : undefined,
+    reuseIntervalSeconds: env.REUSE_INTERVAL ? Number(env.REUSE_INTERVAL) : undefined,
   });
   const url = await app.listen({ host: '127.0.0.1', port: env.PORT ? Number(env.PORT) : 3000 });
   return { url, close: () => app.close() };

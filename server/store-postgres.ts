@@ -54,24 +54,25 @@ export async function pgPool(connectionString: string): Promise<SqlPool> {
   };
 }
 
-/** Opens and migrates a Postgres store over `pool`. */
+/**
+ * Opens and migrates a Postgres store over `pool`. The whole migration runs in one transaction under an advisory
+ * lock, so instances starting at once take turns: one migrates, the others find the work done.
+ */
 export async function openPostgresStore(pool: SqlPool): Promise<PostgresStore> {
-  await migrate(
-    {
-      init: async () => void (await pool.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)')),
-      version: async () => Number((await pool.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v),
-      apply: (version, sql) =>
-        pool.transaction(async (client) => {
-          // Two instances starting at once: the lock makes one migrate while the other waits, then skips.
-          await client.query('SELECT pg_advisory_xact_lock(727272)');
-          const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [version]);
-          if (done.rows.length) return;
+  await pool.transaction(async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(727272)');
+    await migrate(
+      {
+        init: async () => void (await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)')),
+        version: async () => Number((await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v),
+        apply: async (version, sql) => {
           await client.query(sql);
           await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
-        }),
-    },
-    POSTGRES_MIGRATIONS,
-  );
+        },
+      },
+      POSTGRES_MIGRATIONS,
+    );
+  });
   return new PostgresStore(pool);
 }
 
