@@ -17,6 +17,7 @@ import { LoginKit } from '../lib/login-kit';
 import { createFakeWx, FakeBackend, userInfoResult } from '../emulator/in-memory';
 import { openPostgresStore, pgPool } from '../server/store-postgres';
 import { openSqliteStore } from '../server/store-sqlite';
+import { renderSections, withSections, type LoadResult } from './bench-report';
 import { startStack } from './stack';
 
 const root = path.resolve(__dirname, '../..');
@@ -153,7 +154,7 @@ async function sizes() {
   };
 }
 
-function loadFromSecondProcess(url: string, route: string, bodies: string[], connections: number): Promise<Record<string, number>> {
+function loadFromSecondProcess(url: string, route: string, bodies: string[], connections: number): Promise<LoadResult> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-bench-')), 'bodies.json');
   fs.writeFileSync(file, JSON.stringify(bodies));
   return new Promise((resolve, reject) => {
@@ -228,12 +229,6 @@ async function server(kind: 'sqlite' | 'postgres', sessions = 10_000, warmup = 2
   return { store: kind, connections, warmup, login, refresh };
 }
 
-function table(title: string, header: string[], rows: Array<Array<string | number>>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells: Array<string | number>) => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
-  return [`\n${title}`, line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
-}
-
 async function main() {
   const startedAt = new Date().toISOString();
   const burstRows = await bursts();
@@ -249,70 +244,12 @@ async function main() {
     server: load,
   };
 
-  console.log(
-    table(
-      'Logins and refreshes per burst of concurrent cold requests (target: 1 wx.login, 1 UI, 1 refresh per burst)',
-      [
-        'burst',
-        'new user: wx.login / backend logins / UI',
-        'returning user: wx.login / backend logins / UI',
-        'expired token: refresh / wx.login',
-      ],
-      burstRows.map((r) => [
-        r.burst,
-        `${r.newUser.wxLogin} / ${r.newUser.backendLogin} (silent + authorize) / ${r.newUser.ui}`,
-        `${r.returningUser.wxLogin} / ${r.returningUser.backendLogin} / ${r.returningUser.ui}`,
-        `${r.expiredToken.refresh} / ${r.expiredToken.wxLogin}`,
-      ]),
-    ),
-  );
-  console.log(
-    table(
-      'Steady state, per authenticated request (target 0)',
-      ['requests', 'wx.checkSession', 'wx.login', 'storage reads', 'CPU µs/request: bare / kit', 'ratio (per-round range)'],
-      [
-        [
-          steady.requests,
-          steady.perRequest.checkSession,
-          steady.perRequest.wxLogin,
-          steady.perRequest.storageReads,
-          `${steady.cpuMicrosecondsPerRequest.bare} / ${steady.cpuMicrosecondsPerRequest.kit}`,
-          `${steady.cpuOverheadRatio}x (${steady.cpuOverheadRatioRange.join('–')})`,
-        ],
-      ],
-    ),
-  );
-  console.log(
-    table(
-      'Size of what ships (bytes)',
-      ['part', 'built', 'minified', 'gzipped'],
-      [
-        ['core: lib/ + hub/ + entry', size.core.rawBytes, size.core.minifiedBytes, size.core.gzipBytes],
-        [
-          'AuthModal (js + behaviour + wxml + wxss + json)',
-          size.authModal.rawBytes,
-          size.authModal.minifiedBytes,
-          size.authModal.gzipBytes,
-        ],
-        ['login page (same)', size.loginPage.rawBytes, size.loginPage.minifiedBytes, size.loginPage.gzipBytes],
-      ],
-    ),
-  );
-  const row = (name: string, r: Record<string, number>) => [name, r.requests, r.wallClockPerSecond, r.p50Ms, r.p99Ms, r.non2xx + r.errors];
-  console.log(
-    table(
-      `Reference server: warm runs (${load.sqlite.warmup} requests of warm-up discarded), ${load.sqlite.connections} connections from a second process on 127.0.0.1, wall clock`,
-      ['store / endpoint', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'failed'],
-      [
-        row('SQLite: POST /auth/login (silent, returning user)', load.sqlite.login),
-        row('SQLite: POST /auth/refresh (rotation)', load.sqlite.refresh),
-        row('Postgres: POST /auth/login', load.postgres.login),
-        row('Postgres: POST /auth/refresh', load.postgres.refresh),
-      ],
-    ),
-  );
+  const sections = renderSections(results);
+  for (const text of Object.values(sections)) console.log(`\n${text}`);
   fs.mkdirSync(path.join(root, 'bench'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+  const readme = path.join(root, 'README.md');
+  fs.writeFileSync(readme, withSections(fs.readFileSync(readme, 'utf8'), sections));
   console.log(`\nwrote bench/results.json (${results.machine.cpus} CPUs, ${results.machine.cpu}, Node ${results.machine.node})`);
 }
 

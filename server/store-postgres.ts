@@ -102,8 +102,17 @@ async function revoke(client: SqlClient, family: string, now: number): Promise<v
   await client.query('INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [family, now]);
 }
 
+/** How long (ms) an instance trusts "this family is not revoked" before asking the database again. */
+const REVOCATION_CACHE_MS = 1000;
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
+  /**
+   * family → until when (epoch ms) it is known not revoked. Every authenticated request checks its family; the cache
+   * spares a round trip per request at the price of a revocation reaching the *other* instances up to 1 s late (this
+   * instance forgets the family at once when it revokes it).
+   */
+  private notRevoked = new Map<string, number>();
 
   constructor(private readonly pool: SqlPool) {}
 
@@ -168,6 +177,7 @@ export class PostgresStore implements Store {
       const owner = user((await client.query('SELECT * FROM users WHERE id = $1', [row.user_id])).rows[0]);
       if (!owner) return { status: 'invalid', why: 'user no longer exists' };
       if (row.used_at !== null && now - row.used_at > reuseIntervalMs) {
+        this.notRevoked.delete(row.family);
         await revoke(client, row.family, now);
         return { status: 'reused' };
       }
@@ -187,10 +197,18 @@ export class PostgresStore implements Store {
     return row ? String(row.family) : undefined;
   }
   async revokeFamily(family: string, now: number) {
+    this.notRevoked.delete(family);
     await this.pool.transaction((client) => revoke(client, family, now));
   }
   async isFamilyRevoked(family: string) {
-    return (await this.pool.query('SELECT 1 FROM revoked_families WHERE family = $1', [family])).rows.length > 0;
+    const now = Date.now();
+    if ((this.notRevoked.get(family) ?? 0) > now) return false;
+    const revoked = (await this.pool.query('SELECT 1 FROM revoked_families WHERE family = $1', [family])).rows.length > 0;
+    if (!revoked) {
+      if (this.notRevoked.size >= 10_000) this.notRevoked = new Map();
+      this.notRevoked.set(family, now + REVOCATION_CACHE_MS);
+    }
+    return revoked;
   }
   async saveAvatar(a: Parameters<Store['saveAvatar']>[0]) {
     await this.pool.query(
