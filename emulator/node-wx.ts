@@ -55,7 +55,10 @@ export interface NodeWx extends WxAdapter, Navigator {
 
 export interface NodeWxOptions {
   emulator: WeChatEmulator;
+  /** The person using the phone (the emulator's user key). */
   openid: string;
+  /** The mini-program this `wx` belongs to (default the emulator's primary appid). */
+  appid?: string;
   /** What `wx.getExtConfigSync()` returns (the demo reads its `baseURL` there). */
   extConfig?: Record<string, unknown>;
   /** Receives one line per `wx` call, for the demo's narration. */
@@ -84,7 +87,7 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     maxInFlight: 0,
     login(opts) {
       count('login');
-      const code = options.emulator.issueCode(wx.openid);
+      const code = options.emulator.issueCode(wx.openid, options.appid);
       log(`wx.login -> code ${code.slice(0, 6)}… (user ${wx.openid})`);
       setImmediate(() => opts.success?.({ code, errMsg: 'login:ok' }));
     },

@@ -29,7 +29,10 @@ export interface EmulatedUser {
 }
 
 interface IssuedCode {
+  /** The person (the emulator's user key). */
   openid: string;
+  /** The mini-program the code was issued to. */
+  appid?: string;
   /** epoch ms */
   expiresAt: number;
   used: boolean;
@@ -42,12 +45,18 @@ export const CODE_TTL_MS = 5 * 60 * 1000;
 export interface WeChatEmulatorOptions {
   appid?: string;
   secret?: string;
+  /**
+   * Further mini-programs of the same Open Platform account: a person gets another `openid` in each (the primary
+   * app's openid + `@` + the appid), and the same `unionid`.
+   */
+  otherApps?: Array<{ appid: string; secret: string }>;
   now?: () => number;
 }
 
 export class WeChatEmulator {
   readonly appid: string;
   readonly secret: string;
+  private readonly otherApps: Array<{ appid: string; secret: string }>;
   private readonly now: () => number;
   private readonly users = new Map<string, EmulatedUser>();
   private readonly codes = new Map<string, IssuedCode>();
@@ -66,6 +75,7 @@ export class WeChatEmulator {
   constructor(options: WeChatEmulatorOptions = {}) {
     this.appid = options.appid ?? 'wx0000000000demo';
     this.secret = options.secret ?? 'emulator-secret';
+    this.otherApps = options.otherApps ?? [];
     this.now = options.now ?? Date.now;
   }
 
@@ -86,13 +96,21 @@ export class WeChatEmulator {
     return user;
   }
 
-  /** What `wx.login` gives user `openid`: a fresh one-time code. Rotates the user's `session_key`. */
-  issueCode(openid: string): string {
+  /**
+   * What `wx.login` gives user `openid` in the mini-program `appid` (default the primary one): a fresh one-time code.
+   * Rotates the user's `session_key`.
+   */
+  issueCode(openid: string, appid: string = this.appid): string {
     const user = this.user(openid);
     user.sessionKey = newSessionKey();
     const code = crypto.randomBytes(12).toString('hex');
-    this.codes.set(code, { openid, expiresAt: this.now() + CODE_TTL_MS, used: false });
+    this.codes.set(code, { openid, appid, expiresAt: this.now() + CODE_TTL_MS, used: false });
     return code;
+  }
+
+  /** The openid a person has in mini-program `appid` (WeChat gives each mini-program its own). */
+  openidIn(openid: string, appid: string = this.appid): string {
+    return appid === this.appid ? openid : `${openid}@${appid}`;
   }
 
   /** `auth.code2Session`: the exchange WeChat's server does. */
@@ -100,15 +118,21 @@ export class WeChatEmulator {
     this.code2SessionCalls++;
     const queued = this.queuedErrors.shift();
     if (queued !== undefined) return { errcode: queued, errmsg: ERRMSG[queued] ?? 'error' };
-    if (query.appid !== this.appid || query.secret !== this.secret) return { errcode: 40013, errmsg: ERRMSG[40013] };
+    const app = [{ appid: this.appid, secret: this.secret }, ...this.otherApps].find((a) => a.appid === query.appid);
+    if (!app || query.secret !== app.secret) return { errcode: 40013, errmsg: ERRMSG[40013] };
     if (query.grant_type !== 'authorization_code' || !query.js_code) return { errcode: 40029, errmsg: ERRMSG[40029] };
     const issued = this.codes.get(query.js_code);
-    if (!issued || issued.expiresAt <= this.now()) return { errcode: 40029, errmsg: ERRMSG[40029] };
+    if (!issued || issued.expiresAt <= this.now() || (issued.appid ?? this.appid) !== app.appid)
+      return { errcode: 40029, errmsg: ERRMSG[40029] };
     if (issued.used) return { errcode: 40163, errmsg: ERRMSG[40163] };
     issued.used = true;
     const user = this.user(issued.openid);
     if (user.blocked) return { errcode: 40226, errmsg: ERRMSG[40226] };
-    return { openid: user.openid, session_key: user.sessionKey, ...(user.unionid ? { unionid: user.unionid } : {}) };
+    return {
+      openid: this.openidIn(user.openid, app.appid),
+      session_key: user.sessionKey,
+      ...(user.unionid ? { unionid: user.unionid } : {}),
+    };
   }
 
   /**
@@ -224,7 +248,9 @@ export class WeChatEmulator {
     // The control API of the emulator (development only): what a phone would do, for tools in another process such
     // as `npm run contract-check`. Each answers JSON.
     const userOf = (body: unknown) => String((body as { user?: unknown } | null)?.user ?? '');
-    app.post('/_emulator/code', async (request) => ({ code: this.issueCode(userOf(request.body)) }));
+    app.post('/_emulator/code', async (request) => ({
+      code: this.issueCode(userOf(request.body), (request.body as { appid?: string }).appid ?? this.appid),
+    }));
     app.post('/_emulator/user-info', async (request) => this.userInfoDetail(userOf(request.body)));
     app.post('/_emulator/phone-code', async (request) => this.phoneDetail(userOf(request.body)));
     app.post('/_emulator/error', async (request) => {

@@ -3,6 +3,7 @@ import { LoginError } from './errors';
 import type {
   AvatarCredentials,
   BackendContext,
+  BindRequest,
   BackendLoginRequest,
   BackendLoginResult,
   BackendSession,
@@ -74,6 +75,7 @@ export function backendError(what: string, response: RequestResponse): LoginErro
     return new LoginError('RATE_LIMITED', message, { ...details, retryAfterMs: retryAfter * 1000 });
   }
   if (backendCode === 'USER_BLOCKED') return new LoginError('USER_BLOCKED', message, details);
+  if (backendCode === 'ACCOUNT_CONFLICT') return new LoginError('ACCOUNT_CONFLICT', message, details);
   return new LoginError('LOGIN_FAILED', message, details);
 }
 
@@ -125,6 +127,17 @@ export function createContractBackend(): LoginBackend {
       const avatarUrl = (response.data as { avatarUrl?: unknown } | null)?.avatarUrl;
       if (response.statusCode === 200 && typeof avatarUrl === 'string') return avatarUrl;
       throw backendError('avatar upload', response);
+    },
+    async bind(request: BindRequest, state: LoginState, context: BackendContext): Promise<LoginUser> {
+      const response = await context.request({
+        url: '/auth/bind',
+        method: 'POST',
+        header: { 'content-type': 'application/json', Authorization: `Bearer ${state.accessToken}` },
+        data: { ...request },
+      });
+      const user = (response.data as { user?: LoginUser } | null)?.user;
+      if (response.statusCode === 200 && user && typeof user.id === 'string') return user;
+      throw backendError('bind', response);
     },
     async logout(state: LoginState, context: BackendContext): Promise<void> {
       const response = await context.request({

@@ -26,6 +26,8 @@
  * - `SESSION_EXPIRED`: the backend still answered "session expired" after the kit logged in again and retried once.
  * - `LOGGED_OUT`: `logout()` was called while this login or request was waiting (for a login, a renewal or a slot).
  * - `ABORTED`: the caller aborted the request through its task handle (`onTask`).
+ * - `ACCOUNT_CONFLICT`: a step-up's phone number is bound to another account (contract 409 `ACCOUNT_CONFLICT`); the
+ *   backend never merges accounts by itself.
  */
 export type LoginErrorCode =
   | 'NOT_CONFIGURED'
@@ -44,7 +46,8 @@ export type LoginErrorCode =
   | 'TIMEOUT'
   | 'SESSION_EXPIRED'
   | 'LOGGED_OUT'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'ACCOUNT_CONFLICT';
 
 /** Context a `LoginError` may carry; every field is optional. */
 export interface LoginErrorDetails {

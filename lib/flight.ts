@@ -152,8 +152,8 @@ export class SingleFlight {
         codeLogin.keepTicket(ticket); // unused: the next attempt can skip wx.login
         throw error;
       }
-      const uploadTicket = codeLogin.usable(opts, ticket) ? ticket.value : undefined;
-      const { payload, avatarLater } = await backendPayload(opts, auth, uploadTicket);
+      const credentials = codeLogin.usable(opts, ticket) ? { loginTicket: ticket.value } : undefined;
+      const { payload, avatarLater } = await backendPayload(opts, auth, credentials);
       const outcome = await codeLogin.authorize(opts, ticket, payload);
       if (outcome.status !== 'ok') {
         throw new LoginError('LOGIN_FAILED', 'the backend still asks for user authorization after the user authorized');

@@ -7,6 +7,7 @@
 export { LoginKit } from './login-kit';
 export { defaultIsSessionExpired } from './options';
 export type { Backoff, LoginOptions, LoginTimeouts } from './options';
+export type { RequireOptions, StepUpKind } from './step-up';
 export { LoginError, isLoginError } from './errors';
 export type { LoginErrorCode, LoginErrorDetails } from './errors';
 export { createContractBackend } from './contract-backend';
@@ -26,6 +27,7 @@ export type {
   AuthResult,
   AuthTips,
   AuthType,
+  BindRequest,
   AvatarCredentials,
   BackendContext,
   BackendLoginRequest,

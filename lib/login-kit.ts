@@ -13,6 +13,7 @@ import { Limiter } from './limiter';
 import { MODES, modeOf } from './modes';
 import { invalid, resolveOptions, type LoginOptions, type ResolvedOptions } from './options';
 import { Session } from './session';
+import { StepUps, type RequireOptions, type StepUpKind } from './step-up';
 import { checkTips } from './tips';
 import { RequestControl, originOf, resolveUrl, sendRequest } from './transport';
 import type {
@@ -58,6 +59,12 @@ export class LoginKit {
   private readonly queued = new Set<RequestControl>();
   /** The kit instance's one limiter, kept across `config()` calls (its `max` follows the options). */
   private readonly limiter = new Limiter(10);
+  private readonly stepUps = new StepUps({
+    options: () => this.requireConfigured(),
+    session: () => this.session,
+    login: (call) => this.login(call),
+    emit: (event) => this.emit(event),
+  });
   private readonly listeners: LoginEventListener[] = [];
   private reportedNotConfigured = false;
 
@@ -125,6 +132,8 @@ export class LoginKit {
    * - `common`/`force`: a failed or cancelled login rejects, and the request is not sent.
    * - `silent`: a failed login sends the request without credentials and resolves with whatever the backend answers.
    * - `reTry: false`, or `config.shouldRenew` saying no: a "session expired" answer is returned as it is.
+   * - `loginOpts.require: 'profile' | 'phone'`: the step-up of `require()` first; its failure rejects and the request is
+   *   not sent.
    * @throws LoginError `SESSION_EXPIRED` (still expired after the replays), `NETWORK_ERROR`, `TIMEOUT`, `ABORTED`,
    *   `INVALID_OPTIONS`, `NOT_CONFIGURED`, `LOGGED_OUT`, and every `login()` error in `common`/`force` mode (a failed
    *   refresh: its cause, e.g. `RATE_LIMITED` with `retryAfterMs`).
@@ -159,6 +168,11 @@ export class LoginKit {
       return replays < opts.maxReplays ? 'renew' : 'exhausted';
     };
     let state = await control.guard(this.credentials({ mode, tips: loginOpts.tips }));
+    if (loginOpts.require !== undefined) {
+      // The step-up first; its failure rejects and the request is not sent.
+      await control.guard(this.require(loginOpts.require, { tips: loginOpts.tips, mode: mode === 'silent' ? 'silent' : 'common' }));
+      state = this.session.fresh() ?? state;
+    }
     for (;;) {
       const { response, sent, outcome } = await this.send<T>(opts, request, state, renewal, control, verdict);
       if (!sent || outcome === 'fine' || outcome === 'keep') return response;
@@ -173,6 +187,24 @@ export class LoginKit {
       replays++;
       state = await control.guard(this.credentials(renewal));
     }
+  }
+
+  /**
+   * Step-up: makes sure the logged-in user has `kind` — a profile (`'profile'`: nickname and avatar) or a phone number
+   * (`'phone'`) — and resolves with the user. Logs in first per `options.mode` (a backend with silent registration
+   * logs a new user in without any UI); resolves at once when the user already has it; else shows the login UI for
+   * that `authType` (AuthModal or login page, page tips merged as for a login) and sends the answer to the backend
+   * (contract 1.2 `POST /auth/bind`, with the access token). Concurrent callers share one step-up.
+   * @throws LoginError `AUTH_CANCELLED`, `AUTH_DENIED`, `PRIVACY_DENIED`, `PHONE_QUOTA_EXCEEDED`, `ACCOUNT_CONFLICT` (the
+   *   phone is bound to another account), `AUTH_REQUIRED` (`mode: 'silent'` and the user lacks it), `INVALID_OPTIONS`
+   *   (no `backend.bind`, an unknown kind), and every `login()` error.
+   */
+  require(kind: StepUpKind, options: RequireOptions = {}): Promise<LoginUser> {
+    this.requireConfigured();
+    if (kind !== 'profile' && kind !== 'phone') throw invalid(`require(kind) expects "profile" or "phone", got ${JSON.stringify(kind)}`);
+    if (typeof options !== 'object' || options === null) throw invalid('require(kind, options) expects options such as {tips}');
+    if (options.tips !== undefined) checkTips(options.tips, 'require options.tips');
+    return this.stepUps.require(kind, { tips: options.tips, mode: modeOf(options, 'require options') });
   }
 
   /**

@@ -106,6 +106,9 @@ export interface LoginUser {
   id: string;
   nickName?: string;
   avatarUrl?: string;
+  /** Contract 1.2: the user gave a profile (a nickname). A silently registered user has none yet. */
+  profileComplete?: boolean;
+  /** A phone number is bound to the account. */
   phoneBound?: boolean;
   [key: string]: unknown;
 }
@@ -179,8 +182,8 @@ export interface RequestTaskHandle {
 
 /** Options of `requestWithLogin()`: a request plus how it may log in. */
 export interface RequestWithLoginOptions extends RequestOptions {
-  /** How the request may log in (mode, tips). */
-  loginOpts?: LoginCallOptions;
+  /** How the request may log in (mode, tips), and what it requires of the user (`require`: a step-up first). */
+  loginOpts?: LoginCallOptions & { require?: 'profile' | 'phone' };
   /** `false`: a "session expired" answer is returned as it is — no refresh, no re-login, no replay. Default `true`. */
   reTry?: boolean;
   /** Called at once with the call's task handle (abort, headers and chunk listeners). */
@@ -258,6 +261,18 @@ export interface LoginBackend {
   uploadAvatar?(filePath: string, context: BackendContext, credentials: AvatarCredentials): Promise<string | null>;
   /** Revokes the session server-side; failures are logged, never block the local logout. */
   logout?(state: LoginState, context: BackendContext): Promise<void>;
+  /**
+   * Step-up (contract 1.2 `POST /auth/bind`, with the access token of `state`): adds a profile or a phone number to
+   * the logged-in user and resolves with the updated user. Rejects with `statusCode` 401 when the token expired (the
+   * kit renews it and binds once more) and `ACCOUNT_CONFLICT` (409) when the phone belongs to another account.
+   */
+  bind?(request: BindRequest, state: LoginState, context: BackendContext): Promise<LoginUser>;
+}
+
+/** What a step-up sends to the backend: exactly one of them. */
+export interface BindRequest {
+  profile?: ProfileAuthData;
+  phoneCode?: string;
 }
 
 /**
@@ -267,7 +282,8 @@ export interface LoginBackend {
  * - `sessionExpired`: the backend answered "expired" for the current access token;
  * - `refreshStart` / `refreshEnd`: one refresh-token exchange (`state` on success, `error` on failure);
  * - `relogin`: a session could not be refreshed (no refresh token, or it was rejected) and the kit logs in again;
- * - `logout`: `logout()` ended a session.
+ * - `logout`: `logout()` ended a session;
+ * - `stepUp`: the user added a profile or a phone number (`Login.require`).
  */
 export type LoginEvent =
   | { type: 'login'; state: LoginState; isNewUser: boolean }
@@ -276,7 +292,8 @@ export type LoginEvent =
   | { type: 'refreshStart' }
   | { type: 'refreshEnd'; state?: LoginState; error?: LoginError }
   | { type: 'relogin' }
-  | { type: 'logout' };
+  | { type: 'logout' }
+  | { type: 'stepUp'; kind: 'profile' | 'phone'; user: LoginUser };
 
 /** Receives `LoginEvent`s. Errors it throws are caught and logged. */
 export type LoginEventListener = (event: LoginEvent) => void;

@@ -8,7 +8,7 @@ import { callAdapter } from './code-login';
 import type { ResolvedOptions } from './options';
 import { callWx, withTimeout, type AuthSettingLike } from './runtime';
 import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
-import type { AuthResult, AuthTips, BackendLoginRequest } from './types';
+import type { AuthResult, AuthTips, AvatarCredentials, BackendLoginRequest } from './types';
 import { PHONE_QUOTA_ERRNO } from './wechat-types';
 
 function isAuthResult(value: unknown): value is AuthResult {
@@ -58,15 +58,16 @@ function authFailure(result: Extract<AuthResult, { succeeded: false }>, afterPer
 
 /**
  * The backend fields (`userInfo`, `profile` or `phoneCode`) for what the user authorized. A profile's temporary
- * avatar (a local path from `chooseAvatar`) is uploaded first with the login ticket (`backend.uploadAvatar`) and its
- * permanent URL sent; without a ticket it is left for after the login (`avatarLater`); a backend without the upload
+ * avatar (a local path from `chooseAvatar`) is uploaded first with `credentials` — the login ticket, or the access
+ * token of a step-up — (`backend.uploadAvatar`) and its permanent URL sent; without credentials it is left for after
+ * the login (`avatarLater`); a backend without the upload
  * capability (or no `uploadAvatar`) gets the nickname only — a device path means nothing to a server.
  * Rejects `LOGIN_FAILED` when the UI's data is incomplete, and with the upload's error when the upload fails.
  */
 export async function backendPayload(
   opts: ResolvedOptions,
   auth: Extract<AuthResult, { succeeded: true }>,
-  loginTicket: string | undefined,
+  credentials: AvatarCredentials | undefined,
 ): Promise<{ payload: Partial<BackendLoginRequest>; avatarLater?: string }> {
   const payload = authPayload(auth);
   const profile = payload.profile;
@@ -74,9 +75,9 @@ export async function backendPayload(
   const nickNameOnly = { ...payload, profile: { nickName: profile.nickName } };
   const { backend } = opts;
   if (!backend.uploadAvatar) return { payload: nickNameOnly };
-  if (!loginTicket) return { payload: nickNameOnly, avatarLater: profile.avatarUrl };
+  if (!credentials) return { payload: nickNameOnly, avatarLater: profile.avatarUrl };
   const avatarUrl = await callAdapter(opts, 'backend.uploadAvatar', () =>
-    backend.uploadAvatar!(profile.avatarUrl!, opts.context, { loginTicket }),
+    backend.uploadAvatar!(profile.avatarUrl!, opts.context, credentials),
   );
   return { payload: avatarUrl ? { ...payload, profile: { ...profile, avatarUrl } } : nickNameOnly };
 }

@@ -9,32 +9,58 @@ import { WeChatEmulator } from '../emulator/wechat';
 
 export interface Stack {
   emulator: WeChatEmulator;
+  /** The emulator's appid of each source. */
+  appids: Record<string, string>;
   server: FastifyInstance;
   /** The server's base URL, e.g. `http://127.0.0.1:40123`. */
   baseURL: string;
   close(): Promise<void>;
 }
 
-/**
- * Starts the emulator and a server for mini-program `source` (default `demo-app`) on `port` (default: a free one);
- * `server` overrides its options.
- */
-export async function startStack(options: { source?: string; port?: number; server?: Partial<ServerOptions> } = {}): Promise<Stack> {
-  const emulator = new WeChatEmulator();
+/** Options of `startStack`. */
+export interface StackOptions {
+  /** The mini-program the server serves (default `demo-app`), with the emulator's primary appid. */
+  source?: string;
+  /** Its registration policy (default `authorize`, contract 1.1's flow). */
+  registration?: 'silent' | 'authorize';
+  /**
+   * Further mini-programs of the same Open Platform account, each with an appid of its own in the emulator (`appid`
+   * of `Stack.appids`); a person gets another openid in each and the same unionid.
+   */
+  otherSources?: Array<{ source: string; registration?: 'silent' | 'authorize' }>;
+  /** The server's port (default: a free one). */
+  port?: number;
+  /** Overrides of the server's options. */
+  server?: Partial<ServerOptions>;
+}
+
+/** Starts the emulator and a server on 127.0.0.1 (see `StackOptions`). */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const others = (options.otherSources ?? []).map((other, i) => ({
+    ...other,
+    appid: `wx${String(i + 1).padStart(14, '0')}0ther`,
+    secret: `secret-${other.source}`,
+  }));
+  const emulator = new WeChatEmulator({ otherApps: others.map(({ appid, secret }) => ({ appid, secret })) });
   await emulator.listen();
+  const apps: ServerOptions['apps'] = {
+    [options.source ?? 'demo-app']: { appid: emulator.appid, secret: emulator.secret, registration: options.registration },
+  };
+  for (const other of others) apps[other.source] = { appid: other.appid, secret: other.secret, registration: other.registration };
   let publicBaseURL = '';
   const server = await buildServer({
     publicBaseURL: () => publicBaseURL,
     store: openSqliteStore(':memory:'),
     jwtSecret: 'development-stack-secret-'.padEnd(40, 'x'),
     wechatBaseURL: emulator.baseURL,
-    apps: { [options.source ?? 'demo-app']: { appid: emulator.appid, secret: emulator.secret } },
+    apps,
     ...options.server,
   });
   const baseURL = await server.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   publicBaseURL = baseURL;
   return {
     emulator,
+    appids: Object.fromEntries(Object.entries(apps).map(([source, app]) => [source, app.appid])),
     server,
     baseURL,
     async close() {

@@ -72,10 +72,13 @@ export interface ServerContext {
   limit(key: string, perMinute: number): Promise<void>;
   /** The per-IP and per-openid limits per minute. */
   limits: { perIp: number; perOpenid: number };
-  /** Access + refresh tokens for `user` (a new refresh-token family unless `family` is given). */
-  issueTokens(user: UserRow, family?: string): Promise<TokenBody>;
+  /**
+   * Access + refresh tokens for `user` logged in through mini-program `source` (default the user's first one), in a
+   * new refresh-token family unless `family` is given.
+   */
+  issueTokens(user: UserRow, family?: string, source?: string): Promise<TokenBody>;
   /** The token body for a refresh token already stored (rotation stores it inside its transaction). */
-  tokenBody(user: UserRow, family: string, refreshToken: string): Promise<TokenBody>;
+  tokenBody(user: UserRow, family: string, refreshToken: string, source: string): Promise<TokenBody>;
   /** A new refresh token and its stored form (`hash`, `expiresAt` ms). */
   newRefreshToken(): { token: string; hash: string; expiresAt: number };
   /** The configured public base URL, without a trailing slash. */
@@ -84,15 +87,20 @@ export interface ServerContext {
   bearerFamily(authorization: string | undefined): Promise<string | null>;
   /** The user as the contract's `user` object. */
   publicUser(user: UserRow): PublicUser;
-  /** Verifies `Authorization: Bearer <jwt>`; throws 401 `TOKEN_EXPIRED` / `TOKEN_INVALID`. Null when absent and optional. */
+  /**
+   * Verifies `Authorization: Bearer <jwt>`; throws 401 `TOKEN_EXPIRED` / `TOKEN_INVALID`. Null when absent and
+   * optional. The user's `source` is the mini-program of this session (the token's `src`).
+   */
   authenticate(request: FastifyRequest, optional?: boolean): Promise<UserRow | null>;
 }
 
-/** The contract's `user` object. */
+/** The contract's `user` object: what the account has, and what it lacks (contract 1.2: `profileComplete`, `phoneBound`). */
 export interface PublicUser {
   id: string;
   nickName: string;
   avatarUrl: string;
+  /** The user gave a nickname (the avatar is optional: its upload is an optional capability). */
+  profileComplete: boolean;
   phoneBound: boolean;
 }
 
@@ -167,9 +175,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   /** Signs the access token (HS256; `fam` names the refresh-token family, so revoking the family reaches it). */
-  async function tokenBody(user: UserRow, family: string, refreshToken: string): Promise<TokenBody> {
+  async function tokenBody(user: UserRow, family: string, refreshToken: string, source: string): Promise<TokenBody> {
     const iat = nowSeconds();
-    const accessToken = await new SignJWT({ src: user.source, fam: family })
+    const accessToken = await new SignJWT({ src: source, fam: family })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(user.id)
       .setIssuedAt(iat)
@@ -179,14 +187,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return { accessToken, expiresIn: accessTtl, refreshToken, refreshExpiresIn: refreshTtl, user: publicUser(user) };
   }
 
-  async function issueTokens(user: UserRow, family: string = crypto.randomUUID()): Promise<TokenBody> {
+  async function issueTokens(user: UserRow, family: string = crypto.randomUUID(), source = user.source): Promise<TokenBody> {
     const refresh = newRefreshToken();
-    await store.saveRefreshToken({ hash: refresh.hash, family, userId: user.id, source: user.source, expiresAt: refresh.expiresAt });
-    return tokenBody(user, family, refresh.token);
+    await store.saveRefreshToken({ hash: refresh.hash, family, userId: user.id, source, expiresAt: refresh.expiresAt });
+    return tokenBody(user, family, refresh.token, source);
   }
 
   function publicUser(user: UserRow): PublicUser {
-    return { id: user.id, nickName: user.nick_name, avatarUrl: user.avatar_url, phoneBound: user.phone !== null };
+    return {
+      id: user.id,
+      nickName: user.nick_name,
+      avatarUrl: user.avatar_url,
+      profileComplete: user.nick_name !== '',
+      phoneBound: user.phone !== null,
+    };
   }
 
   async function bearerFamily(authorization: string | undefined): Promise<string | null> {
@@ -219,7 +233,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
       const user = typeof payload.sub === 'string' ? await store.userById(payload.sub) : undefined;
       if (!user) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
-      return user;
+      return typeof payload.src === 'string' ? { ...user, source: payload.src } : user;
     } catch (error) {
       if (error instanceof ContractError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new ContractError(401, 'TOKEN_EXPIRED', 'access token expired');

@@ -35,6 +35,12 @@ const loginSchema = {
   },
 } as const;
 
+const bindSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { profile: loginSchema.properties.profile, phoneCode: str(256) },
+} as const;
+
 interface LoginBody {
   source: string;
   mode: 'silent' | 'authorize';
@@ -83,6 +89,18 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     return url && url.indexOf(prefix) === 0 ? url.slice(prefix.length) : null;
   };
 
+  /**
+   * The account of this identity: by openid in this mini-program, else — when WeChat gave a unionid — the account of
+   * the same person in another mini-program of the Open Platform account, which this openid is then linked to.
+   */
+  async function accountOf(source: string, identity: Identity) {
+    const own = await store.userByOpenid(source, identity.openid);
+    if (own || !identity.unionid) return own;
+    const family = await store.userByUnionid(identity.unionid);
+    if (family) await store.linkIdentity(source, identity.openid, family.id);
+    return family;
+  }
+
   app.post('/auth/login', { schema: { body: loginSchema } }, async (request, reply) => {
     const body = request.body as LoginBody;
     const wxApp = appOf(body.source);
@@ -90,10 +108,15 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     await ctx.limit(`ip:${request.ip}`, limits.perIp);
     const identity = await identify(body, wxApp);
     await ctx.limit(`openid:${body.source}:${identity.openid}`, limits.perOpenid);
-    const existing = await store.userByOpenid(body.source, identity.openid);
+    const existing = await accountOf(body.source, identity);
 
     if (body.mode === 'silent') {
-      if (existing) return { ...(await issueTokens(existing)), isNewUser: false };
+      if (existing) return { ...(await issueTokens(existing, undefined, body.source)), isNewUser: false };
+      if (wxApp.registration === 'silent') {
+        // "No-feeling" registration: an account with nothing but the identity; the client steps up for more.
+        const { user, created } = await store.registerUser(newAccount(body.source, identity, undefined, null));
+        return { ...(await issueTokens(user, undefined, body.source)), isNewUser: created };
+      }
       const loginTicket = randomToken();
       await store.saveTicket({
         ticket: loginTicket,
@@ -109,23 +132,61 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     let profile: { nickName: string; avatarUrl?: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
     const phone = body.phoneCode ? await exchangePhoneCode(wxApp, body.phoneCode) : undefined;
+    await checkPhoneFree(phone, existing?.id ?? (await store.userByOpenid(body.source, identity.openid))?.id);
     const avatarId = avatarIdOf(profile?.avatarUrl);
     if (avatarId) await store.claimAvatar(avatarId);
     // An upsert: two simultaneous registrations of one new user both land on the same row.
-    const { user: registered, created } = await store.registerUser({
+    const { user: registered, created } = existing
+      ? { user: existing, created: false }
+      : await store.registerUser(newAccount(body.source, identity, profile, phone ?? null));
+    if (!created && profile) await store.updateProfile(registered.id, profile.nickName, profile.avatarUrl ?? null);
+    if (!created && phone) await store.updatePhone(registered.id, phone);
+    const user = created ? registered : (await store.userById(registered.id))!;
+    return { ...(await issueTokens(user, undefined, body.source)), isNewUser: !existing && created };
+  });
+
+  function newAccount(
+    source: string,
+    identity: Identity,
+    profile: { nickName: string; avatarUrl?: string } | undefined,
+    phone: string | null,
+  ) {
+    return {
       id: crypto.randomUUID(),
-      source: body.source,
+      source,
       openid: identity.openid,
       unionid: identity.unionid,
       nickName: profile?.nickName ?? '',
       avatarUrl: profile?.avatarUrl ?? '',
-      phone: phone ?? null,
+      phone,
       now: now(),
-    });
-    if (!created && profile) await store.updateProfile(registered.id, profile.nickName, profile.avatarUrl ?? null);
-    if (!created && phone) await store.updatePhone(registered.id, phone);
-    const user = created ? registered : (await store.userById(registered.id))!;
-    return { ...(await issueTokens(user)), isNewUser: !existing && created };
+    };
+  }
+
+  /** A phone number belongs to one account: binding it to another answers 409 `ACCOUNT_CONFLICT` (no automatic merge). */
+  async function checkPhoneFree(phone: string | undefined, userId: string | undefined): Promise<void> {
+    if (!phone) return;
+    const holder = await store.userByPhone(phone);
+    if (holder && holder.id !== userId) {
+      throw new ContractError(409, 'ACCOUNT_CONFLICT', 'this phone number is bound to another account');
+    }
+  }
+
+  // Step-up (contract 1.2): a logged-in user adds what the product needs now — a profile or a phone number.
+  app.post('/auth/bind', { schema: { body: bindSchema } }, async (request) => {
+    const user = (await ctx.authenticate(request))!;
+    const body = request.body as { profile?: { nickName: string; avatarUrl?: string }; phoneCode?: string };
+    if (!body.profile === !body.phoneCode) throw new ContractError(400, 'BAD_REQUEST', 'give exactly one of profile and phoneCode');
+    if (body.profile) {
+      const avatarId = avatarIdOf(body.profile.avatarUrl);
+      if (avatarId) await store.claimAvatar(avatarId);
+      await store.updateProfile(user.id, body.profile.nickName, body.profile.avatarUrl ?? null);
+    } else {
+      const phone = await exchangePhoneCode(appOf(user.source)!, body.phoneCode!);
+      await checkPhoneFree(phone, user.id);
+      await store.updatePhone(user.id, phone);
+    }
+    return { user: ctx.publicUser((await store.userById(user.id))!) };
   });
 
   /** The server-side phone exchange; a bad code is the client's `INVALID_USER_DATA`, anything else WeChat's trouble. */
@@ -203,7 +264,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       if (rotation.status === 'invalid') throw new ContractError(401, 'REFRESH_TOKEN_INVALID', rotation.why);
       if (rotation.status === 'reused')
         throw new ContractError(401, 'REFRESH_TOKEN_INVALID', 'refresh token reused: the session was revoked');
-      return ctx.tokenBody(rotation.user, rotation.family, successor.token);
+      return ctx.tokenBody(rotation.user, rotation.family, successor.token, rotation.source);
     },
   );
 

@@ -50,6 +50,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    CREATE INDEX login_tickets_expiry ON login_tickets (expires_at);
    CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
    CREATE INDEX users_unionid ON users (unionid);`,
+  // 3: identities — one account, one openid per mini-program (a unionid links them); phone numbers looked up.
+  `CREATE TABLE identities (source TEXT NOT NULL, openid TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (source, openid));
+   INSERT INTO identities (source, openid, user_id) SELECT source, openid, id FROM users;
+   CREATE INDEX users_phone ON users (phone);`,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -74,4 +78,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    CREATE INDEX avatars_owner ON avatars (owner, created_at);
    CREATE INDEX avatars_unclaimed ON avatars (claimed, created_at);
    CREATE TABLE rate_limits (key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count INTEGER NOT NULL);`,
+  `CREATE TABLE identities (source TEXT NOT NULL, openid TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (source, openid));
+   INSERT INTO identities (source, openid, user_id) SELECT source, openid, id FROM users;
+   CREATE INDEX users_phone ON users (phone);`,
 ];

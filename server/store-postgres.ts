@@ -117,18 +117,42 @@ export class PostgresStore implements Store {
   constructor(private readonly pool: SqlPool) {}
 
   async userByOpenid(source: string, openid: string) {
-    return user((await this.pool.query('SELECT * FROM users WHERE source = $1 AND openid = $2', [source, openid])).rows[0]);
+    const sql =
+      'SELECT users.* FROM identities JOIN users ON users.id = identities.user_id WHERE identities.source = $1 AND identities.openid = $2';
+    return user((await this.pool.query(sql, [source, openid])).rows[0]);
+  }
+  async userByUnionid(unionid: string) {
+    return user((await this.pool.query('SELECT * FROM users WHERE unionid = $1 ORDER BY created_at LIMIT 1', [unionid])).rows[0]);
+  }
+  async userByPhone(phone: string) {
+    return user((await this.pool.query('SELECT * FROM users WHERE phone = $1 LIMIT 1', [phone])).rows[0]);
+  }
+  async linkIdentity(source: string, openid: string, userId: string) {
+    await this.pool.query('INSERT INTO identities (source, openid, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+      source,
+      openid,
+      userId,
+    ]);
   }
   async userById(id: string) {
     return user((await this.pool.query('SELECT * FROM users WHERE id = $1', [id])).rows[0]);
   }
   async registerUser(u: Parameters<Store['registerUser']>[0]) {
-    const inserted = await this.pool.query(
-      `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (source, openid) DO NOTHING`,
-      [u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now],
-    );
-    return { user: (await this.userByOpenid(u.source, u.openid))!, created: inserted.rowCount === 1 };
+    const created = await this.pool.transaction(async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (source, openid) DO NOTHING`,
+        [u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now],
+      );
+      if (inserted.rowCount !== 1) return false;
+      await client.query('INSERT INTO identities (source, openid, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        u.source,
+        u.openid,
+        u.id,
+      ]);
+      return true;
+    });
+    return { user: (await this.userByOpenid(u.source, u.openid))!, created };
   }
   async updateProfile(id: string, nickName: string, avatarUrl: string | null) {
     await this.pool.query('UPDATE users SET nick_name = $1, avatar_url = COALESCE($2, avatar_url) WHERE id = $3', [
@@ -189,7 +213,7 @@ export class PostgresStore implements Store {
         row.source,
         successor.expiresAt,
       ]);
-      return { status: 'rotated', user: owner, family: row.family };
+      return { status: 'rotated', user: owner, family: row.family, source: row.source };
     });
   }
   async familyOf(hash: string) {

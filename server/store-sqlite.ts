@@ -40,7 +40,12 @@ export class SqliteStore implements Store {
   /** @param db an open, migrated database (tests reach it to simulate broken backends). */
   constructor(readonly db: Database.Database) {
     this.q = {
-      userByOpenid: db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE source = ? AND openid = ?'),
+      userByOpenid: db.prepare<[string, string], UserRow>(
+        'SELECT users.* FROM identities JOIN users ON users.id = identities.user_id WHERE identities.source = ? AND identities.openid = ?',
+      ),
+      userByUnionid: db.prepare<[string], UserRow>('SELECT * FROM users WHERE unionid = ? ORDER BY created_at LIMIT 1'),
+      userByPhone: db.prepare<[string], UserRow>('SELECT * FROM users WHERE phone = ? LIMIT 1'),
+      linkIdentity: db.prepare('INSERT INTO identities (source, openid, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
       insertUser: db.prepare(
         `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -77,9 +82,21 @@ export class SqliteStore implements Store {
   async userById(id: string) {
     return this.q.userById.get(id);
   }
+  async userByUnionid(unionid: string) {
+    return this.q.userByUnionid.get(unionid);
+  }
+  async userByPhone(phone: string) {
+    return this.q.userByPhone.get(phone);
+  }
+  async linkIdentity(source: string, openid: string, userId: string) {
+    this.q.linkIdentity.run(source, openid, userId);
+  }
   async registerUser(u: Parameters<Store['registerUser']>[0]) {
-    const created = this.q.insertUser.run(u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now).changes === 1;
-    return { user: this.q.userByOpenid.get(u.source, u.openid)!, created };
+    return this.db.transaction(() => {
+      const created = this.q.insertUser.run(u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now).changes === 1;
+      if (created) this.q.linkIdentity.run(u.source, u.openid, u.id);
+      return { user: this.q.userByOpenid.get(u.source, u.openid)!, created };
+    })();
   }
   async updateProfile(id: string, nickName: string, avatarUrl: string | null) {
     this.q.updateProfile.run(nickName, avatarUrl, id);
@@ -118,7 +135,7 @@ export class SqliteStore implements Store {
       }
       if (row.used_at === null) this.q.markUsed.run(now, hash);
       this.q.insertRefresh.run(successor.hash, row.family, row.user_id, row.source, successor.expiresAt);
-      return { status: 'rotated', user, family: row.family };
+      return { status: 'rotated', user, family: row.family, source: row.source };
     })();
   }
   async familyOf(hash: string) {

@@ -50,7 +50,8 @@ export interface NewUser {
 }
 
 /** The outcome of presenting a refresh token (see `Store.rotateRefreshToken`). */
-export type Rotation = { status: 'rotated'; user: UserRow; family: string } | { status: 'invalid'; why: string } | { status: 'reused' };
+export type Rotation =
+  { status: 'rotated'; user: UserRow; family: string; source: string } | { status: 'invalid'; why: string } | { status: 'reused' };
 
 /** What the purge removed. */
 export interface Purged {
@@ -62,7 +63,14 @@ export interface Purged {
 export interface Store {
   /** `sqlite` or `postgres`. */
   readonly kind: string;
+  /** The account that has `openid` in mini-program `source` (its own, or one linked by unionid). */
   userByOpenid(source: string, openid: string): Promise<UserRow | undefined>;
+  /** An account with this `unionid` (from any mini-program of the same Open Platform account). */
+  userByUnionid(unionid: string): Promise<UserRow | undefined>;
+  /** The account a phone number is bound to. */
+  userByPhone(phone: string): Promise<UserRow | undefined>;
+  /** Links `openid` of mini-program `source` to an existing account (idempotent). */
+  linkIdentity(source: string, openid: string, userId: string): Promise<void>;
   userById(id: string): Promise<UserRow | undefined>;
   /**
    * Registers a user — an upsert on (source, openid): two simultaneous registrations of one user both get the same

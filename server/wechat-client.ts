@@ -21,9 +21,16 @@ export class WeChatApiError extends Error {
   }
 }
 
+/** A mini-program the server serves. */
 export interface WeChatApp {
   appid: string;
   secret: string;
+  /**
+   * How a user WeChat identifies but the server does not know is registered (contract 1.2):
+   * - `'silent'`: on the first silent login, with no profile and no phone; the client asks for more later (step-up);
+   * - `'authorize'` (the default, contract 1.1's flow): the silent login answers `USER_NOT_REGISTERED` with a ticket.
+   */
+  registration?: 'silent' | 'authorize';
 }
 
 /** Access tokens of the WeChat server API, cached per appid until shortly before they expire (`expires_in` s). */

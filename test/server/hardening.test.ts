@@ -152,7 +152,9 @@ describe('tokens', () => {
 
   it('two simultaneous registrations of one new user both succeed, as the same user', async () => {
     const [a, b] = await Promise.all(
-      [1, 2].map(() => login({ mode: 'authorize', code: emulator.issueCode('twin'), phoneCode: emulator.phoneDetail('twin').code })),
+      [1, 2].map(() =>
+        login({ mode: 'authorize', code: emulator.issueCode('twin'), phoneCode: emulator.phoneDetail('twin', '13900000001').code }),
+      ),
     );
     expect([a.status, b.status]).toEqual([200, 200]);
     const [ja, jb] = await Promise.all([a.json(), b.json()]);
@@ -160,11 +162,16 @@ describe('tokens', () => {
   });
 
   it("keeps binding phones after WeChat revoked the server's access token (40001: refetch once, retry)", async () => {
-    expect((await login({ mode: 'authorize', code: emulator.issueCode('ph1'), phoneCode: emulator.phoneDetail('ph1').code })).status).toBe(
-      200,
-    );
+    expect(
+      (await login({ mode: 'authorize', code: emulator.issueCode('ph1'), phoneCode: emulator.phoneDetail('ph1', '13900000002').code }))
+        .status,
+    ).toBe(200);
     emulator.revokeAccessTokens();
-    const again = await login({ mode: 'authorize', code: emulator.issueCode('ph2'), phoneCode: emulator.phoneDetail('ph2').code });
+    const again = await login({
+      mode: 'authorize',
+      code: emulator.issueCode('ph2'),
+      phoneCode: emulator.phoneDetail('ph2', '13900000003').code,
+    });
     expect(again.status).toBe(200);
     expect((await again.json()).user.phoneBound).toBe(true);
   });

@@ -8,7 +8,7 @@ import { openPostgresStore } from '../../server/store-postgres';
 import { openSqliteStore } from '../../server/store-sqlite';
 import { pglitePool } from '../helpers/pglite';
 
-const TABLES = 'users, login_tickets, refresh_tokens, revoked_families, avatars, rate_limits';
+const TABLES = 'users, identities, login_tickets, refresh_tokens, revoked_families, avatars, rate_limits';
 /** Each database once per file (PGlite takes about 2 s to start); emptied before each test. */
 const stores: Array<[string, () => Promise<{ store: Store; reset(): Promise<void> }>]> = [
   [

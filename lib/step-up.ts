@@ -1,0 +1,89 @@
+/**
+ * Step-up (contract 1.2, `POST /auth/bind`): a logged-in user — often one the backend registered silently, with no
+ * profile and no phone — is asked for what the product needs at the moment it needs it. `require('phone')` resolves at
+ * once when the user already has it; otherwise it shows the login UI for that `authType` (tips merged as for a
+ * login), sends the answer to the backend with the access token, and resolves with the updated user. Concurrent
+ * callers of one kind share one step-up, as they share one login. WeChat's account rules say the same: no prompt
+ * before the user has used the app, and a phone number only where the service needs one.
+ */
+import { toLoginError } from './code-login';
+import { LoginError } from './errors';
+import type { ResolvedOptions } from './options';
+import type { Session } from './session';
+import type { AuthTips, LoginEvent, LoginMode, LoginState, LoginUser } from './types';
+import { authorizeUser, backendPayload } from './user-auth';
+
+/** What a step-up asks for. */
+export type StepUpKind = 'profile' | 'phone';
+
+/** Options of `Login.require()`. */
+export interface RequireOptions {
+  /** Tips for the UI (its `authType` is the kind asked for). */
+  tips?: Partial<AuthTips>;
+  /** `silent`: never show UI — rejects `AUTH_REQUIRED` when the user lacks it. Default `common`. */
+  mode?: LoginMode;
+}
+
+/** True when `user` already has `kind`: the backend's `profileComplete` / `phoneBound` (a nickname counts as a profile). */
+export function hasStep(user: LoginUser | null, kind: StepUpKind): boolean {
+  if (!user) return false;
+  if (kind === 'phone') return user.phoneBound === true;
+  return user.profileComplete === true || (user.profileComplete === undefined && typeof user.nickName === 'string' && user.nickName !== '');
+}
+
+/** What the step-ups need from the kit instance. */
+export interface StepUpHost {
+  options(): ResolvedOptions;
+  session(): Session;
+  /** A login per `mode` (the kit's `login`). */
+  login(call: { mode: LoginMode; tips?: Partial<AuthTips> }): Promise<LoginState>;
+  emit(event: LoginEvent): void;
+}
+
+export class StepUps {
+  private readonly inFlight = new Map<StepUpKind, Promise<LoginUser>>();
+
+  constructor(private readonly host: StepUpHost) {}
+
+  /** See `LoginKit.require`. */
+  require(kind: StepUpKind, options: RequireOptions): Promise<LoginUser> {
+    const pending = this.inFlight.get(kind);
+    if (pending) return pending;
+    const run = this.run(kind, options);
+    this.inFlight.set(kind, run);
+    const done = () => this.inFlight.delete(kind);
+    run.then(done, done);
+    return run;
+  }
+
+  private async run(kind: StepUpKind, { tips, mode = 'common' }: RequireOptions): Promise<LoginUser> {
+    let state = await this.host.login({ mode, tips });
+    if (hasStep(state.user, kind)) return state.user!;
+    const opts = this.host.options();
+    const { backend } = opts;
+    if (!backend.bind)
+      throw new LoginError('INVALID_OPTIONS', 'config.backend has no bind(): a step-up needs POST /auth/bind (contract 1.2)');
+    if (mode === 'silent') throw new LoginError('AUTH_REQUIRED', `the user has no ${kind} yet, and a silent call shows no UI`);
+    const auth = await authorizeUser(opts, { ...tips, authType: kind });
+    if (auth.authType !== kind) throw new LoginError('LOGIN_FAILED', `the login UI answered "${auth.authType}" to a "${kind}" step-up`);
+    const { payload } = await backendPayload(opts, auth, { accessToken: state.accessToken });
+    const request = { profile: payload.profile, phoneCode: payload.phoneCode };
+    let user: LoginUser;
+    try {
+      user = await backend.bind(request, state, opts.context);
+    } catch (error) {
+      const bindError = toLoginError(error);
+      if (bindError.statusCode !== 401) throw bindError;
+      // The access token expired on the way: renew it (one shared renewal) and bind once more.
+      if (this.host.session().markExpired(state)) this.host.emit({ type: 'sessionExpired' });
+      state = await this.host.login({ mode: 'common', tips });
+      user = await backend.bind(request, state, opts.context);
+    }
+    const session = this.host.session();
+    const current = session.state;
+    if (!current || session.loggedOut) throw new LoginError('LOGGED_OUT', 'logout() was called while the step-up ran');
+    session.commit({ ...current, user: { ...current.user, ...user } });
+    this.host.emit({ type: 'stepUp', kind, user });
+    return user;
+  }
+}
