@@ -62,8 +62,10 @@ export class WeChatEmulator {
   private readonly codes = new Map<string, IssuedCode>();
   private readonly phoneCodes = new Map<string, IssuedCode>();
   private readonly phones = new Map<string, string>();
-  private readonly accessTokens = new Set<string>();
-  private stable: { token: string; expiresAt: number } | null = null;
+  /** Server access tokens → the appid they were issued to. */
+  private readonly accessTokens = new Map<string, string>();
+  /** The stable token of each appid. */
+  private stable = new Map<string, { token: string; expiresAt: number }>();
   /** errcodes the next jscode2session calls answer with, in order (fault injection). */
   readonly queuedErrors: number[] = [];
   /** Count of jscode2session calls, for assertions. */
@@ -183,12 +185,17 @@ export class WeChatEmulator {
     return { errMsg: 'getPhoneNumber:ok', code };
   }
 
+  /** The mini-program with these credentials, if any. */
+  private app(appid: unknown, secret: unknown): { appid: string } | undefined {
+    return [{ appid: this.appid, secret: this.secret }, ...this.otherApps].find((a) => a.appid === appid && a.secret === secret);
+  }
+
   /** `GET /cgi-bin/token` (client_credential). */
   accessToken(query: { grant_type?: string; appid?: string; secret?: string }): Record<string, unknown> {
-    if (query.grant_type !== 'client_credential' || query.appid !== this.appid || query.secret !== this.secret)
-      return { errcode: 40013, errmsg: ERRMSG[40013] };
+    const app = this.app(query.appid, query.secret);
+    if (query.grant_type !== 'client_credential' || !app) return { errcode: 40013, errmsg: ERRMSG[40013] };
     const token = crypto.randomBytes(16).toString('hex');
-    this.accessTokens.add(token);
+    this.accessTokens.set(token, app.appid);
     return { access_token: token, expires_in: 7200 };
   }
 
@@ -197,29 +204,29 @@ export class WeChatEmulator {
    * same token and invalidates nothing; `force_refresh: true` issues a new one and invalidates the old.
    */
   stableToken(body: Record<string, unknown>): Record<string, unknown> {
-    if (body.grant_type !== 'client_credential' || body.appid !== this.appid || body.secret !== this.secret)
-      return { errcode: 40013, errmsg: ERRMSG[40013] };
-    const current = this.stable;
+    const app = this.app(body.appid, body.secret);
+    if (body.grant_type !== 'client_credential' || !app) return { errcode: 40013, errmsg: ERRMSG[40013] };
+    const current = this.stable.get(app.appid);
     if (current && current.expiresAt > this.now() && body.force_refresh !== true) {
       return { access_token: current.token, expires_in: Math.floor((current.expiresAt - this.now()) / 1000) };
     }
     if (current) this.accessTokens.delete(current.token);
     const token = crypto.randomBytes(16).toString('hex');
-    this.accessTokens.add(token);
-    this.stable = { token, expiresAt: this.now() + 7200 * 1000 };
+    this.accessTokens.set(token, app.appid);
+    this.stable.set(app.appid, { token, expiresAt: this.now() + 7200 * 1000 });
     return { access_token: token, expires_in: 7200 };
   }
 
   /** WeChat revokes every server access token (as when the AppSecret is reset): calls answer 40001 until refetched. */
   revokeAccessTokens(): void {
     this.accessTokens.clear();
-    this.stable = null;
+    this.stable.clear();
   }
 
   /** `POST /wxa/business/getuserphonenumber?access_token=...` with `{code}`. */
   getUserPhoneNumber(accessToken: string | undefined, body: { code?: unknown }): Record<string, unknown> {
-    if (!accessToken || !this.accessTokens.has(accessToken))
-      return { errcode: 40001, errmsg: 'invalid credential, access_token is invalid' };
+    const appid = accessToken ? this.accessTokens.get(accessToken) : undefined;
+    if (!appid) return { errcode: 40001, errmsg: 'invalid credential, access_token is invalid' };
     const issued = typeof body.code === 'string' ? this.phoneCodes.get(body.code) : undefined;
     if (!issued || issued.used || issued.expiresAt <= this.now()) return { errcode: 40029, errmsg: ERRMSG[40029] };
     issued.used = true;
@@ -231,7 +238,7 @@ export class WeChatEmulator {
         phoneNumber: phone,
         purePhoneNumber: phone,
         countryCode: '86',
-        watermark: { timestamp: Math.floor(this.now() / 1000), appid: this.appid },
+        watermark: { timestamp: Math.floor(this.now() / 1000), appid },
       },
     };
   }

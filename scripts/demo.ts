@@ -84,8 +84,14 @@ function check(what: string, ok: boolean) {
   if (!ok) failures++;
 }
 
-function device(emulator: WeChatEmulator, baseURL: string, openid: string): Device {
-  const wx = createNodeWx({ emulator, openid, extConfig: { baseURL }, log: (line) => say(line) });
+/** The second mini-program of the demo's Open Platform account, whose backend registers users silently. */
+const SHOP = 'demo-shop';
+let shopAppid = '';
+
+/** A phone of `openid` running the demo app as mini-program `source` (default `demo-app`). */
+function device(emulator: WeChatEmulator, baseURL: string, openid: string, source = 'demo-app'): Device {
+  const appid = source === SHOP ? shopAppid : undefined;
+  const wx = createNodeWx({ emulator, openid, appid, extConfig: { baseURL, source }, log: (line) => say(line) });
   const runtime = new PageRuntime(appDir, wx, (line) => say(line));
   runtime.launch();
   return { wx, runtime };
@@ -103,10 +109,14 @@ async function run(title: string, body: () => Promise<void>) {
 }
 
 async function main() {
-  const stack = await startStack({ server: { now: () => Date.now() + serverSkewMs } });
+  const stack = await startStack({
+    otherSources: [{ source: SHOP, registration: 'silent' }],
+    server: { now: () => Date.now() + serverSkewMs },
+  });
   const { emulator, baseURL } = stack;
+  shopAppid = stack.appids[SHOP];
   console.log(`reference server on ${baseURL}, WeChat emulator on ${emulator.baseURL}, demo app ${path.relative(root, appDir)}`);
-  emulator.user('alice', { nickName: 'Alice' });
+  emulator.user('alice', { nickName: 'Alice', unionid: 'union-alice' });
   emulator.user('bob', { nickName: 'Bob' });
 
   await run('A new user logs in through the AuthModal', async () => {
@@ -261,6 +271,51 @@ async function main() {
     const status = await until('the phone binding', () => textOf(erin, '.status'));
     say(`page shows "${status}"`);
     check('the server exchanged the code and bound the phone', status === '已绑定手机号');
+  });
+
+  await run('No-feeling login in a second mini-program: browse with no prompt, then step up for a profile and a phone', async () => {
+    emulator.user('carol', { nickName: 'Carol' });
+    const carol = device(emulator, baseURL, 'carol', SHOP);
+    carol.runtime.reLaunch('/pages/index');
+    await until('the feed', () => textOf(carol, '.greeting'));
+    say(`page shows "${textOf(carol, '.greeting')}": the backend registered the new user silently`);
+    check(
+      'a new user browses with no prompt and one wx.login',
+      carol.wx.calls.login === 1 && !nodeAt(carol, ['#auth-modal', '.lk-auth-modal__title']),
+    );
+    tap(carol, '#comment-btn');
+    await until('the profile step-up', () => nodeAt(carol, ['#auth-modal', '.lk-auth__profile']));
+    say(`AuthModal asks for a profile only now: "${textOf(carol, '#auth-modal', '.lk-auth-modal__title')}"`);
+    const modal = (...selectors: string[]) => find(carol.runtime.current.rendered as unknown as Node, ['#auth-modal', ...selectors])!;
+    modal('.lk-auth__avatar').dispatchEvent('chooseavatar', { detail: { avatarUrl: temporaryAvatar() } });
+    modal('.lk-auth__profile').dispatchEvent('submit', { detail: { value: { nickName: 'Carol' } } });
+    const commented = await until('the comment', () => textOf(carol, '.status'));
+    say(`page shows "${commented}"`);
+    check(
+      'the comment went out after the profile step-up (POST /auth/bind)',
+      commented === '评论成功' && carol.wx.requested.includes('POST /auth/bind'),
+    );
+    carol.runtime.reLaunch('/pages/order');
+    tap(carol, '#order-btn');
+    await until('the phone step-up', () => textOf(carol, '#auth-modal', '.lk-auth__confirm'));
+    say(`AuthModal asks for the phone number where the order needs it: "${textOf(carol, '#auth-modal', '.lk-auth-modal__title')}"`);
+    find(carol.runtime.current.rendered as unknown as Node, ['#auth-modal', '.lk-auth__confirm'])!.dispatchEvent('getphonenumber', {
+      detail: emulator.phoneDetail('carol', '13700000099'),
+    });
+    const ordered = await until('the order', () => textOf(carol, '.status'));
+    say(`page shows "${ordered}"`);
+    check('the order went out after the phone step-up, still with one wx.login', ordered === '下单成功' && carol.wx.calls.login === 1);
+  });
+
+  await run('One person, one account across the app family: Alice opens the second mini-program', async () => {
+    const alice = device(emulator, baseURL, 'alice', SHOP);
+    alice.runtime.reLaunch('/pages/index');
+    const greeting = await until('the feed', () => textOf(alice, '.greeting'));
+    say(`page shows "${greeting}": another openid, the same unionid, the same account`);
+    check(
+      'recognised by unionid, logged in silently with no UI',
+      greeting === '欢迎回来，Alice' && !nodeAt(alice, ['#auth-modal', '.lk-auth-modal__title']),
+    );
   });
 
   await run('Settings: logout, then a forced re-login through the UI', async () => {

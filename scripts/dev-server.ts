@@ -1,14 +1,16 @@
 /**
  * `npm run server`: the development backend — the WeChat emulator and the reference server side by side on
- * 127.0.0.1 (`startStack`). PORT (default 3000), DB_FILE (default ":memory:"), SOURCE (default "demo-app"),
+ * 127.0.0.1 (`startStack`). PORT (default 3000), DB_FILE (default ":memory:"), SOURCE (default "demo-app"), REGISTRATION,
  * ACCESS_TTL / REFRESH_TTL (s). Against real WeChat, run `server/main.ts` with credentials instead.
  */
+import { registrationOf } from '../server/main';
 import { openSqliteStore } from '../server/store-sqlite';
 import { startStack } from './stack';
 
 const env = process.env;
 startStack({
   source: env.SOURCE,
+  registration: registrationOf(env.REGISTRATION),
   port: env.PORT ? Number(env.PORT) : 3000,
   server: {
     store: openSqliteStore(env.DB_FILE ?? ':memory:'),

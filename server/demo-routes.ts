@@ -5,7 +5,10 @@ import type { ServerContext } from './app';
 
 const text = { type: 'string', minLength: 1, maxLength: 500 } as const;
 
-/** Registers `GET /api/me`, `GET /api/feed` (personalised when authenticated) and `POST /api/comments`. */
+/**
+ * Registers `GET /api/me`, `GET /api/feed` (personalised when authenticated), `POST /api/comments` and
+ * `POST /api/orders` (which needs a bound phone: 403 `PHONE_REQUIRED` otherwise).
+ */
 export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { authenticate, publicUser } = ctx;
   app.get('/api/me', async (request) => ({ user: publicUser((await authenticate(request))!) }));
@@ -25,4 +28,10 @@ export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): vo
       return reply.code(201).send({ id: crypto.randomUUID(), text: (request.body as { text: string }).text, author: publicUser(user) });
     },
   );
+
+  app.post('/api/orders', async (request: FastifyRequest, reply: FastifyReply) => {
+    const user = (await authenticate(request))!;
+    if (user.phone === null) return reply.code(403).send({ code: 'PHONE_REQUIRED', message: 'an order needs a bound phone number' });
+    return reply.code(201).send({ id: crypto.randomUUID(), buyer: publicUser(user) });
+  });
 }

@@ -3,7 +3,7 @@
  *   WX_APPID + WX_SECRET (required), JWT_SECRET (required, >= 32 characters, not a secret from this repository),
  *   WECHAT_API_BASE (default `https://api.weixin.qq.com`), PORT (default 3000), DATABASE_URL (`postgres://...`: a
  *   Postgres shared by any number of instances) or DB_FILE (a SQLite file, created 0600; default ":memory:", so data
- *   lasts as long as the process), TRUST_PROXY (`true`, or the proxy's address: per-IP limits then see the client), SOURCE (default "demo-app"), ACCESS_TTL / REFRESH_TTL / REUSE_INTERVAL (s), PUBLIC_BASE_URL (the base of avatar links;
+ *   lasts as long as the process), TRUST_PROXY (`true`, or the proxy's address: per-IP limits then see the client), SOURCE (default "demo-app"), REGISTRATION (`silent` | `authorize`, default authorize), ACCESS_TTL / REFRESH_TTL / REUSE_INTERVAL (s), PUBLIC_BASE_URL (the base of avatar links;
  *   default http://127.0.0.1:PORT).
  * It refuses to start without credentials and a secret of its own, whatever `NODE_ENV` says. For development with the
  * WeChat emulator, `npm run server` starts `scripts/dev-server.ts` instead.
@@ -21,6 +21,13 @@ const PUBLIC_SECRETS = ['development-only-secret-change-me-0123456789'];
 export async function openStore(env: NodeJS.ProcessEnv): Promise<Store> {
   if (env.DATABASE_URL) return openPostgresStore(await pgPool(env.DATABASE_URL));
   return openSqliteStore(env.DB_FILE ?? ':memory:');
+}
+
+/** `REGISTRATION`: `silent` or `authorize` (default). */
+export function registrationOf(value: string | undefined): 'silent' | 'authorize' {
+  if (value === undefined || value === 'authorize') return 'authorize';
+  if (value === 'silent') return 'silent';
+  throw new Error(`REGISTRATION must be "silent" or "authorize", got ${JSON.stringify(value)}`);
 }
 
 export interface RunningServer {
@@ -46,7 +53,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     jwtSecret: env.JWT_SECRET,
     wechatBaseURL: env.WECHAT_API_BASE ?? 'https://api.weixin.qq.com',
     publicBaseURL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`,
-    apps: { [source]: { appid: env.WX_APPID, secret: env.WX_SECRET } },
+    apps: { [source]: { appid: env.WX_APPID, secret: env.WX_SECRET, registration: registrationOf(env.REGISTRATION) } },
     trustProxy: env.TRUST_PROXY === 'true' ? true : env.TRUST_PROXY || undefined,
     accessTtlSeconds: env.ACCESS_TTL ? Number(env.ACCESS_TTL) : undefined,
     refreshTtlSeconds: env.REFRESH_TTL ? Number(env.REFRESH_TTL) : undefined,

@@ -22,6 +22,8 @@ it('walks every login flow of the built demo app successfully', () => {
     'The token expires while the user is busy: ten requests, one refresh',
     'A refusal is recovered through the permission panel',
     "WeChat's official privacy popup, then a phone-number login",
+    'No-feeling login in a second mini-program: browse with no prompt, then step up for a profile and a phone',
+    'One person, one account across the app family: Alice opens the second mini-program',
     'Settings: logout, then a forced re-login through the UI',
   ]) {
     expect(output).toContain(step);
