@@ -21,6 +21,8 @@ export interface EmulatorControl {
   failNext(errcode: number): Promise<void>;
   /** WeChat flags `user` as high-risk (40226). */
   block(user: string): Promise<void>;
+  /** A one-time `getPhoneNumber` code of `user`, whose number is the emulator's default one (the same for every user). */
+  phoneCode(user: string): Promise<string>;
 }
 
 /** Drives an emulator in another process through its `/_emulator/` control API. */
@@ -39,6 +41,7 @@ export function httpEmulator(baseURL: string): EmulatorControl {
     userInfo: (user) => call('user-info', { user }),
     failNext: async (errcode) => void (await call('error', { errcode })),
     block: async (user) => void (await call('block', { user })),
+    phoneCode: async (user) => (await call<{ code: string }>('phone-code', { user })).code,
   };
 }
 
@@ -130,20 +133,36 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
 
   // ---- login ------------------------------------------------------------------------------------------------
   let ticket = '';
-  await check('silent login of an unknown user', '401 USER_NOT_REGISTERED with a loginTicket', async () => {
-    const a = await login({ mode: 'silent', code: await emulator.code(user('new')) });
-    ticket = typeof a.body.loginTicket === 'string' ? a.body.loginTicket : '';
-    return a.status === 401 && a.body.code === 'USER_NOT_REGISTERED' && ticket ? null : describe(a);
-  });
-
+  // The registration policy (contract 1.2) decides what a silent login of an unknown user answers.
+  let policy: 'authorize' | 'silent' = 'authorize';
   let session: Record<string, unknown> = {};
   await check(
-    'authorize with the ticket and a profile (nickname only: the avatar is optional)',
-    '200 with the token fields, isNewUser true',
+    'silent login of an unknown user',
+    '401 USER_NOT_REGISTERED with a loginTicket ("authorize" policy), or 200 with isNewUser true and profileComplete false ("silent")',
     async () => {
-      const a = await login({ mode: 'authorize', loginTicket: ticket, profile: { nickName: '契约' } });
+      const a = await login({ mode: 'silent', code: await emulator.code(user('new')) });
+      if (a.status === 200) {
+        policy = 'silent';
+        session = a.body;
+        const u = a.body.user as { profileComplete?: unknown } | undefined;
+        return (
+          tokenBody(a) ??
+          (a.body.isNewUser === true && u?.profileComplete === false ? null : 'isNewUser true and user.profileComplete false expected')
+        );
+      }
+      ticket = typeof a.body.loginTicket === 'string' ? a.body.loginTicket : '';
+      return a.status === 401 && a.body.code === 'USER_NOT_REGISTERED' && ticket ? null : describe(a);
+    },
+  );
+
+  await check(
+    'authorize with the ticket and a profile (nickname only: the avatar is optional)',
+    '200 with the token fields, isNewUser true ("silent" policy: with a fresh code, isNewUser false)',
+    async () => {
+      const credential = policy === 'silent' ? { code: await emulator.code(user('new')) } : { loginTicket: ticket };
+      const a = await login({ mode: 'authorize', ...credential, profile: { nickName: '契约' } });
       session = a.body;
-      return tokenBody(a) ?? (a.body.isNewUser === true ? null : 'isNewUser must be true for a registration');
+      return tokenBody(a) ?? (a.body.isNewUser === (policy === 'authorize') ? null : `isNewUser must be ${policy === 'authorize'}`);
     },
   );
 
@@ -152,8 +171,12 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     return /no-store/i.test(a.headers.get('cache-control') ?? '') ? null : `Cache-Control: ${a.headers.get('cache-control')}`;
   });
 
-  await check('a login ticket is single use', '400 INVALID_TICKET for a used ticket', async () =>
-    expectError(await login({ mode: 'authorize', loginTicket: ticket, profile: { nickName: 'x' } }), 400, 'INVALID_TICKET'),
+  await check('a login ticket is single use', '400 INVALID_TICKET for a used ticket (or an unknown one)', async () =>
+    expectError(
+      await login({ mode: 'authorize', loginTicket: ticket || 'not-a-ticket', profile: { nickName: 'x' } }),
+      400,
+      'INVALID_TICKET',
+    ),
   );
 
   await check('silent login of a returning user', '200 with the token fields, isNewUser false', async () => {
@@ -264,6 +287,46 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
   );
   await check('malformed refresh: a wrong type', '400 BAD_REQUEST', async () => expectError(await refresh(42), 400, 'BAD_REQUEST'));
 
+  // ---- step-up (contract 1.2) -----------------------------------------------------------------------------------
+  const bind = (body: object, token?: unknown) => send('POST', '/auth/bind', body, token ? bearer(token) : {});
+  const bindOffered = (await bind({ profile: { nickName: 'x' } })).status !== 404;
+  await check(
+    'POST /auth/bind (contract 1.2)',
+    bindOffered ? 'offered: 401 without an access token' : 'not offered: 404 (a 1.1 backend)',
+    async () => {
+      if (!bindOffered) return null;
+      return expectError(await bind({ profile: { nickName: 'x' } }), 401, 'TOKEN_INVALID');
+    },
+  );
+  if (bindOffered) {
+    const fresh = async (name: string) => {
+      const silent = await login({ mode: 'silent', code: await emulator.code(user(name)) });
+      if (silent.status === 200) return silent.body;
+      return (await login({ mode: 'authorize', loginTicket: silent.body.loginTicket, profile: { nickName: name } })).body;
+    };
+    await check('bind a profile', '200 {user} with profileComplete true', async () => {
+      const a = await bind({ profile: { nickName: '补充资料' } }, (await fresh('binder')).accessToken);
+      const u = a.body.user as { profileComplete?: unknown; nickName?: unknown } | undefined;
+      return a.status === 200 && u?.profileComplete === true && u.nickName === '补充资料' ? null : describe(a);
+    });
+    await check(
+      'bind a phone number bound to another account',
+      '409 ACCOUNT_CONFLICT (and the first binding 200 with phoneBound true)',
+      async () => {
+        const first = await bind({ phoneCode: await emulator.phoneCode(user('owner')) }, (await fresh('owner')).accessToken);
+        if (first.status !== 200 || (first.body.user as { phoneBound?: unknown }).phoneBound !== true) return `first: ${describe(first)}`;
+        return expectError(
+          await bind({ phoneCode: await emulator.phoneCode(user('claimer')) }, (await fresh('claimer')).accessToken),
+          409,
+          'ACCOUNT_CONFLICT',
+        );
+      },
+    );
+    await check('bind with both or neither', '400 BAD_REQUEST', async () =>
+      expectError(await bind({}, session.accessToken), 400, 'BAD_REQUEST'),
+    );
+  }
+
   // ---- logout -----------------------------------------------------------------------------------------------
   await check(
     'logout revokes the family and its access tokens',
@@ -299,9 +362,12 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     },
   );
   if (offered) {
-    await check('avatar upload with a login ticket', '200 {avatarUrl}', async () => {
+    await check('avatar upload with a login ticket ("silent" policy: with the access token)', '200 {avatarUrl}', async () => {
       const silent = await login({ mode: 'silent', code: await emulator.code(user('avatar')) });
-      const a = await avatar({ source, loginTicket: String(silent.body.loginTicket) });
+      const a =
+        silent.status === 200
+          ? await avatar({ source }, bearer(silent.body.accessToken))
+          : await avatar({ source, loginTicket: String(silent.body.loginTicket) });
       return a.status === 200 && typeof a.body.avatarUrl === 'string' ? null : describe(a);
     });
   }

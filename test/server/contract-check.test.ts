@@ -36,3 +36,14 @@ it('fails a server that does not detect refresh-token reuse, naming the check', 
     await stack.close();
   }
 }, 30_000);
+
+it('the reference server with silent registration (contract 1.2) passes every check too', async () => {
+  const stack = await startStack({ registration: 'silent', server: { reuseIntervalSeconds: 1 } });
+  try {
+    const results = await check(stack);
+    expect(results.filter((r) => !r.passed)).toEqual([]);
+    expect(results.find((r) => r.name === 'silent login of an unknown user')?.passed).toBe(true);
+  } finally {
+    await stack.close();
+  }
+}, 30_000);
