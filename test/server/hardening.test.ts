@@ -3,6 +3,7 @@
  * (`startServer` with environment variables, against a WeChat stand-in at `WECHAT_API_BASE`), then attacked over
  * real HTTP — disk filling, forged tokens, malformed multipart, `__proto__`, a spoofed `Host` — and raced.
  */
+import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -54,6 +55,16 @@ const upload = (fields: Record<string, string>, file: Buffer = PNG, headers: Rec
 describe('refuses to start in a way that could sign real tokens with a known secret', () => {
   it.each([undefined, 'prod', 'production', 'development'])('NODE_ENV=%s with WeChat credentials and no JWT_SECRET', async (env) => {
     await expect(startServer({ NODE_ENV: env, PORT: '0', WX_APPID: 'wxa', WX_SECRET: 'b' })).rejects.toThrow(/JWT_SECRET/);
+  });
+
+  it('`npm run server` (its script) with WX_APPID and WX_SECRET and no JWT_SECRET exits with the reason', () => {
+    const script = path.resolve(__dirname, '../../build/scripts/dev-server.js');
+    const run = spawnSync(process.execPath, [script], {
+      env: { ...process.env, WX_APPID: 'wxa', WX_SECRET: 'b', PORT: '0' },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/JWT_SECRET/);
   });
 
   it('refuses a lifetime that is not a number of seconds (ACCESS_TTL=15m)', async () => {
