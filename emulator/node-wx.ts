@@ -5,6 +5,7 @@
  * to a page runtime (see `page-runtime.ts`) when one is attached. Development tooling only.
  */
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import type { AuthSettingLike, WxAdapter, WxRequestOptions } from '../lib/runtime';
 import type { NeedPrivacyAuthorizationListener, PrivacyResolveOption } from '../lib/wechat-types';
@@ -41,6 +42,8 @@ export interface NodeWx extends WxAdapter, Navigator {
    */
   needPrivacy(referrer: string): Promise<PrivacyResolveOption>;
   privacyEvents: PrivacyResolveOption[];
+  /** The loading toast's title while `wx.showLoading` shows one, else null. */
+  loading: string | null;
   /** What the user answers in WeChat's official privacy popup (`wx.requirePrivacyAuthorize`); default `agree`. */
   officialPrivacyAnswer: 'agree' | 'disagree';
   /** `wx.requirePrivacyAuthorize` (base library >= 2.32.3): raises the official popup. */
@@ -67,6 +70,15 @@ export interface NodeWxOptions {
 
 const STORAGE_KEY_LIMIT = 1024 * 1024;
 
+/** An upload task's progress: `onProgressUpdate` listeners get one 100% report when the transfer is done. */
+function progressOf(total: number, sent: string, expected: string) {
+  const listeners: Array<(result: unknown) => void> = [];
+  return {
+    task: { abort: () => undefined, onProgressUpdate: (listener: (result: unknown) => void) => listeners.push(listener) },
+    done: () => listeners.forEach((listener) => listener({ progress: 100, [sent]: total, [expected]: total })),
+  };
+}
+
 export function createNodeWx(options: NodeWxOptions): NodeWx {
   const log = options.log ?? (() => undefined);
   let navigator: Navigator | null = null;
@@ -82,6 +94,7 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     script: { modal: 'confirm', grantInPanel: true },
     privacyListener: null,
     privacyEvents: [],
+    loading: null,
     officialPrivacyAnswer: 'agree',
     inFlight: 0,
     maxInFlight: 0,
@@ -186,19 +199,59 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     uploadFile(opts) {
       count('uploadFile');
       const form = new FormData();
-      for (const [key, value] of Object.entries(opts.formData ?? {})) form.append(key, value);
-      const type = /\.png$/i.test(opts.filePath) ? 'image/png' : 'image/jpeg';
-      form.append(opts.name, new Blob([fs.readFileSync(opts.filePath)], { type }), path.basename(opts.filePath));
+      for (const [key, value] of Object.entries(opts.formData ?? {})) form.append(key, String(value));
+      const file = fs.readFileSync(opts.filePath);
+      const type = /\.png$/i.test(opts.filePath)
+        ? 'image/png'
+        : /\.jpe?g$/i.test(opts.filePath)
+          ? 'image/jpeg'
+          : 'application/octet-stream';
+      form.append(opts.name, new Blob([new Uint8Array(file)], { type }), path.basename(opts.filePath));
       const pathname = opts.url.replace(/^https?:\/\/[^/]+/, '');
       wx.requested.push(`UPLOAD ${pathname}`);
-      fetch(opts.url, { method: 'POST', headers: opts.header, body: form })
+      const progress = progressOf(file.length, 'totalBytesSent', 'totalBytesExpectedToSend');
+      const header = opts.header as Record<string, string> | undefined;
+      fetch(opts.url, { method: 'POST', headers: header, body: form })
         .then(async (response) => {
           const data = await response.text();
-          log(`wx.uploadFile ${pathname} -> ${response.status}`);
+          log(`wx.uploadFile ${pathname}${header?.Authorization ? ' (with token)' : ''} -> ${response.status}`);
+          progress.done();
           opts.success?.({ statusCode: response.status, data });
         })
         .catch((error: Error) => opts.fail?.({ errMsg: `uploadFile:fail ${error.message}` }));
-      return {};
+      return progress.task;
+    },
+    downloadFile(opts) {
+      count('downloadFile');
+      const pathname = opts.url.replace(/^https?:\/\/[^/]+/, '');
+      wx.requested.push(`DOWNLOAD ${pathname}`);
+      const header = opts.header as Record<string, string> | undefined;
+      const controller = new AbortController();
+      const task = { listeners: [] as Array<(r: unknown) => void> };
+      fetch(opts.url, { headers: header, signal: controller.signal })
+        .then(async (response) => {
+          const body = Buffer.from(await response.arrayBuffer());
+          const target = opts.filePath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-dl-')), path.basename(pathname) || 'file');
+          fs.writeFileSync(target, body);
+          log(`wx.downloadFile ${pathname}${header?.Authorization ? ' (with token)' : ''} -> ${response.status}`);
+          for (const listener of task.listeners)
+            listener({ progress: 100, totalBytesWritten: body.length, totalBytesExpectedToWrite: body.length });
+          opts.success?.({ statusCode: response.status, ...(opts.filePath ? { filePath: target } : { tempFilePath: target }) });
+        })
+        .catch((error: Error) =>
+          opts.fail?.({ errMsg: controller.signal.aborted ? 'downloadFile:fail abort' : `downloadFile:fail ${error.message}` }),
+        );
+      return { abort: () => controller.abort(), onProgressUpdate: (listener: (r: unknown) => void) => task.listeners.push(listener) };
+    },
+    showLoading(opts) {
+      count('showLoading');
+      wx.loading = opts.title;
+      log(`wx.showLoading "${opts.title}"`);
+    },
+    hideLoading() {
+      count('hideLoading');
+      wx.loading = null;
+      log('wx.hideLoading');
     },
     onNeedPrivacyAuthorization(listener: NeedPrivacyAuthorizationListener) {
       count('onNeedPrivacyAuthorization');

@@ -122,7 +122,12 @@ export function createPageUserAuthHandler(options: PageUserAuthHandlerOptions = 
     const pages = runtime.getCurrentPages();
     const page = pages[pages.length - 1];
     const modal = findAuthModal(page, options.modalSelector);
-    if (modal) return modal.open(request.tips);
+    const report = (via: 'modal' | 'page', route?: string) => request.shown && request.shown({ via, route });
+    if (modal) {
+      report('modal', page && page.route);
+      return modal.open(request.tips);
+    }
+    report('page', routeOf(url));
     return new Promise<AuthResult>((resolve, reject) => {
       const pending = userAuthHub.awaitResult(request);
       pending.result.then(resolve);

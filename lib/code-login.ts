@@ -48,6 +48,8 @@ export class CodeLogin {
   private rateLimited = { until: 0, ms: 0 };
   /** `USER_BLOCKED`: terminal for this app session; every later login rejects with it at once. */
   private blocked: LoginError | null = null;
+  /** Time (ms) spent so far in `wx.login` and in backend login calls; a flight reports its share (the deltas). */
+  readonly spent = { wxLoginMs: 0, backendMs: 0 };
 
   /** Takes the cached ticket if it is still usable (single use). */
   takeTicket(opts: ResolvedOptions): Ticket | null {
@@ -133,6 +135,15 @@ export class CodeLogin {
   }
 
   private async wxLogin(opts: ResolvedOptions): Promise<string> {
+    const startedAt = opts.clock.now();
+    try {
+      return await this.wxLoginOnce(opts);
+    } finally {
+      this.spent.wxLoginMs += opts.clock.now() - startedAt;
+    }
+  }
+
+  private async wxLoginOnce(opts: ResolvedOptions): Promise<string> {
     const { wxLogin } = opts.timeouts;
     const result = await withTimeout(
       callWx<{ code: string }>(
@@ -153,12 +164,15 @@ export class CodeLogin {
   private async callBackend(opts: ResolvedOptions, request: BackendLoginRequest): Promise<BackendLoginResult> {
     this.checkGate(opts);
     let result: BackendLoginResult;
+    const startedAt = opts.clock.now();
     try {
       result = await callAdapter(opts, 'backend.login', () => opts.backend.login(request, opts.context));
     } catch (error) {
       const loginError = toLoginError(error);
       this.noteFailure(opts, loginError);
       throw loginError;
+    } finally {
+      this.spent.backendMs += opts.clock.now() - startedAt;
     }
     if (typeof result !== 'object' || result === null || (result.status !== 'ok' && result.status !== 'needsUser')) {
       throw new LoginError('LOGIN_FAILED', 'backend.login must resolve with {status: "ok", session} or {status: "needsUser"}', {

@@ -10,7 +10,7 @@ import { MODES } from './modes';
 import type { ResolvedOptions } from './options';
 import type { Session } from './session';
 import type { AuthTips, BackendSession, LoginEvent, LoginMode, LoginState } from './types';
-import { authorizeUser, backendPayload } from './user-auth';
+import { authorizeUser, backendPayload, type UiReport } from './user-auth';
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -47,6 +47,10 @@ interface Flight {
   silent: Deferred<LoginState>;
   /** Settles when the whole renewal (UI included) is done. */
   full: Deferred<LoginState>;
+  /** When it started (epoch ms), what the code exchange had spent by then, and the UI time: the login's timings. */
+  startedAt: number;
+  spentBefore: { wxLoginMs: number; backendMs: number };
+  ui: UiReport;
 }
 
 /** A refresh failure that is a verdict on the token (HTTP 4xx but 408 and 429), not a temporary one. */
@@ -65,6 +69,8 @@ export interface FlightHost {
   readonly codeLogin: CodeLogin;
   /** Fires one event. */
   emit(event: LoginEvent): void;
+  /** The login UI is about to show (true) or is gone (false): the loading toast steps aside. */
+  uiShowing(showing: boolean): void;
 }
 
 /** The single flight of one kit instance. */
@@ -103,7 +109,18 @@ export class SingleFlight {
 
   /** Starts a flight. Its permissions are set before it runs: it may reach the "show UI?" decision synchronously. */
   private start(allowUI: boolean, tips: Partial<AuthTips> | undefined, refresh: boolean): Flight {
-    const flight: Flight = { allowUI, tips, refresh, epoch: this.epoch, silent: deferred(), full: deferred() };
+    const { codeLogin } = this.host;
+    const flight: Flight = {
+      allowUI,
+      tips,
+      refresh,
+      epoch: this.epoch,
+      silent: deferred(),
+      full: deferred(),
+      startedAt: this.host.options().clock.now(),
+      spentBefore: { ...codeLogin.spent },
+      ui: { emit: (event) => this.host.emit(event), uiMs: 0 },
+    };
     this.flight = flight;
     this.run(flight).then(flight.full.resolve, flight.full.reject);
     return flight;
@@ -147,10 +164,13 @@ export class SingleFlight {
       }
       let auth;
       try {
-        auth = await authorizeUser(opts, flight.tips);
+        this.host.uiShowing(true);
+        auth = await authorizeUser(opts, flight.tips, flight.ui);
       } catch (error) {
         codeLogin.keepTicket(ticket); // unused: the next attempt can skip wx.login
         throw error;
+      } finally {
+        this.host.uiShowing(false);
       }
       const credentials = codeLogin.usable(opts, ticket) ? { loginTicket: ticket.value } : undefined;
       const { payload, avatarLater } = await backendPayload(opts, auth, credentials);
@@ -234,7 +254,16 @@ export class SingleFlight {
     }
     this.host.session().commit(state);
     this.host.codeLogin.keepTicket(null);
-    if (via === 'login') this.host.emit({ type: 'login', state, isNewUser: state.isNewUser });
+    if (via === 'login') {
+      const { spent } = this.host.codeLogin;
+      const timings = {
+        wxLoginMs: spent.wxLoginMs - flight.spentBefore.wxLoginMs,
+        backendMs: spent.backendMs - flight.spentBefore.backendMs,
+        uiMs: flight.ui.uiMs,
+        totalMs: opts.clock.now() - flight.startedAt,
+      };
+      this.host.emit({ type: 'login', state, isNewUser: state.isNewUser, timings });
+    }
     return state;
   }
 }

@@ -2,7 +2,7 @@
  * The framework-free core of miniprogram-login-kit (`miniprogram-login-kit/lib`). Most apps import the package entry
  * instead, which adds the default page UI (`Login`, `createLogin`, `userAuthHub`); this module is for custom UIs.
  * Runtime values: `LoginKit`, `LoginError`, `isLoginError`, `createContractBackend`, `defaultIsSessionExpired`,
- * `DEFAULT_AUTH_TIPS`; everything else is types.
+ * `DEFAULT_AUTH_TIPS`, `realtimeLog`; everything else is types.
  */
 export { LoginKit } from './login-kit';
 export { defaultIsSessionExpired } from './options';
@@ -12,6 +12,8 @@ export { LoginError, isLoginError } from './errors';
 export type { LoginErrorCode, LoginErrorDetails } from './errors';
 export { createContractBackend } from './contract-backend';
 export { DEFAULT_AUTH_TIPS } from './tips';
+export { realtimeLog } from './realtime-log';
+export type { RealtimeLog, RealtimeLogManagerLike } from './realtime-log';
 export type { AuthSettingLike, Clock, Logger, WxAdapter, WxFailResult, WxRequestOptions } from './runtime';
 export type {
   AgreePrivacyAuthorizationDetail,
@@ -24,6 +26,17 @@ export type {
   PrivacySetting,
 } from './wechat-types';
 export type {
+  AfterResponseHook,
+  BeforeRequestHook,
+  CallOptions,
+  DownloadFileWithLoginOptions,
+  DownloadOptions,
+  DownloadResponse,
+  HookContext,
+  Hooks,
+  LoginTimings,
+  TimingReport,
+  UploadFileWithLoginOptions,
   AuthResult,
   AuthTips,
   AuthType,

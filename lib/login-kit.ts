@@ -1,44 +1,37 @@
 /**
- * The public class: the modes (`modes.ts`), `requestWithLogin`'s dispatch checks and replay, logout, and the events.
- * Framework-free: it talks to the world only through the injected `wx` adapter, clock, backend adapter and
- * `userAuthHandler` (the package entry wires the default page UI in). The other concepts have rooms of their own:
- * options (`options.ts`), the session (`session.ts`), the flight (`flight.ts`: single flight, silent and full
- * waiters, the logout epoch), the code exchange (`code-login.ts`) and the user-authorization step (`user-auth.ts`).
+ * The public class: the kit's methods, the modes (`modes.ts`), logout, and the events. Framework-free: it talks to the
+ * world only through the injected `wx` adapter, clock, backend adapter and `userAuthHandler` (the package entry wires
+ * the default page UI in). The other concepts have rooms of their own: options (`options.ts`), the session
+ * (`session.ts`), the flight (`flight.ts`: single flight, silent and full waiters, the logout epoch), the request path
+ * (`authorized-call.ts`: credentials at dispatch, replay, hooks), the code exchange (`code-login.ts`), the
+ * user-authorization step (`user-auth.ts`) and the step-up (`step-up.ts`).
  */
+import { authorizedCall, loggedOutError, type CallHost } from './authorized-call';
 import { CodeLogin } from './code-login';
-import { contractErrorCode } from './contract-backend';
 import { LoginError, PACKAGE_NAME } from './errors';
 import { SingleFlight, revoke } from './flight';
 import { Limiter } from './limiter';
+import { LoadingToast } from './loading';
 import { MODES, modeOf } from './modes';
 import { invalid, resolveOptions, type LoginOptions, type ResolvedOptions } from './options';
 import { Session } from './session';
 import { StepUps, type RequireOptions, type StepUpKind } from './step-up';
 import { checkTips } from './tips';
-import { RequestControl, originOf, resolveUrl, sendRequest } from './transport';
+import type { RequestControl } from './transport';
 import type {
+  DownloadFileWithLoginOptions,
+  DownloadResponse,
   LoginCallOptions,
   LoginEvent,
   LoginEventListener,
-  LoginMode,
   LoginState,
   LoginUser,
-  RequestOptions,
   RequestResponse,
   RequestWithLoginOptions,
+  UploadFileWithLoginOptions,
 } from './types';
 
 export type { LoginOptions } from './options';
-
-/** `wx.request` callbacks: the kit owns them (its promise is the outcome). */
-const CALLBACK_KEYS = ['success', 'fail', 'complete'];
-/** What an answer means for the session (see `requestWithLogin`). */
-type Verdict = 'fine' | 'keep' | 'exhausted' | 'renew';
-
-/** How many times one request may find its credentials dead at dispatch and wait for a renewal. */
-const MAX_DEFERRALS = 3;
-
-const loggedOutError = () => new LoginError('LOGGED_OUT', 'logout() was called while this request waited');
 
 /**
  * One login kit instance: its own options, state, storage key and locks. `Login` (package entry) is the default
@@ -49,22 +42,36 @@ export class LoginKit {
   /** Set by `config()`; every method that reads it calls `requireConfigured()` first. */
   private session!: Session;
   private readonly codeLogin = new CodeLogin();
+  private readonly loading = new LoadingToast(() => this.options?.wx);
   private readonly flights = new SingleFlight({
     options: () => this.requireConfigured(),
     session: () => this.session,
     codeLogin: this.codeLogin,
     emit: (event) => this.emit(event),
+    uiShowing: (showing) => this.loading.pause(showing),
   });
   /** Requests with credentials between their call and their dispatch: `logout()` rejects them at once. */
   private readonly queued = new Set<RequestControl>();
-  /** The kit instance's one limiter, kept across `config()` calls (its `max` follows the options). */
-  private readonly limiter = new Limiter(10);
+  /** The kit instance's limiters, one per kind (WeChat limits each to 10), kept across `config()` calls. */
+  private readonly limiters = { request: new Limiter(10), uploadFile: new Limiter(10), downloadFile: new Limiter(10) };
   private readonly stepUps = new StepUps({
     options: () => this.requireConfigured(),
     session: () => this.session,
     login: (call) => this.login(call),
     emit: (event) => this.emit(event),
+    uiShowing: (showing) => this.loading.pause(showing),
   });
+  /** What the request path (`authorized-call.ts`) needs of this instance. */
+  private readonly callHost: CallHost = {
+    options: () => this.requireConfigured(),
+    session: () => this.session,
+    flights: this.flights,
+    queued: this.queued,
+    login: (call) => this.login(call),
+    require: (kind, options) => this.require(kind, options),
+    emit: (event) => this.emit(event),
+    loading: this.loading,
+  };
   private readonly listeners: LoginEventListener[] = [];
   private reportedNotConfigured = false;
 
@@ -86,7 +93,7 @@ export class LoginKit {
    */
   config(options: LoginOptions): void {
     const merged = { ...this.defaults, ...options } as LoginOptions;
-    const resolved = resolveOptions(merged, this.limiter);
+    const resolved = resolveOptions(merged, this.limiters);
     const previous = this.options;
     const session = new Session(resolved.wx, resolved.storageKey, resolved.logger, resolved.clock, resolved.expiryLeewayMs);
     if (previous && previous.storageKey === resolved.storageKey && previous.wx === resolved.wx) session.adopt(this.session);
@@ -138,55 +145,28 @@ export class LoginKit {
    *   `INVALID_OPTIONS`, `NOT_CONFIGURED`, `LOGGED_OUT`, and every `login()` error in `common`/`force` mode (a failed
    *   refresh: its cause, e.g. `RATE_LIMITED` with `retryAfterMs`).
    */
-  async requestWithLogin<T = unknown>(options: RequestWithLoginOptions): Promise<RequestResponse<T>> {
-    const opts = this.requireConfigured();
-    if (typeof options !== 'object' || options === null || typeof options.url !== 'string' || options.url === '') {
-      throw invalid('requestWithLogin(options) expects {url, ...wx.request options, loginOpts?}');
-    }
-    for (const key of CALLBACK_KEYS) {
-      if (key in options) throw invalid(`requestWithLogin does not take "${key}": it returns a promise of the response`);
-    }
-    const { loginOpts = {}, reTry = true, onTask, ...request } = options;
-    const mode = modeOf(loginOpts, 'requestWithLogin loginOpts');
-    if (loginOpts.tips !== undefined) checkTips(loginOpts.tips, 'requestWithLogin loginOpts.tips');
-    if (onTask !== undefined && typeof onTask !== 'function') throw invalid('requestWithLogin onTask must be a function');
-    const control = new RequestControl();
-    if (onTask) onTask(control.handle);
-    if (!this.carriesCredentials(opts, request.url)) {
-      return (await sendRequest<T>(opts.network, request, { control })) as RequestResponse<T>;
-    }
+  requestWithLogin<T = unknown>(options: RequestWithLoginOptions): Promise<RequestResponse<T>> {
+    return authorizedCall<RequestResponse<T>>(this.callHost, 'request', 'requestWithLogin', options);
+  }
 
-    const epoch = this.flights.epoch;
-    const renewal = { mode: MODES[mode].renewAs, tips: loginOpts.tips };
-    // What an answer means for the session, decided in the slot (so a dead token is marked before the next queued
-    // request is dispatched): not expired, expired but returned as it is (reTry: false, shouldRenew's veto), expired
-    // past the replay budget, or expired and to be renewed and replayed.
-    let replays = 0;
-    const verdict = (response: RequestResponse): Verdict => {
-      if (!opts.isSessionExpired(response)) return 'fine';
-      if (!reTry || !opts.shouldRenew(response, request)) return 'keep';
-      return replays < opts.maxReplays ? 'renew' : 'exhausted';
-    };
-    let state = await control.guard(this.credentials({ mode, tips: loginOpts.tips }));
-    if (loginOpts.require !== undefined) {
-      // The step-up first; its failure rejects and the request is not sent.
-      await control.guard(this.require(loginOpts.require, { tips: loginOpts.tips, mode: mode === 'silent' ? 'silent' : 'common' }));
-      state = this.session.fresh() ?? state;
-    }
-    for (;;) {
-      const { response, sent, outcome } = await this.send<T>(opts, request, state, renewal, control, verdict);
-      if (!sent || outcome === 'fine' || outcome === 'keep') return response;
-      if (this.flights.epoch !== epoch) throw loggedOutError();
-      if (outcome === 'exhausted') {
-        throw new LoginError('SESSION_EXPIRED', `${request.url} still answered "session expired" after ${replays} replay(s)`, {
-          statusCode: response.statusCode,
-          backendCode: contractErrorCode(response.data),
-          cause: response.data,
-        });
-      }
-      replays++;
-      state = await control.guard(this.credentials(renewal));
-    }
+  /**
+   * `wx.uploadFile` with the user's credentials: the same modes, origin rule, credentials at dispatch, refresh-and-
+   * replay on "session expired" (the file is sent again), hooks, `showLoading` and bounded waits as
+   * `requestWithLogin`, within WeChat's own limit of 10 uploads at once. Resolves with `{statusCode, data, header}`
+   * (`data` parsed when it is JSON) for any HTTP status; `onTask` reaches `onProgressUpdate` and `abort()`.
+   * @throws LoginError as `requestWithLogin` (`INVALID_OPTIONS` also when `wx` has no `uploadFile`).
+   */
+  uploadFile<T = unknown>(options: UploadFileWithLoginOptions): Promise<RequestResponse<T>> {
+    return authorizedCall<RequestResponse<T>>(this.callHost, 'uploadFile', 'uploadFile', options as unknown as RequestWithLoginOptions);
+  }
+
+  /**
+   * `wx.downloadFile` with the user's credentials, as `uploadFile` (WeChat's limit of 10 downloads at once). Resolves
+   * with `{statusCode, header, tempFilePath, filePath}` for any HTTP status.
+   * @throws LoginError as `requestWithLogin` (`INVALID_OPTIONS` also when `wx` has no `downloadFile`).
+   */
+  downloadFile(options: DownloadFileWithLoginOptions): Promise<DownloadResponse> {
+    return authorizedCall<DownloadResponse>(this.callHost, 'downloadFile', 'downloadFile', options as unknown as RequestWithLoginOptions);
   }
 
   /**
@@ -292,77 +272,6 @@ export class LoginKit {
       (this.defaults.logger ?? console).error(error.message);
     }
     throw error;
-  }
-
-  /** Credentials for a request: a login per mode; null when the login fails and the mode sends anonymously then. */
-  private async credentials(call: LoginCallOptions & { mode: LoginMode }): Promise<LoginState | null> {
-    if (!MODES[call.mode].sendAnonymouslyOnFailure) return this.login(call);
-    try {
-      return await this.login(call);
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * True when `url` may carry the credentials: it is on an API origin (`baseURL`'s or `config.trustedOrigins`) and is
-   * neither one of the contract's `/auth/` endpoints of the API nor in `config.noAuthUrls`.
-   */
-  private carriesCredentials(opts: ResolvedOptions, url: string): boolean {
-    const absolute = resolveUrl(url, opts.baseURL);
-    if (opts.apiOrigins.indexOf(originOf(absolute) as string) < 0) return false;
-    const base = opts.baseURL ? opts.baseURL.replace(/\/+$/, '') + '/' : '';
-    const onApi = base !== '' && absolute.indexOf(base) === 0;
-    const path = (onApi ? absolute.slice(base.length - 1) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')).replace(/[?#].*$/, '');
-    if (onApi && path.indexOf('/auth/') === 0) return false;
-    return !opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? path.indexOf(rule) === 0 : rule.test(url)));
-  }
-
-  /**
-   * Sends `request` with the credentials of `state`, checked when the request gets its slot: a newer fresh session
-   * that replaced `state` meanwhile is used instead; if the kit knows the token is dead (marked expired, or logged
-   * out), the slot is given back unsent and the request waits for the renewal (`renewal`) — or rejects `LOGGED_OUT`
-   * after a logout. A `renewable` answer marks the token it was sent with expired while the request still holds its
-   * slot. Resolves with the response, the session it was sent with (null: no credentials) and the `verdict`.
-   */
-  private async send<T>(
-    opts: ResolvedOptions,
-    request: RequestOptions,
-    state: LoginState | null,
-    renewal: LoginCallOptions & { mode: LoginMode },
-    control: RequestControl,
-    verdict: (response: RequestResponse) => Verdict,
-  ): Promise<{ response: RequestResponse<T>; sent: LoginState | null; outcome: Verdict }> {
-    let sent = state;
-    let outcome: Verdict = 'fine';
-    for (let deferrals = 0; ; deferrals++) {
-      const epoch = this.flights.epoch;
-      if (sent) this.queued.add(control);
-      const dispatched = sendRequest<T>(opts.network, request, {
-        control,
-        prepare: (queued) => {
-          if (!sent) return queued;
-          const current = this.session.fresh();
-          if (!current || this.flights.epoch !== epoch) return null;
-          sent = current;
-          return { ...queued, header: { ...queued.header, ...opts.authHeader(current) } };
-        },
-        observe: (response) => {
-          if (!sent) return;
-          outcome = verdict(response as RequestResponse);
-          if (outcome === 'renew' && this.session.markExpired(sent)) this.emit({ type: 'sessionExpired' });
-        },
-      });
-      const done = () => this.queued.delete(control);
-      dispatched.then(done, done);
-      const response = await dispatched;
-      if (response) return { response, sent, outcome };
-      if (this.flights.epoch !== epoch || this.session.loggedOut) throw loggedOutError();
-      if (deferrals >= MAX_DEFERRALS) {
-        throw new LoginError('SESSION_EXPIRED', `${request.url} found its credentials expired at dispatch ${deferrals + 1} times`);
-      }
-      sent = await control.guard(this.credentials(renewal));
-    }
   }
 
   private emit(event: LoginEvent): void {

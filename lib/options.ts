@@ -6,11 +6,23 @@
 import { createContractBackend, contractErrorCode } from './contract-backend';
 import { LoginError } from './errors';
 import type { Limiter } from './limiter';
+import type { CallKind } from './transport';
 import { globalWx, systemClock, type Clock, type Logger, type WxAdapter } from './runtime';
 import { checkTips } from './tips';
 import { authLane, originOf, type NetworkOptions } from './transport';
 import type { NeedPrivacyAuthorizationListener } from './wechat-types';
-import type { AuthTips, BackendContext, LoginBackend, LoginState, RequestOptions, RequestResponse, UserAuthHandler } from './types';
+import type {
+  AfterResponseHook,
+  AuthTips,
+  BackendContext,
+  BeforeRequestHook,
+  Hooks,
+  LoginBackend,
+  LoginState,
+  RequestOptions,
+  RequestResponse,
+  UserAuthHandler,
+} from './types';
 
 /** Bounds (ms) of each step; 0 disables a bound. */
 export interface LoginTimeouts {
@@ -90,14 +102,16 @@ export interface LoginOptions {
   timeouts?: Partial<LoginTimeouts>;
   /** An access token counts as expired this many ms early (default 10 000), at most a quarter of its lifetime. */
   expiryLeewayMs?: number;
-  /** Most `wx.request`s the kit runs at once (default 10, WeChat's limit). */
+  /** Most `wx.request`s (and, separately, `wx.uploadFile`s and `wx.downloadFile`s) the kit runs at once (default 10, WeChat's limit for each). */
   maxConcurrentRequests?: number;
   /** The `wx` object; default the global `wx`. */
   wx?: WxAdapter;
   /** Time source; default `Date.now` and global timers. */
   clock?: Clock;
-  /** Where diagnostics go; default `console`. */
+  /** Where diagnostics go; default `console` (see `realtimeLog` for WeChat's real-time log). */
   logger?: Logger;
+  /** `beforeRequest` / `afterResponse` hooks and the `onTiming` report, for every request, upload and download. */
+  hooks?: Hooks;
 }
 
 /** `LoginOptions` checked, with every default filled in. Internal to the core. */
@@ -124,7 +138,8 @@ export interface ResolvedOptions {
   logger: Logger;
   privacy: 'official' | 'kit';
   privacyAppHandler?: NeedPrivacyAuthorizationListener;
-  /** The kit's network layer (the kit instance's one limiter, shared by requests and uploads). */
+  hooks: { beforeRequest: BeforeRequestHook[]; afterResponse: AfterResponseHook[]; onTiming?: Hooks['onTiming'] };
+  /** The kit's network layer (the kit instance's limiters, one per kind). */
   network: NetworkOptions;
   /** What the backend adapter gets: `source`, and the auth lane's request and upload. */
   context: BackendContext;
@@ -156,6 +171,7 @@ const OPTION_KEYS: ReadonlyArray<keyof LoginOptions> = [
   'wx',
   'clock',
   'logger',
+  'hooks',
 ];
 
 /** Default `isSessionExpired`: HTTP 401, or a contract body code `TOKEN_EXPIRED`/`TOKEN_INVALID`. */
@@ -198,11 +214,34 @@ function apiOrigins(baseURL: string | undefined, trusted: unknown): string[] {
   return origins;
 }
 
+/** Checks `config.hooks`; throws `INVALID_OPTIONS`. */
+function resolveHooks(hooks: unknown): ResolvedOptions['hooks'] {
+  if (hooks === undefined) return { beforeRequest: [], afterResponse: [] };
+  if (typeof hooks !== 'object' || hooks === null) throw invalid('config.hooks must be an object {beforeRequest, afterResponse, onTiming}');
+  const h = hooks as Record<string, unknown>;
+  for (const key of Object.keys(h)) {
+    if (['beforeRequest', 'afterResponse', 'onTiming'].indexOf(key) < 0)
+      throw invalid(`unknown hook "${key}"; known: beforeRequest, afterResponse, onTiming`);
+  }
+  const list = (name: string) => {
+    const value = h[name] ?? [];
+    if (!Array.isArray(value) || value.some((f) => typeof f !== 'function'))
+      throw invalid(`config.hooks.${name} must be an array of functions`);
+    return value;
+  };
+  optionalFunction(h.onTiming, 'hooks.onTiming');
+  return {
+    beforeRequest: list('beforeRequest') as BeforeRequestHook[],
+    afterResponse: list('afterResponse') as AfterResponseHook[],
+    onTiming: h.onTiming as Hooks['onTiming'],
+  };
+}
+
 /**
- * Checks `config()` options; throws `INVALID_OPTIONS` saying what was expected. `limiter` is the kit instance's one
- * limiter (kept across `config()` calls); its `max` is set here.
+ * Checks `config()` options; throws `INVALID_OPTIONS` saying what was expected. `limiters` are the kit instance's
+ * (kept across `config()` calls); their `max` is set here.
  */
-export function resolveOptions(input: LoginOptions, limiter: Limiter): ResolvedOptions {
+export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, Limiter>): ResolvedOptions {
   if (typeof input !== 'object' || input === null) throw invalid('config(options) expects an object such as {source, baseURL}');
   for (const key of Object.keys(input)) {
     if (OPTION_KEYS.indexOf(key as keyof LoginOptions) < 0)
@@ -268,8 +307,9 @@ export function resolveOptions(input: LoginOptions, limiter: Limiter): ResolvedO
   requireFunctions(logger, 'logger', ['warn', 'error']);
   const origins = apiOrigins(input.baseURL, input.trustedOrigins);
   // Requests and uploads share one limiter: WeChat's network limit is per app.
-  limiter.max = max;
-  const network: NetworkOptions = { wx: wxAdapter, clock, limiter, baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
+  for (const kind of Object.keys(limiters) as CallKind[]) limiters[kind].max = max;
+  const network: NetworkOptions = { wx: wxAdapter, clock, limiters, baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
+  const hooks = resolveHooks(input.hooks);
   return {
     source: input.source,
     baseURL: input.baseURL,
@@ -292,6 +332,7 @@ export function resolveOptions(input: LoginOptions, limiter: Limiter): ResolvedO
     clock,
     logger,
     storageKey: input.storageKey ?? DEFAULT_STORAGE_KEY,
+    hooks,
     network,
     context: { source: input.source, ...authLane(network) },
   };

@@ -3,7 +3,7 @@
  * runs in a mini-program, under wepy, and in Node tests where races are driven by hand.
  */
 import { LoginError, type LoginErrorCode } from './errors';
-import type { RequestOptions, UploadOptions } from './types';
+import type { DownloadOptions, RequestOptions, UploadOptions } from './types';
 
 /** `fail` argument of a `wx.*` call. `errno` exists from base library 2.24.0. */
 export interface WxFailResult {
@@ -53,6 +53,17 @@ export interface WxAdapter {
   }): void;
   /** Optional: the permission panel; opens only from a user tap since base library 2.3.0. */
   openSetting?(options: { success?: (result: { authSetting: AuthSettingLike }) => void; fail?: (error: WxFailResult) => void }): void;
+  /** Optional: downloads a file (`wx.downloadFile`); returns its `DownloadTask`. */
+  downloadFile?(
+    options: DownloadOptions & {
+      success?: (result: { statusCode: number; tempFilePath?: string; filePath?: string }) => void;
+      fail?: (error: WxFailResult) => void;
+    },
+  ): unknown;
+  /** Optional: WeChat's loading toast (`showLoading` option of the calls). */
+  showLoading?(options: { title: string; mask?: boolean }): void;
+  /** Optional: hides the loading toast. */
+  hideLoading?(options?: object): void;
   /** Optional: uploads a local file (`wx.uploadFile`); returns its `UploadTask`. */
   uploadFile?(
     options: UploadOptions & {

@@ -38,6 +38,8 @@ export interface StepUpHost {
   /** A login per `mode` (the kit's `login`). */
   login(call: { mode: LoginMode; tips?: Partial<AuthTips> }): Promise<LoginState>;
   emit(event: LoginEvent): void;
+  /** The login UI is about to show (true) or is gone (false). */
+  uiShowing(showing: boolean): void;
 }
 
 export class StepUps {
@@ -64,7 +66,13 @@ export class StepUps {
     if (!backend.bind)
       throw new LoginError('INVALID_OPTIONS', 'config.backend has no bind(): a step-up needs POST /auth/bind (contract 1.2)');
     if (mode === 'silent') throw new LoginError('AUTH_REQUIRED', `the user has no ${kind} yet, and a silent call shows no UI`);
-    const auth = await authorizeUser(opts, { ...tips, authType: kind });
+    let auth;
+    try {
+      this.host.uiShowing(true);
+      auth = await authorizeUser(opts, { ...tips, authType: kind }, { emit: (event) => this.host.emit(event), uiMs: 0 });
+    } finally {
+      this.host.uiShowing(false);
+    }
     if (auth.authType !== kind) throw new LoginError('LOGIN_FAILED', `the login UI answered "${auth.authType}" to a "${kind}" step-up`);
     const { payload } = await backendPayload(opts, auth, { accessToken: state.accessToken });
     const request = { profile: payload.profile, phoneCode: payload.phoneCode };

@@ -5,7 +5,7 @@
 import { LoginError, type LoginErrorCode } from './errors';
 import type { Limiter } from './limiter';
 import { callWx, withTimeout, type Clock, type WxAdapter, type WxFailResult } from './runtime';
-import type { RequestOptions, RequestResponse, RequestTaskHandle, Uploader, UploadOptions } from './types';
+import type { RequestOptions, RequestResponse, RequestTaskHandle, Uploader } from './types';
 
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -152,18 +152,19 @@ export interface Dispatch<O = RequestOptions> {
   control?: RequestControl;
 }
 
+/** The three network APIs the kit runs, each with WeChat's own concurrency limit of 10. */
+export type CallKind = 'request' | 'uploadFile' | 'downloadFile';
+
 /** The shared pieces of one kit instance's network layer. */
 export interface NetworkOptions {
   wx: WxAdapter;
   clock: Clock;
-  limiter: Limiter;
+  /** One limiter per kind, kept for the kit instance's life. */
+  limiters: Record<CallKind, Limiter>;
   baseURL?: string;
   /** Timeout in ms for calls that set none; 0: no kit time limit. */
   defaultTimeoutMs: number;
 }
-
-/** Result of a dispatched call: the response, or null when `prepare` declined to send. */
-export type Dispatched<T> = Promise<RequestResponse<T> | null>;
 
 /**
  * Runs one `wx` network call in a limiter slot, bounded by `timeoutMs` + 1 s even if WeChat never calls back (the
@@ -171,6 +172,7 @@ export type Dispatched<T> = Promise<RequestResponse<T> | null>;
  */
 function dispatch<O, R>(
   network: NetworkOptions,
+  limiter: Limiter,
   what: string,
   timeoutMs: number,
   call: Dispatch<O> & { original: O },
@@ -178,7 +180,7 @@ function dispatch<O, R>(
 ): Promise<R | null> {
   const { control } = call;
   if (control && control.aborted) return Promise.reject(control.aborted);
-  const job = network.limiter.schedule<R | null>(() => {
+  const job = limiter.schedule<R | null>(() => {
     const options = call.prepare ? call.prepare(call.original) : call.original;
     if (options === null) return Promise.resolve(null);
     let task: WxTask | undefined;
@@ -205,63 +207,49 @@ function dispatch<O, R>(
   return job.promise;
 }
 
-/** The options the kit adds or owns; everything else a caller passes reaches `wx.request` unchanged. */
-function wxRequestOptions(request: RequestOptions, url: string, timeout: number): RequestOptions {
-  const options: RequestOptions = { ...request, url, method: request.method ?? 'GET' };
-  if (timeout > 0) options.timeout = timeout;
-  else delete options.timeout;
-  return options;
-}
-
 /** WeChat's `success` result, checked: a shim that calls `success(undefined)` is a `NETWORK_ERROR`, never a crash. */
-function checkedResult(result: unknown, what: string): { statusCode: number; data: unknown; header: Record<string, string> } {
-  const r = result as { statusCode?: unknown; data?: unknown; header?: unknown } | null | undefined;
+function checkedResult(result: unknown, what: string): Record<string, unknown> & { statusCode: number; header: Record<string, string> } {
+  const r = result as { statusCode?: unknown; header?: unknown } | null | undefined;
   if (typeof r !== 'object' || r === null || typeof r.statusCode !== 'number') {
     throw new LoginError('NETWORK_ERROR', `${what} succeeded without a statusCode`, { cause: result });
   }
-  return { statusCode: r.statusCode, data: r.data, header: (r.header as Record<string, string>) ?? {} };
+  return { ...(r as Record<string, unknown>), statusCode: r.statusCode, header: (r.header as Record<string, string>) ?? {} };
 }
 
-/**
- * `wx.request` through the limiter. Resolves with the response for any HTTP status (null when `prepare` declined);
- * rejects `TIMEOUT` (WeChat's timeout, or no callback within `timeout + 1000` ms), `NETWORK_ERROR` (any other `fail`,
- * including `fail interrupted` in background, with WeChat's `errMsg`/`errno`), `ABORTED` (the caller aborted), or
- * `INVALID_OPTIONS` (a relative URL without `baseURL`).
- */
-export function sendRequest<T>(network: NetworkOptions, original: RequestOptions, call: Dispatch = {}): Dispatched<T> {
-  let url: string;
-  try {
-    url = resolveUrl(original.url, network.baseURL);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const timeout = original.timeout ?? network.defaultTimeoutMs;
-  const what = `request to ${url}`;
-  return dispatch<RequestOptions, RequestResponse<T>>(network, what, timeout, { ...call, original }, (request, { success, fail }) =>
-    network.wx.request({
-      ...wxRequestOptions(request, url, timeout),
-      success: (result: unknown) => {
-        let checked;
-        try {
-          checked = checkedResult(result, what);
-        } catch (error) {
-          return fail({ errMsg: `request:fail ${(error as Error).message}` });
-        }
-        success({ statusCode: checked.statusCode, data: checked.data as T, header: checked.header });
-      },
-      fail,
-    }),
-  );
-}
+/** What each kind calls, and how its `success` result becomes the kit's response. */
+const KINDS: Record<CallKind, { verb: string; parse(result: Record<string, unknown>): Record<string, unknown> }> = {
+  request: { verb: 'request to', parse: (r) => ({ statusCode: r.statusCode, data: r.data, header: r.header }) },
+  uploadFile: {
+    verb: 'upload to',
+    parse: (r) => {
+      let data: unknown = r.data;
+      try {
+        data = JSON.parse(String(r.data)); // WeChat gives the body as text
+      } catch {
+        // not JSON: keep the text
+      }
+      return { statusCode: r.statusCode, data, header: r.header };
+    },
+  },
+  downloadFile: {
+    verb: 'download from',
+    parse: (r) => ({ statusCode: r.statusCode, data: undefined, header: r.header, tempFilePath: r.tempFilePath, filePath: r.filePath }),
+  },
+};
 
 /**
- * `wx.uploadFile` through the same limiter, bound and error mapping. Resolves with the response, its `data` parsed as
- * JSON when it is JSON; rejects like `sendRequest`, or `INVALID_OPTIONS` when the `wx` adapter has no `uploadFile`.
+ * `wx.request`, `wx.uploadFile` or `wx.downloadFile` (`kind`) through its limiter. Every caller option reaches WeChat
+ * unchanged except the callbacks and `timeout` (default `config.timeouts.request`; 0: none). Resolves with the
+ * response for any HTTP status — `{statusCode, data, header}`, the upload's `data` parsed when it is JSON, the
+ * download's `tempFilePath`/`filePath` — or null when `prepare` declined; rejects `TIMEOUT` (WeChat's timeout, or no
+ * callback within `timeout + 1000` ms), `NETWORK_ERROR` (any other `fail`, including `fail interrupted` in background,
+ * with WeChat's `errMsg`/`errno`), `ABORTED` (the caller aborted), or `INVALID_OPTIONS` (a relative URL without
+ * `baseURL`, or a `wx` without that API).
  */
-export function sendUpload(network: NetworkOptions, original: UploadOptions, call: Dispatch<UploadOptions> = {}): Dispatched<unknown> {
+export function sendCall<R>(network: NetworkOptions, kind: CallKind, original: RequestOptions, call: Dispatch = {}): Promise<R | null> {
   const { wx } = network;
-  const uploadFile = wx.uploadFile;
-  if (typeof uploadFile !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', 'the wx adapter has no uploadFile'));
+  const api = (wx as unknown as Record<CallKind, ((options: object) => unknown) | undefined>)[kind];
+  if (typeof api !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', `the wx adapter has no ${kind}`));
   let url: string;
   try {
     url = resolveUrl(original.url, network.baseURL);
@@ -269,29 +257,32 @@ export function sendUpload(network: NetworkOptions, original: UploadOptions, cal
     return Promise.reject(error);
   }
   const timeout = original.timeout ?? network.defaultTimeoutMs;
-  const what = `upload to ${url}`;
-  return dispatch<UploadOptions, RequestResponse>(network, what, timeout, { ...call, original }, (upload, { success, fail }) =>
-    uploadFile.call(wx, {
-      ...upload,
-      url,
-      ...(timeout > 0 ? { timeout } : {}),
-      success: (result: unknown) => {
-        let checked;
-        try {
-          checked = checkedResult(result, what);
-        } catch (error) {
-          return fail({ errMsg: `uploadFile:fail ${(error as Error).message}` });
-        }
-        let data: unknown = checked.data;
-        try {
-          data = JSON.parse(String(checked.data));
-        } catch {
-          // not JSON: keep the text
-        }
-        success({ statusCode: checked.statusCode, data, header: checked.header });
-      },
-      fail,
-    }),
+  const what = `${KINDS[kind].verb} ${url}`;
+  return dispatch<RequestOptions, R>(
+    network,
+    network.limiters[kind],
+    what,
+    timeout,
+    { ...call, original },
+    (options, { success, fail }) => {
+      const sent: Record<string, unknown> = { ...options, url };
+      if (kind === 'request') sent.method = options.method ?? 'GET';
+      if (timeout > 0) sent.timeout = timeout;
+      else delete sent.timeout;
+      return api.call(wx, {
+        ...sent,
+        success: (result: unknown) => {
+          let checked;
+          try {
+            checked = checkedResult(result, what);
+          } catch (error) {
+            return fail({ errMsg: `${kind}:fail ${(error as Error).message}` });
+          }
+          success(KINDS[kind].parse(checked) as R);
+        },
+        fail,
+      });
+    },
   );
 }
 
@@ -300,9 +291,10 @@ export function authLane(network: NetworkOptions): {
   request: <T>(options: RequestOptions) => Promise<RequestResponse<T>>;
   uploadFile: Uploader;
 } {
-  const settled = <T>(response: RequestResponse<T> | null): RequestResponse<T> => response as RequestResponse<T>;
   return {
-    request: <T>(options: RequestOptions) => sendRequest<T>(network, options, { priority: true }).then(settled),
-    uploadFile: (upload) => sendUpload(network, upload, { priority: true }).then(settled),
+    request: <T>(options: RequestOptions) =>
+      sendCall<RequestResponse<T>>(network, 'request', options, { priority: true }) as Promise<RequestResponse<T>>,
+    uploadFile: (upload) =>
+      sendCall<RequestResponse>(network, 'uploadFile', upload as unknown as RequestOptions, { priority: true }) as Promise<RequestResponse>,
   };
 }

@@ -92,6 +92,11 @@ export type AuthResult =
 /** What the core hands the login UI: the merged tips (`tips.authType` says what to ask for). */
 export interface UserAuthRequest {
   tips: AuthTips;
+  /**
+   * Optional: the UI says how it is shown, for the funnel's `uiShown` event (the default page UI calls it; a custom UI
+   * that does not is reported as `via: 'custom'`).
+   */
+  shown?: (info: { via: 'modal' | 'page'; route?: string }) => void;
 }
 
 /**
@@ -180,14 +185,85 @@ export interface RequestTaskHandle {
   offProgressUpdate(listener?: (result: unknown) => void): void;
 }
 
-/** Options of `requestWithLogin()`: a request plus how it may log in. */
-export interface RequestWithLoginOptions extends RequestOptions {
-  /** How the request may log in (mode, tips), and what it requires of the user (`require`: a step-up first). */
+/** What `requestWithLogin`, `uploadFile` and `downloadFile` take beside WeChat's own options. */
+export interface CallOptions {
+  /** How the call may log in (mode, tips), and what it requires of the user (`require`: a step-up first). */
   loginOpts?: LoginCallOptions & { require?: 'profile' | 'phone' };
   /** `false`: a "session expired" answer is returned as it is — no refresh, no re-login, no replay. Default `true`. */
   reTry?: boolean;
-  /** Called at once with the call's task handle (abort, headers and chunk listeners). */
+  /** Called at once with the call's task handle (abort, headers/chunk/progress listeners). */
   onTask?: (task: RequestTaskHandle) => void;
+  /**
+   * Shows WeChat's loading toast (`wx.showLoading`, with this title; `true`: "加载中") while the call — and any login
+   * it needs — runs; hidden when it settles, success or failure, and while the login UI is on screen.
+   */
+  showLoading?: boolean | string;
+}
+
+/** Options of `requestWithLogin()`: a request plus how it may log in. */
+export interface RequestWithLoginOptions extends RequestOptions, CallOptions {}
+
+/** Options of `uploadFile()`: `wx.uploadFile`'s (`url`, `filePath`, `name`, `formData`, `header`, `timeout` ms, ...) plus the call options. */
+export type UploadFileWithLoginOptions = UploadOptions & CallOptions;
+
+/** `wx.downloadFile` options of miniprogram-api-typings (`url`, `header`, `filePath`, `timeout` ms, ...) without the callbacks. */
+export type DownloadOptions = Omit<WechatMiniprogram.DownloadFileOption, 'success' | 'fail' | 'complete'>;
+
+/** Options of `downloadFile()`. */
+export type DownloadFileWithLoginOptions = DownloadOptions & CallOptions;
+
+/** What `downloadFile()` resolves with, for any HTTP status: the file WeChat saved. */
+export interface DownloadResponse extends RequestResponse<undefined> {
+  /** The temporary file (when no `filePath` was given). */
+  tempFilePath?: string;
+  /** The file path given in the options. */
+  filePath?: string;
+}
+
+/** What a hook is told about the call. */
+export interface HookContext {
+  kind: 'request' | 'uploadFile' | 'downloadFile';
+}
+
+/**
+ * Runs before each call is queued (e.g. add a trace id or an app-version header, sign the request); may return
+ * replacement options. Async allowed; what it throws rejects the call as it is. The credentials are added later, at
+ * dispatch.
+ */
+export type BeforeRequestHook = (request: RequestOptions, context: HookContext) => RequestOptions | void | Promise<RequestOptions | void>;
+
+/**
+ * Runs on the final response (after any renewal and replay), e.g. to unwrap a `{code, data, message}` envelope or map
+ * a business code to a typed error by throwing it; may return a replacement response. Async allowed.
+ */
+export type AfterResponseHook = (
+  response: RequestResponse,
+  request: RequestOptions,
+  context: HookContext,
+) => RequestResponse | void | Promise<RequestResponse | void>;
+
+/** One call's timing, for analytics (times epoch ms). */
+export interface TimingReport {
+  kind: 'request' | 'uploadFile' | 'downloadFile';
+  url: string;
+  method: string;
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+  /** The final HTTP status, when there was an answer. */
+  statusCode?: number;
+  /** The `LoginError` code, when the call failed. */
+  error?: string;
+  /** Replays after "session expired" answers. */
+  replays: number;
+}
+
+/** Hooks around every `requestWithLogin` / `uploadFile` / `downloadFile`, in the style of ky's `hooks`. */
+export interface Hooks {
+  beforeRequest?: BeforeRequestHook[];
+  afterResponse?: AfterResponseHook[];
+  /** Called once per call when it settles (errors it throws are logged). */
+  onTiming?: (report: TimingReport) => void;
 }
 
 /** Sends one HTTP request through the kit's transport (bounded by a timeout and the concurrency limit). */
@@ -283,17 +359,29 @@ export interface BindRequest {
  * - `refreshStart` / `refreshEnd`: one refresh-token exchange (`state` on success, `error` on failure);
  * - `relogin`: a session could not be refreshed (no refresh token, or it was rejected) and the kit logs in again;
  * - `logout`: `logout()` ended a session;
- * - `stepUp`: the user added a profile or a phone number (`Login.require`).
+ * - `stepUp`: the user added a profile or a phone number (`Login.require`);
+ * - `uiShown` / `uiAnswered`: the login funnel — the UI shown (`authType`, modal or page, the page route), then the
+ *   user's answer with the time (ms) the UI was open and whether the privacy agreement was refused.
  */
 export type LoginEvent =
-  | { type: 'login'; state: LoginState; isNewUser: boolean }
+  | { type: 'login'; state: LoginState; isNewUser: boolean; timings: LoginTimings }
   | { type: 'loginFailed'; error: LoginError }
   | { type: 'sessionExpired' }
   | { type: 'refreshStart' }
   | { type: 'refreshEnd'; state?: LoginState; error?: LoginError }
   | { type: 'relogin' }
   | { type: 'logout' }
-  | { type: 'stepUp'; kind: 'profile' | 'phone'; user: LoginUser };
+  | { type: 'stepUp'; kind: 'profile' | 'phone'; user: LoginUser }
+  | { type: 'uiShown'; authType: AuthType; via: 'modal' | 'page' | 'custom'; route?: string }
+  | { type: 'uiAnswered'; authType: AuthType; succeeded: boolean; errMsg?: string; privacyRefused: boolean; openMs: number };
+
+/** Per-step durations (ms) of one login: `wx.login` calls, backend calls, and the user in the login UI. */
+export interface LoginTimings {
+  wxLoginMs: number;
+  backendMs: number;
+  uiMs: number;
+  totalMs: number;
+}
 
 /** Receives `LoginEvent`s. Errors it throws are caught and logged. */
 export type LoginEventListener = (event: LoginEvent) => void;

@@ -8,7 +8,7 @@ import { callAdapter } from './code-login';
 import type { ResolvedOptions } from './options';
 import { callWx, withTimeout, type AuthSettingLike } from './runtime';
 import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
-import type { AuthResult, AuthTips, AvatarCredentials, BackendLoginRequest } from './types';
+import type { AuthResult, AuthTips, AvatarCredentials, BackendLoginRequest, LoginEvent } from './types';
 import { PHONE_QUOTA_ERRNO } from './wechat-types';
 
 function isAuthResult(value: unknown): value is AuthResult {
@@ -97,22 +97,52 @@ async function mergedTips(opts: ResolvedOptions, callTips: Partial<AuthTips> | u
   ]);
 }
 
+/** Where the user-auth step reports the funnel (`uiShown`, `uiAnswered`) and how long the user looked (ms). */
+export interface UiReport {
+  emit(event: LoginEvent): void;
+  /** The time the UI was open is added here. */
+  uiMs: number;
+}
+
 /** Shows the login UI once, bounded by `timeouts.userAuth`; resolves with whatever the user answered. */
-async function askUser(opts: ResolvedOptions, tips: AuthTips): Promise<AuthResult> {
+async function askUser(opts: ResolvedOptions, tips: AuthTips, report: UiReport): Promise<AuthResult> {
   const handler = opts.userAuthHandler;
   if (!handler) throw new LoginError('UI_UNAVAILABLE', 'the user must authorize but no userAuthHandler is configured');
+  const openedAt = opts.clock.now();
+  let announced = false;
+  const shown = (info: { via: 'modal' | 'page' | 'custom'; route?: string }) => {
+    if (announced) return;
+    announced = true;
+    report.emit({ type: 'uiShown', authType: tips.authType, via: info.via, ...(info.route ? { route: info.route } : {}) });
+  };
+  const answered = (result: unknown) => {
+    const openMs = opts.clock.now() - openedAt;
+    report.uiMs += openMs;
+    const r = (isAuthResult(result) ? result : { succeeded: false, errMsg: 'no answer' }) as AuthResult;
+    const errMsg = r.succeeded ? undefined : r.errMsg;
+    report.emit({
+      type: 'uiAnswered',
+      authType: tips.authType,
+      succeeded: r.succeeded,
+      errMsg,
+      privacyRefused: PRIVACY_REFUSAL.test(errMsg ?? ''),
+      openMs,
+    });
+  };
   let result: unknown;
   try {
-    result = await withTimeout(
-      Promise.resolve().then(() => handler({ tips })),
-      opts.timeouts.userAuth,
-      opts.clock,
-      'the user-auth step',
-    );
+    const asked = Promise.resolve().then(() => {
+      const answer = handler({ tips, shown });
+      shown({ via: 'custom' }); // a UI that did not say how it is shown
+      return answer;
+    });
+    result = await withTimeout(asked, opts.timeouts.userAuth, opts.clock, 'the user-auth step');
   } catch (error) {
+    answered({ succeeded: false, errMsg: isLoginError(error) ? error.code : String(error) });
     if (isLoginError(error)) throw error;
     throw new LoginError('UI_UNAVAILABLE', `the login UI failed: ${String(error)}`, { cause: error });
   }
+  answered(result);
   if (!isAuthResult(result)) {
     throw new LoginError('UI_UNAVAILABLE', 'userAuthHandler must resolve with an AuthResult {succeeded, authType, data, errMsg}', {
       cause: result,
@@ -131,12 +161,13 @@ async function askUser(opts: ResolvedOptions, tips: AuthTips): Promise<AuthResul
 export async function authorizeUser(
   opts: ResolvedOptions,
   callTips: Partial<AuthTips> | undefined,
+  report: UiReport,
 ): Promise<Extract<AuthResult, { succeeded: true }>> {
   const tips = await mergedTips(opts, callTips);
-  const first = await askUser(opts, tips);
+  const first = await askUser(opts, tips, report);
   if (first.succeeded) return first;
   if (first.authType === 'userInfo' && (await recentlyRefused(opts, first.errMsg)) && (await offerPermissionPanel(opts, tips))) {
-    const second = await askUser(opts, tips);
+    const second = await askUser(opts, tips, report);
     if (second.succeeded) return second;
     throw authFailure(second, true);
   }

@@ -6,8 +6,9 @@ import type { ServerContext } from './app';
 const text = { type: 'string', minLength: 1, maxLength: 500 } as const;
 
 /**
- * Registers `GET /api/me`, `GET /api/feed` (personalised when authenticated), `POST /api/comments` and
- * `POST /api/orders` (which needs a bound phone: 403 `PHONE_REQUIRED` otherwise).
+ * Registers `GET /api/me`, `GET /api/feed` (personalised when authenticated), `POST /api/comments`, `POST /api/orders`
+ * (which needs a bound phone: 403 `PHONE_REQUIRED` otherwise), and `POST /api/files` / `GET /api/files/:id` (a
+ * protected upload and download). Multipart parsing is registered with the contract routes.
  */
 export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { authenticate, publicUser } = ctx;
@@ -33,5 +34,22 @@ export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const user = (await authenticate(request))!;
     if (user.phone === null) return reply.code(403).send({ code: 'PHONE_REQUIRED', message: 'an order needs a bound phone number' });
     return reply.code(201).send({ id: crypto.randomUUID(), buyer: publicUser(user) });
+  });
+
+  // Files of the demo (in memory): a protected upload and download, for the kit's uploadFile/downloadFile.
+  const files = new Map<string, { owner: string; data: Buffer }>();
+  app.post('/api/files', async (request: FastifyRequest, reply: FastifyReply) => {
+    const user = (await authenticate(request))!;
+    const file = await request.file();
+    if (!file) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'a multipart "file" is required' });
+    const id = crypto.randomUUID();
+    files.set(id, { owner: user.id, data: await file.toBuffer() });
+    return reply.code(201).send({ id, size: files.get(id)!.data.length });
+  });
+  app.get('/api/files/:id', async (request: FastifyRequest, reply: FastifyReply) => {
+    const user = (await authenticate(request))!;
+    const file = files.get((request.params as { id: string }).id);
+    if (!file || file.owner !== user.id) return reply.code(404).send({ code: 'NOT_FOUND', message: 'no such file' });
+    return reply.type('application/octet-stream').send(file.data);
   });
 }

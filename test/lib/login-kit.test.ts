@@ -106,7 +106,11 @@ describe('login modes', () => {
     });
     expect(backend.loginCalls[1].code).toBeUndefined();
     expect(state.isNewUser).toBe(true);
-    expect(events).toEqual([{ type: 'login', state, isNewUser: true }]);
+    expect(events).toEqual([
+      { type: 'uiShown', authType: 'profile', via: 'custom' },
+      { type: 'uiAnswered', authType: 'profile', succeeded: true, errMsg: undefined, privacyRefused: false, openMs: 0 },
+      { type: 'login', state, isNewUser: true, timings: { wxLoginMs: 0, backendMs: 0, uiMs: 0, totalMs: 0 } },
+    ]);
   });
 
   it('reuses a valid local session without wx.login or any request', async () => {
@@ -214,7 +218,7 @@ describe('single flight', () => {
     expect(fake.loginCount).toBe(1);
     expect(backend.loginCalls).toHaveLength(2);
     expect(ui).toHaveBeenCalledTimes(1);
-    expect(eventTypes(events)).toEqual(['login']);
+    expect(eventTypes(events)).toEqual(['uiShown', 'uiAnswered', 'login']); // each once for the whole burst
   });
 
   it('releases silent callers when the silent part ends, while common callers wait for the UI', async () => {
@@ -236,7 +240,7 @@ describe('single flight', () => {
     const errors = await Promise.all(Array.from({ length: 5 }, () => rejection(kit.login())));
     expect(errors.map((e) => e.code)).toEqual(Array(5).fill('AUTH_CANCELLED'));
     expect(ui).toHaveBeenCalledTimes(1);
-    expect(eventTypes(events)).toEqual(['loginFailed']);
+    expect(eventTypes(events)).toEqual(['uiShown', 'uiAnswered', 'loginFailed']);
   });
 
   it('starts a new login for a caller that arrives after the previous one failed', async () => {
