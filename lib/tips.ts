@@ -22,6 +22,8 @@ export const DEFAULT_AUTH_TIPS: Readonly<AuthTips> = Object.freeze({
   nicknamePlaceholder: '请输入昵称',
   nicknameRejectedText: '请填写昵称（未通过微信审核的昵称会被清空）',
   avatarMissingText: '请先选择头像',
+  avatarHint: '点击选择头像',
+  profileSubmitText: '保存并登录',
   realtimePhone: false,
 });
 
@@ -40,6 +42,8 @@ const TEXT_KEYS = [
   'nicknamePlaceholder',
   'nicknameRejectedText',
   'avatarMissingText',
+  'avatarHint',
+  'profileSubmitText',
 ] as const;
 
 const TIP_KEYS: readonly string[] = [...TEXT_KEYS, 'realtimePhone', 'authType'];

@@ -41,6 +41,10 @@ export interface AuthTips {
   nicknameRejectedText: string;
   /** Shown when the avatar was not chosen. */
   avatarMissingText: string;
+  /** Under the default avatar until one is chosen, and the avatar button's `aria-label`. */
+  avatarHint: string;
+  /** The profile form's submit button (it still asks for a nickname, so not "one-tap login"). */
+  profileSubmitText: string;
   /** `phone` only: use `open-type="getRealtimePhoneNumber"` (the real-time check) instead of `getPhoneNumber`. */
   realtimePhone: boolean;
   /** Title of the AuthModal / heading of the login page. */

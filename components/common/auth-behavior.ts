@@ -29,6 +29,11 @@ const ui = (instance: unknown) => instance as AuthUi;
 
 export const EMPTY_PROFILE = { avatarUrl: '', nickName: '', hint: '' };
 
+/** The avatar shown until the user picks one: a neutral silhouette (SVG, as a data URI: nothing to download). */
+const DEFAULT_AVATAR =
+  'data:image/svg+xml;base64,' +
+  'PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA2NCA2NCI+PHJlY3Qgd2lkdGg9IjY0IiBoZWlnaHQ9IjY0IiBmaWxsPSIjZGRkIi8+PGNpcmNsZSBjeD0iMzIiIGN5PSIyNCIgcj0iMTIiIGZpbGw9IiNmZmYiLz48cGF0aCBkPSJNMTAgNTZjMi0xMiAxMS0xOCAyMi0xOHMyMCA2IDIyIDE4eiIgZmlsbD0iI2ZmZiIvPjwvc3ZnPg==';
+
 /** The `AuthResult` of a refusal in WeChat's official privacy popup (the core reports it as `PRIVACY_DENIED`). */
 const privacyRefused = (errMsg: string | undefined): AuthResult => ({
   succeeded: false,
@@ -37,7 +42,7 @@ const privacyRefused = (errMsg: string | undefined): AuthResult => ({
 });
 
 export const authBehavior = Behavior({
-  data: { profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' } },
+  data: { profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' }, defaultAvatar: DEFAULT_AVATAR },
   lifetimes: {
     detached() {
       const self = ui(this);
