@@ -18,9 +18,19 @@ function packedFiles(): string[] {
 describe('the npm package', () => {
   const files = packedFiles();
 
-  it('ships the built kit, the README, the changelog, the licence and the backend contract — and nothing else', () => {
-    const shipped = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'docs/contract.md', 'docs/contract.zh-CN.md'];
-    const outside = files.filter((f) => !f.startsWith('miniprogram_dist/') && !shipped.includes(f));
+  it('ships the built kit and the documents its README links to — and nothing else', () => {
+    const shipped = [
+      'package.json',
+      'README.md',
+      'README.zh-CN.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      'docs/contract.md',
+      'docs/contract.zh-CN.md',
+      'components/auth-modal/README.md',
+      'pages/login/README.md',
+    ];
+    const outside = files.filter((f) => !f.startsWith('miniprogram_dist/') && !f.startsWith('docs/images/') && !shipped.includes(f));
     expect(outside).toEqual([]);
     for (const required of [
       'miniprogram_dist/index.js',
@@ -46,6 +56,20 @@ describe('the npm package', () => {
   it('points main, types and exports at built files', () => {
     for (const target of [pkg.main, pkg.types, pkg.exports['.'].default, pkg.exports['.'].types, pkg.exports['./lib'].default]) {
       expect(files).toContain(target.replace(/^\.\//, ''));
+    }
+  });
+
+  it('ships every file the shipped READMEs link to, so the package page on npm has no broken link or picture', () => {
+    const documents = files.filter((f) => f.endsWith('.md'));
+    for (const doc of documents) {
+      const text = fs.readFileSync(path.join(root, doc), 'utf8');
+      const targets = [...text.matchAll(/\]\(([^)#\s]+)[^)]*\)|src="([^"]+)"/g)]
+        .map((m) => m[1] ?? m[2])
+        .filter((t) => !/^https?:/.test(t));
+      for (const target of targets) {
+        const shippedPath = path.posix.normalize(path.posix.join(path.posix.dirname(doc), target));
+        expect({ doc, target, shipped: files.includes(shippedPath) }).toEqual({ doc, target, shipped: true });
+      }
     }
   });
 });
