@@ -56,10 +56,11 @@ const SHOTS: Shot[] = [
 
 const THEMES: Record<string, string> = {
   light: 'body { background: #f5f5f5; }',
+  // Dark: the page renders with prefers-color-scheme: dark (WeChat's dark mode); the kit's own colours come from its
+  // stylesheet's dark rule. Only what WeChat itself draws (the page behind, the built-in button) is styled here.
   dark:
-    'body { background: #111; color: #ddd; } .host { --lk-background: #1f1f1f; --lk-text-color: #f2f2f2; --lk-text-secondary: #9a9a9a;' +
-    ' --lk-placeholder: #333; } wx-button { background: #2c2c2c; color: #eee; border-color: #444; } .page-behind { background: #111; color: #888; }' +
-    ' .page-behind .nav { background: #1f1f1f; color: #ddd; }',
+    'body { background: #111; color: #ddd; } wx-button { background: #2c2c2c; color: #eee; border-color: #444; }' +
+    ' .page-behind { background: #111; color: #888; } .page-behind .nav { background: #1f1f1f; color: #ddd; }',
   custom:
     'body { background: #f5f5f5; } .host { --lk-primary: #1989fa; --lk-radius: 8rpx; --lk-button-radius: 8rpx; --lk-modal-width: 640rpx; }',
 };
@@ -117,6 +118,8 @@ async function main() {
   };
   (globalThis as Record<string, unknown>).wx = fakeWx;
   const simulate: typeof import('miniprogram-simulate') = require('miniprogram-simulate');
+  // The privacy shots show the kit's own agreement step, which an app opts into with privacy: 'kit'.
+  require(path.join(dist, 'hub/privacy')).privacyRouter.configure('kit', () => undefined, fakeWx);
   const ids = new Map<string, string>();
   const css = (ui: string) => rpx(fs.readFileSync(path.join(dist, ui, 'index.wxss'), 'utf8'));
   fs.mkdirSync(out, { recursive: true });
@@ -139,6 +142,7 @@ async function main() {
       shot.ui === 'components/auth-modal'
         ? '<div class="page-behind"><div class="nav">首页</div><h3>今天的推荐</h3>' + '<div class="line"></div>'.repeat(12) + '</div>'
         : '';
+    await page.emulateMedia({ colorScheme: shot.theme === 'dark' ? 'dark' : 'light' });
     await page.setContent(
       `<!doctype html><html><head><meta charset="utf-8"><style>${BASE_CSS}${css(shot.ui)}${rpx(THEMES[shot.theme ?? 'light'])}</style></head>` +
         `<body><div class="host">${behind}${html}</div></body></html>`,
