@@ -5,6 +5,7 @@
  */
 import { createContractBackend, contractErrorCode } from './contract-backend';
 import { LoginError } from './errors';
+import { MIN_BASE_LIBRARY, compareVersions, sdkVersion, unsupported } from './base-library';
 import type { Limiter } from './limiter';
 import type { CallKind } from './transport';
 import { globalWx, systemClock, type Clock, type Logger, type WxAdapter } from './runtime';
@@ -301,6 +302,9 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
   const wxAdapter = input.wx ?? globalWx();
   if (wxAdapter === undefined) throw invalid('no global wx object; pass config.wx');
   requireFunctions(wxAdapter, 'wx', ['login', 'request', 'getStorageSync', 'setStorageSync', 'removeStorageSync']);
+  const version = sdkVersion(wxAdapter);
+  if (version !== undefined && compareVersions(version, MIN_BASE_LIBRARY) < 0)
+    throw unsupported('miniprogram-login-kit', MIN_BASE_LIBRARY, wxAdapter);
   const clock = input.clock ?? systemClock;
   requireFunctions(clock, 'clock', ['now', 'setTimeout', 'clearTimeout']);
   const logger = input.logger ?? console;

@@ -6,6 +6,7 @@
  * callers of one kind share one step-up, as they share one login. WeChat's account rules say the same: no prompt
  * before the user has used the app, and a phone number only where the service needs one.
  */
+import { FEATURES, supports, unsupported } from './base-library';
 import { toLoginError } from './code-login';
 import { LoginError } from './errors';
 import type { ResolvedOptions } from './options';
@@ -66,6 +67,8 @@ export class StepUps {
     if (!backend.bind)
       throw new LoginError('INVALID_OPTIONS', 'config.backend has no bind(): a step-up needs POST /auth/bind (contract 1.2)');
     if (mode === 'silent') throw new LoginError('AUTH_REQUIRED', `the user has no ${kind} yet, and a silent call shows no UI`);
+    // Below 2.21.2 the UI can only fall back to getUserProfile's anonymous profile: worth a login, not a step-up.
+    if (kind === 'profile' && !supports(opts.wx, 'chooseAvatar')) throw unsupported('the profile step-up', FEATURES.chooseAvatar, opts.wx);
     let auth;
     try {
       this.host.uiShowing(true);

@@ -4,6 +4,7 @@
  * `AuthResult` turned into the backend's payload or a typed `LoginError`. It knows the tips, not the flight.
  */
 import { LoginError, PACKAGE_NAME, isLoginError } from './errors';
+import { FEATURES, supports, unsupported } from './base-library';
 import { callAdapter } from './code-login';
 import type { ResolvedOptions } from './options';
 import { callWx, withTimeout, type AuthSettingLike } from './runtime';
@@ -164,6 +165,13 @@ export async function authorizeUser(
   report: UiReport,
 ): Promise<Extract<AuthResult, { succeeded: true }>> {
   const tips = await mergedTips(opts, callTips);
+  // What the UI would ask for, this base library cannot give: say so before showing anything.
+  if (tips.authType === 'phone' && !supports(opts.wx, 'phoneCode'))
+    throw unsupported('the phone-number login', FEATURES.phoneCode, opts.wx);
+  if (tips.authType === 'phone' && tips.realtimePhone && !supports(opts.wx, 'realtimePhone')) {
+    // Real-time verification never silently becomes the quick one: they are different paid products.
+    throw unsupported('real-time phone-number verification', FEATURES.realtimePhone, opts.wx);
+  }
   const first = await askUser(opts, tips, report);
   if (first.succeeded) return first;
   if (first.authType === 'userInfo' && (await recentlyRefused(opts, first.errMsg)) && (await offerPermissionPanel(opts, tips))) {

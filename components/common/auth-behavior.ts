@@ -5,6 +5,7 @@
  */
 import { cancelledResult, resultFromPhoneNumber, resultFromUserInfo, type GetUserInfoDetail } from './auth-events';
 import { PRIVACY_AGREE_BUTTON_ID, privacyRouter, type PrivacyRequest, type PrivacyWx } from '../../hub/privacy';
+import { supports } from '../../lib/base-library';
 import { globalWx } from '../../lib/runtime';
 import type { AuthResult, AuthTips } from '../../lib/types';
 import type { ChooseAvatarDetail, GetPhoneNumberDetail, NicknameReviewDetail } from '../../lib/wechat-types';
@@ -42,7 +43,12 @@ const privacyRefused = (errMsg: string | undefined): AuthResult => ({
 });
 
 export const authBehavior = Behavior({
-  data: { profile: { ...EMPTY_PROFILE }, privacy: { visible: false, contractName: '' }, defaultAvatar: DEFAULT_AVATAR },
+  data: {
+    profile: { ...EMPTY_PROFILE },
+    privacy: { visible: false, contractName: '' },
+    defaultAvatar: DEFAULT_AVATAR,
+    legacyProfile: false,
+  },
   lifetimes: {
     detached() {
       const self = ui(this);
@@ -58,7 +64,7 @@ export const authBehavior = Behavior({
      */
     showAuthUi(authType: AuthTips['authType']) {
       const self = ui(this);
-      self.setData({ profile: { ...EMPTY_PROFILE } });
+      self.setData({ profile: { ...EMPTY_PROFILE }, legacyProfile: !supports(globalWx(), 'chooseAvatar') });
       if (privacyRouter.mode === 'kit') {
         if (!self.withdrawPrivacy) self.withdrawPrivacy = privacyRouter.present((request) => this.showPrivacy(request));
         return;
@@ -112,6 +118,18 @@ export const authBehavior = Behavior({
     },
     onGetUserInfo(event: { detail: GetUserInfoDetail }) {
       ui(this).finish(resultFromUserInfo(event.detail));
+    },
+    /** The profile fallback below base library 2.21.2: `wx.getUserProfile` from the tap (an anonymous, signed profile). */
+    onGetUserProfile() {
+      const self = ui(this);
+      const getUserProfile = globalWx<{ getUserProfile?: (o: object) => void }>()?.getUserProfile;
+      if (typeof getUserProfile !== 'function') return self.finish(cancelledResult('profile', 'no wx.getUserProfile'));
+      getUserProfile({
+        desc: self.data.tips.content || self.data.tips.title,
+        success: (detail: GetUserInfoDetail) => self.finish(resultFromUserInfo(detail)),
+        fail: (error: { errMsg?: string }) =>
+          self.finish(resultFromUserInfo({ errMsg: error && error.errMsg ? error.errMsg : 'getUserProfile:fail' })),
+      });
     },
     /** `bindgetphonenumber` and `bindgetrealtimephonenumber`. */
     onGetPhoneNumber(event: { detail: GetPhoneNumberDetail }) {
