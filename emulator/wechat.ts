@@ -38,6 +38,9 @@ interface IssuedCode {
   used: boolean;
 }
 
+/** The openid of the development user that WeChat DevTools' codes log in as (with `acceptDevtoolsCodes`). */
+export const DEVTOOLS_USER = 'devtools-user';
+
 /** Code lifetime (ms): 5 minutes, per "wx.login". */
 export const CODE_TTL_MS = 5 * 60 * 1000;
 
@@ -50,6 +53,11 @@ export interface WeChatEmulatorOptions {
    * app's openid + `@` + the appid), and the same `unionid`.
    */
   otherApps?: Array<{ appid: string; secret: string }>;
+  /**
+   * Development with WeChat DevTools (`npm run server` only): DevTools' `wx.login` gives codes this emulator never
+   * issued. With this on, such a code (used once) logs in as one stable development user, `DEVTOOLS_USER`.
+   */
+  acceptDevtoolsCodes?: boolean;
   now?: () => number;
 }
 
@@ -57,6 +65,7 @@ export class WeChatEmulator {
   readonly appid: string;
   readonly secret: string;
   private readonly otherApps: Array<{ appid: string; secret: string }>;
+  private readonly acceptDevtoolsCodes: boolean;
   private readonly now: () => number;
   private readonly users = new Map<string, EmulatedUser>();
   private readonly codes = new Map<string, IssuedCode>();
@@ -78,6 +87,7 @@ export class WeChatEmulator {
     this.appid = options.appid ?? 'wx0000000000demo';
     this.secret = options.secret ?? 'emulator-secret';
     this.otherApps = options.otherApps ?? [];
+    this.acceptDevtoolsCodes = options.acceptDevtoolsCodes === true;
     this.now = options.now ?? Date.now;
   }
 
@@ -123,7 +133,13 @@ export class WeChatEmulator {
     const app = [{ appid: this.appid, secret: this.secret }, ...this.otherApps].find((a) => a.appid === query.appid);
     if (!app || query.secret !== app.secret) return { errcode: 40013, errmsg: ERRMSG[40013] };
     if (query.grant_type !== 'authorization_code' || !query.js_code) return { errcode: 40029, errmsg: ERRMSG[40029] };
-    const issued = this.codes.get(query.js_code);
+    let issued = this.codes.get(query.js_code);
+    if (!issued && this.acceptDevtoolsCodes && app.appid === this.appid) {
+      // A code from WeChat DevTools: single use like any code, for the stable development user.
+      issued = { openid: DEVTOOLS_USER, appid: this.appid, expiresAt: this.now() + CODE_TTL_MS, used: false };
+      this.user(DEVTOOLS_USER, { nickName: '开发者工具用户' });
+      this.codes.set(query.js_code, issued);
+    }
     if (!issued || issued.expiresAt <= this.now() || (issued.appid ?? this.appid) !== app.appid)
       return { errcode: 40029, errmsg: ERRMSG[40029] };
     if (issued.used) return { errcode: 40163, errmsg: ERRMSG[40163] };

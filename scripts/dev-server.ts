@@ -17,6 +17,8 @@ const started =
         source: env.SOURCE,
         registration: registrationOf(env.REGISTRATION),
         port: env.PORT ? Number(env.PORT) : 3000,
+        // Development only: WeChat DevTools' wx.login codes log in as one stable development user.
+        acceptDevtoolsCodes: true,
         server: {
           store: openSqliteStore(env.DB_FILE ?? ':memory:'),
           accessTtlSeconds: env.ACCESS_TTL ? Number(env.ACCESS_TTL) : undefined,

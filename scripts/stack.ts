@@ -30,6 +30,8 @@ export interface StackOptions {
   otherSources?: Array<{ source: string; registration?: 'silent' | 'authorize' }>;
   /** The server's port (default: a free one). */
   port?: number;
+  /** Accept WeChat DevTools' codes as the development user (`npm run server` only; see `WeChatEmulatorOptions`). */
+  acceptDevtoolsCodes?: boolean;
   /** Overrides of the server's options. */
   server?: Partial<ServerOptions>;
 }
@@ -41,7 +43,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     appid: `wx${String(i + 1).padStart(14, '0')}0ther`,
     secret: `secret-${other.source}`,
   }));
-  const emulator = new WeChatEmulator({ otherApps: others.map(({ appid, secret }) => ({ appid, secret })) });
+  const emulator = new WeChatEmulator({
+    otherApps: others.map(({ appid, secret }) => ({ appid, secret })),
+    acceptDevtoolsCodes: options.acceptDevtoolsCodes,
+  });
   await emulator.listen();
   const apps: ServerOptions['apps'] = {
     [options.source ?? 'demo-app']: { appid: emulator.appid, secret: emulator.secret, registration: options.registration },

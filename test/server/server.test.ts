@@ -340,3 +340,33 @@ describe('abuse and configuration', () => {
     );
   });
 });
+
+describe('WeChat DevTools in development', () => {
+  const devtoolsCode = () => `devtools-${Math.random().toString(36).slice(2)}`; // a code our emulator never issued
+
+  it('logs a foreign code in as the stable development user when the development stack accepts them: new, returning, refresh', async () => {
+    const { startStack } = await import('../../scripts/stack');
+    const stack = await startStack({ acceptDevtoolsCodes: true, registration: 'silent' });
+    const login = async () =>
+      (await fetch(`${stack.baseURL}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ source: 'demo-app', mode: 'silent', code: devtoolsCode() }),
+      }).then((r) => r.json())) as { user: { id: string; nickName: string }; isNewUser: boolean; refreshToken: string };
+    const first = await login();
+    const second = await login();
+    expect([first.isNewUser, second.isNewUser, second.user.id]).toEqual([true, false, first.user.id]);
+    const refreshed = await fetch(`${stack.baseURL}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: second.refreshToken }),
+    });
+    expect(refreshed.status).toBe(200);
+    await stack.close();
+  });
+
+  it('refuses such a code everywhere else (the emulator of the tests, and any server pointed at WeChat)', async () => {
+    const answer = await post('/auth/login', { source: 'demo', mode: 'silent', code: devtoolsCode() });
+    expect([answer.statusCode, answer.json().code]).toEqual([400, 'INVALID_CODE']);
+  });
+});

@@ -1,9 +1,11 @@
 /**
- * A native mini-program (Page(), app.json, usingComponents) using the built kit laid out as DevTools' "Build npm"
- * does (miniprogram_npm/miniprogram-login-kit = miniprogram_dist), walked headlessly against the reference server:
+ * A native mini-program (Page(), app.json, usingComponents) using the kit as a team gets it: the tarball `npm pack`
+ * makes, installed into the app's node_modules, then built into miniprogram_npm by miniprogram-ci's `packNpmManually`
+ * (WeChat's own "Build npm", offline), walked headlessly against the reference server:
  * the AuthModal on a page that has one, the kit's login page registered in app.json on a page that has none.
  */
 import '../../emulator/dom';
+import { execFileSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -19,14 +21,35 @@ let stack: Stack;
 let emulator: WeChatEmulator;
 let baseURL: string;
 let app: string;
+/** What packNpmManually put into miniprogram_npm/miniprogram-login-kit. */
+let built: string[];
 
 beforeAll(async () => {
   stack = await startStack({ source: 'native-app' });
   ({ emulator, baseURL } = stack);
   app = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-native-'));
   fs.cpSync(path.join(root, 'test/fixtures/native-app'), app, { recursive: true });
-  fs.cpSync(path.join(root, 'miniprogram_dist'), path.join(app, 'miniprogram_npm/miniprogram-login-kit'), { recursive: true }); // "Build npm"
-});
+  // npm pack → the app's node_modules (as `npm install <tarball>` lays it out) → WeChat's "Build npm".
+  const packed = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-pack-'));
+  const tarball = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', packed], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
+  const installed = path.join(app, 'node_modules/miniprogram-login-kit');
+  fs.mkdirSync(installed, { recursive: true });
+  execFileSync('tar', ['-xzf', path.join(packed, tarball), '-C', installed, '--strip-components=1']);
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'native-app', dependencies: { 'miniprogram-login-kit': '*' } }));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ci = require('miniprogram-ci') as {
+    packNpmManually(o: { packageJsonPath: string; miniprogramNpmDistDir: string }): Promise<unknown>;
+  };
+  await ci.packNpmManually({ packageJsonPath: path.join(app, 'package.json'), miniprogramNpmDistDir: app });
+  built = fs.readdirSync(path.join(app, 'miniprogram_npm/miniprogram-login-kit'));
+}, 60_000);
 afterAll(() => stack.close());
 
 async function until<T>(probe: () => T | null | undefined | false): Promise<T> {
@@ -76,4 +99,9 @@ it("goes through the kit's login page (registered in app.json) from a page witho
   await until(() => runtime.current.route === 'pages/favorite/favorite' && text('.status'));
   expect(text('.status')).toBe('ok');
   expect(runtime.depth).toBe(1);
+});
+
+it("is built by WeChat's own Build npm (miniprogram-ci packNpmManually) from the packed tarball", () => {
+  expect(built).toEqual(expect.arrayContaining(['index.js', 'components', 'pages', 'lib', 'hub']));
+  expect(fs.existsSync(path.join(app, 'miniprogram_npm/miniprogram-login-kit/components/auth-modal/index.wxml'))).toBe(true);
 });
