@@ -5,7 +5,7 @@
  * on PGlite (Postgres in-process) in unit tests.
  */
 import { migrate, POSTGRES_MIGRATIONS } from './migrations';
-import type { Purged, RefreshRow, Rotation, Store, TicketRow, UserRow } from './store';
+import { refreshVerdict, type Purged, type RefreshRow, type Rotation, type Store, type TicketRow, type UserRow } from './store';
 
 /** What the store needs from a Postgres connection. */
 export interface SqlClient {
@@ -196,24 +196,23 @@ export class PostgresStore implements Store {
     return this.pool.transaction(async (client): Promise<Rotation> => {
       // FOR UPDATE: parallel rotations of one token, on any instance, take turns — a family never forks.
       const row = refresh((await client.query('SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE', [hash])).rows[0]);
-      if (!row || row.revoked_at !== null) return { status: 'invalid', why: 'refresh token unknown or revoked' };
-      if (row.expires_at <= now) return { status: 'invalid', why: 'refresh token expired' };
-      const owner = user((await client.query('SELECT * FROM users WHERE id = $1', [row.user_id])).rows[0]);
-      if (!owner) return { status: 'invalid', why: 'user no longer exists' };
-      if (row.used_at !== null && now - row.used_at > reuseIntervalMs) {
-        this.notRevoked.delete(row.family);
-        await revoke(client, row.family, now);
+      const owner = row && user((await client.query('SELECT * FROM users WHERE id = $1', [row.user_id])).rows[0]);
+      const verdict = refreshVerdict(row, owner !== undefined, now, reuseIntervalMs);
+      if (typeof verdict === 'object') return verdict;
+      if (verdict === 'revoke') {
+        this.notRevoked.delete(row!.family);
+        await revoke(client, row!.family, now);
         return { status: 'reused' };
       }
-      if (row.used_at === null) await client.query('UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2', [now, hash]);
+      if (row!.used_at === null) await client.query('UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2', [now, hash]);
       await client.query('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES ($1, $2, $3, $4, $5)', [
         successor.hash,
-        row.family,
-        row.user_id,
-        row.source,
+        row!.family,
+        row!.user_id,
+        row!.source,
         successor.expiresAt,
       ]);
-      return { status: 'rotated', user: owner, family: row.family, source: row.source };
+      return { status: 'rotated', user: owner!, family: row!.family, source: row!.source };
     });
   }
   async familyOf(hash: string) {

@@ -6,7 +6,7 @@ import fs from 'fs';
 import Database from 'better-sqlite3';
 import { migrate, SQLITE_MIGRATIONS } from './migrations';
 import { FixedWindowLimiter } from './rate-limit';
-import type { Purged, RefreshRow, Rotation, Store, TicketRow, UserRow } from './store';
+import { refreshVerdict, type Purged, type RefreshRow, type Rotation, type Store, type TicketRow, type UserRow } from './store';
 
 /** Opens (creating if needed, mode 0600) and migrates a SQLite store. */
 export function openSqliteStore(file = ':memory:'): SqliteStore {
@@ -124,18 +124,17 @@ export class SqliteStore implements Store {
   ): Promise<Rotation> {
     return this.db.transaction((): Rotation => {
       const row = this.q.refreshByHash.get(hash);
-      if (!row || row.revoked_at !== null) return { status: 'invalid', why: 'refresh token unknown or revoked' };
-      if (row.expires_at <= now) return { status: 'invalid', why: 'refresh token expired' };
-      const user = this.q.userById.get(row.user_id);
-      if (!user) return { status: 'invalid', why: 'user no longer exists' };
-      if (row.used_at !== null && now - row.used_at > reuseIntervalMs) {
-        this.q.revokeTokens.run(now, row.family);
-        this.q.revokeFamily.run(row.family, now);
+      const user = row && this.q.userById.get(row.user_id);
+      const verdict = refreshVerdict(row, user !== undefined, now, reuseIntervalMs);
+      if (typeof verdict === 'object') return verdict;
+      if (verdict === 'revoke') {
+        this.q.revokeTokens.run(now, row!.family);
+        this.q.revokeFamily.run(row!.family, now);
         return { status: 'reused' };
       }
-      if (row.used_at === null) this.q.markUsed.run(now, hash);
-      this.q.insertRefresh.run(successor.hash, row.family, row.user_id, row.source, successor.expiresAt);
-      return { status: 'rotated', user, family: row.family, source: row.source };
+      if (row!.used_at === null) this.q.markUsed.run(now, hash);
+      this.q.insertRefresh.run(successor.hash, row!.family, row!.user_id, row!.source, successor.expiresAt);
+      return { status: 'rotated', user: user!, family: row!.family, source: row!.source };
     })();
   }
   async familyOf(hash: string) {

@@ -53,6 +53,23 @@ export interface NewUser {
 export type Rotation =
   { status: 'rotated'; user: UserRow; family: string; source: string } | { status: 'invalid'; why: string } | { status: 'reused' };
 
+/**
+ * The contract's verdict on a presented refresh token `row` (the one rule both stores apply inside their transaction):
+ * unknown, revoked, expired or userless → invalid; used longer ago than the reuse interval → revoke its family;
+ * otherwise (unused, or a retry of a lost response within the interval) → rotate.
+ */
+export function refreshVerdict(
+  row: RefreshRow | undefined,
+  userExists: boolean,
+  now: number,
+  reuseIntervalMs: number,
+): { status: 'invalid'; why: string } | 'revoke' | 'rotate' {
+  if (!row || row.revoked_at !== null) return { status: 'invalid', why: 'refresh token unknown or revoked' };
+  if (row.expires_at <= now) return { status: 'invalid', why: 'refresh token expired' };
+  if (!userExists) return { status: 'invalid', why: 'user no longer exists' };
+  return row.used_at !== null && now - row.used_at > reuseIntervalMs ? 'revoke' : 'rotate';
+}
+
 /** What the purge removed. */
 export interface Purged {
   tickets: number;
