@@ -102,7 +102,7 @@ export class PrivacyRouter {
     if (this.appHandler) return this.appHandler(resolve, eventInfo);
     console.warn(
       `miniprogram-login-kit: "${eventInfo && eventInfo.referrer}" needs the privacy agreement but no login UI is visible; ` +
-        'answering "disagree". Plug your own privacy UI in with privacyRouter.setAppHandler().',
+        'answering "disagree". Give Login.config a privacyAppHandler (your own privacy UI).',
     );
     resolve({ event: 'disagree' });
   };
