@@ -3,10 +3,10 @@
  * (the current page's `<auth-modal id="auth-modal">`, else the login page) and to each page's
  * `$loginUserAuthTips()`. Call `Login.config({source, baseURL})` once in `App.onLaunch`.
  * Runtime values: the core's six (`lib/index.ts`), `Login`, `createLogin`, `userAuthHub`, `AuthModal`,
- * `createPageUserAuthHandler` and `privacyRouter`; everything else is types.
+ * `createPageUserAuthHandler`, `pageTipsFrom` and `privacyRouter`; everything else is types.
  */
 import { LoginKit, type LoginOptions } from './lib/login-kit';
-import { createPageUserAuthHandler, currentPageTips } from './hub/page-ui';
+import { createPageUserAuthHandler, currentPageTips, pageTipsFrom } from './hub/page-ui';
 import { privacyRouter } from './hub/privacy';
 
 export * from './lib/index';
@@ -14,8 +14,8 @@ export { userAuthHub } from './hub/index';
 export type { Hub, HubListener, PendingAuthResult, UserAuthHub } from './hub/index';
 export { privacyRouter };
 export type { PrivacyPresenter, PrivacyRequest, PrivacyRouter, PrivacyWx } from './hub/privacy';
-export { createPageUserAuthHandler };
-export type { AuthModalLike, NavigateOptions, PageLike, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
+export { createPageUserAuthHandler, pageTipsFrom };
+export type { AuthModalLike, NavigateOptions, PageLike, PageObjectOf, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
 export { AuthModal } from './components/auth-modal/auth-modal';
 export type { OpenAuthModalOptions } from './components/auth-modal/auth-modal';
 

@@ -84,15 +84,45 @@ export function findAuthModal(page: PageLike | undefined, selector = DEFAULT_AUT
 }
 
 /**
- * Calls the current page's `$loginUserAuthTips()` with the page as `this` (the wepy 2 view model on wepy pages) and
- * returns what it returns (may be a promise; the core awaits it). Undefined when the page has no such method.
+ * Maps a page of the page stack to the object that holds its `$loginUserAuthTips()` (a framework's page object), or
+ * undefined to use the page itself. wepy 1 keeps its page objects on its app, not on the native page:
+ * `page => wepy.$instance.$pages['/' + page.route]`.
  */
-export function currentPageTips(runtime: PageRuntime = globalPageRuntime): unknown {
+export type PageObjectOf = (page: PageLike) => object | null | undefined;
+
+/** The object whose `$loginUserAuthTips` to call: `pageObject(page)` if given and found, else the wepy 2 view model, else the page. */
+function tipsOwner(page: PageLike, pageObject?: PageObjectOf): Record<string, unknown> {
+  const mapped = pageObject && pageObject(page);
+  if (mapped && typeof mapped === 'object') return mapped as Record<string, unknown>;
+  return page.$wepy && typeof page.$wepy.$loginUserAuthTips === 'function' ? page.$wepy : page;
+}
+
+/**
+ * Calls the current page's `$loginUserAuthTips()` with its owner as `this` (see `tipsOwner`: the mapped page object,
+ * the wepy 2 view model, else the native page) and returns what it returns (may be a promise; the core awaits it).
+ * Undefined when there is no page or no such method.
+ */
+export function currentPageTips(runtime: PageRuntime = globalPageRuntime, pageObject?: PageObjectOf): unknown {
   const page = currentPage(runtime);
   if (!page) return undefined;
-  const owner = page.$wepy && typeof page.$wepy.$loginUserAuthTips === 'function' ? page.$wepy : page;
+  const owner = tipsOwner(page, pageObject);
   const hook = owner.$loginUserAuthTips;
   return typeof hook === 'function' ? hook.call(owner) : undefined;
+}
+
+/**
+ * A `pageTips` option that reads the tips from a framework's page object instead of the native page. For wepy 1,
+ * whose page methods reach the native page only through wrappers that drop their return value (wepy 1.7
+ * `$createPage`), so the page's tips would otherwise be lost:
+ * `Login.config({ source, baseURL, pageTips: pageTipsFrom((page) => wepy.$instance.$pages['/' + page.route]) })`.
+ * Pages the mapping does not find (undefined) fall back to the native page / wepy 2 view model.
+ * @param pageObject maps a page of `getCurrentPages()` to the object with `$loginUserAuthTips()`.
+ * @throws LoginError `INVALID_OPTIONS` when `pageObject` is not a function.
+ */
+export function pageTipsFrom(pageObject: PageObjectOf, runtime: PageRuntime = globalPageRuntime): () => unknown {
+  if (typeof pageObject !== 'function')
+    throw new LoginError('INVALID_OPTIONS', 'pageTipsFrom(pageObject): pageObject must be a function (page) => object');
+  return () => currentPageTips(runtime, pageObject);
 }
 
 /** Options of `createPageUserAuthHandler`. */
