@@ -3,7 +3,19 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'miniprogram_dist/', 'build/', 'demo/dist/', 'bench/', 'coverage/', 'docs/api/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'miniprogram_dist/',
+      'build/',
+      'demo/dist/',
+      'demo-wepy1/dist/',
+      'demo-wepy1/src/components/login-kit/',
+      'bench/',
+      'coverage/',
+      'docs/api/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,6 @@
 /**
  * Step-up (contract 1.2, `POST /auth/bind`): a logged-in user — often one the backend registered silently, with no
- * profile and no phone — is asked for what the product needs at the moment it needs it. `require('phone')` resolves at
+ * profile and no phone — is asked for what the product needs at the moment it needs it. `Login.require("phone")` resolves at
  * once when the user already has it; otherwise it shows the login UI for that `authType` (tips merged as for a
  * login), sends the answer to the backend with the access token, and resolves with the updated user. Concurrent
  * callers of one kind share one step-up, as they share one login. WeChat's account rules say the same: no prompt
