@@ -3,7 +3,11 @@
  * copied from miniprogram_dist into src/components/login-kit/ by scripts/build-demo-wepy1.js, as a wepy 1 team
  * would copy it from node_modules/miniprogram-login-kit/miniprogram_dist.
  */
+const path = require('path');
+
 module.exports = {
+  // wepy and the kit's npm needs come from the repository's node_modules (wepy 1.7.2 pinned there): no install here.
+  resolve: { modules: [path.join(__dirname, '../node_modules')] },
   wpyExt: '.wpy',
   eslint: false,
   cliLogs: false,

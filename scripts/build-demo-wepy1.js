@@ -24,7 +24,7 @@ const wepy = spawnSync(process.execPath, [require.resolve('wepy-cli/bin/wepy.js'
 });
 const output = `${wepy.stdout}${wepy.stderr}`;
 const built = ['app.js', 'app.json', 'pages/index.js', 'pages/login.js', 'components/login-kit/components/auth-modal/index.wxml'];
-if (wepy.status !== 0 || /Error|错误|找不到/.test(output) || built.some((file) => !fs.existsSync(path.join(app, 'dist', file)))) {
+if (wepy.status !== 0 || /Error|错误|找不到|正在尝试/.test(output) || built.some((file) => !fs.existsSync(path.join(app, 'dist', file)))) {
   console.error(output);
   console.error('wepy 1 demo build failed');
   process.exit(1);
