@@ -5,19 +5,16 @@
  * headlessly against the reference server: the built app.js runs the real wepy 1.7.2 runtime that wepy-cli copied
  * into dist/npm.
  */
-import '../../emulator/dom';
 import { execFileSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import type { WeChatEmulator } from '../../emulator/wechat';
 import { startStack, type Stack } from '../../scripts/stack';
-import { createNodeWx } from '../../emulator/node-wx';
-import { PageRuntime } from '../../emulator/page-runtime';
+import { appDevice, until } from '../helpers/app-device';
 
 const root = path.resolve(__dirname, '../..');
 const app = path.join(root, 'demo-wepy1/dist');
-type Node = { dom: Element; querySelector(selector: string): Node | null; dispatchEvent(name: string, init?: object): void };
 
 let stack: Stack;
 let emulator: WeChatEmulator;
@@ -32,27 +29,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => stack.close());
 
-async function until<T>(probe: () => T | null | undefined | false): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = probe();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('timed out');
-}
-
 // Each test is a new device: under jest, module state (the kit's Login, wepy's $instance) lives in jest's registry.
 beforeEach(() => jest.resetModules());
 
-function device(openid: string) {
-  const wx = createNodeWx({ emulator, openid, extConfig: { baseURL } });
-  const runtime = new PageRuntime(app, wx);
-  runtime.launch();
-  const find = (...selectors: string[]) =>
-    selectors.reduce<Node | null>((node, s) => (node ? node.querySelector(s) : null), runtime.current.rendered as unknown as Node);
-  const text = (...selectors: string[]) => find(...selectors)?.dom.textContent?.trim() ?? null;
-  return { wx, runtime, find, text };
-}
+const device = (openid: string) => appDevice(app, emulator, baseURL, openid);
 
 it('is built by wepy-cli 1 with the kit copied into src/components/login-kit', () => {
   const index = JSON.parse(fs.readFileSync(path.join(app, 'pages/index.json'), 'utf8')) as { usingComponents: Record<string, string> };

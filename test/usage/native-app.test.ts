@@ -4,18 +4,15 @@
  * (WeChat's own "Build npm", offline), walked headlessly against the reference server:
  * the AuthModal on a page that has one, the kit's login page registered in app.json on a page that has none.
  */
-import '../../emulator/dom';
 import { execFileSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import type { WeChatEmulator } from '../../emulator/wechat';
 import { startStack, type Stack } from '../../scripts/stack';
-import { createNodeWx } from '../../emulator/node-wx';
-import { PageRuntime } from '../../emulator/page-runtime';
+import { appDevice, until } from '../helpers/app-device';
 
 const root = path.resolve(__dirname, '../..');
-type Node = { dom: Element; querySelector(selector: string): Node | null; dispatchEvent(name: string, init?: object): void };
 
 let stack: Stack;
 let emulator: WeChatEmulator;
@@ -52,27 +49,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => stack.close());
 
-async function until<T>(probe: () => T | null | undefined | false): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = probe();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('timed out');
-}
-
 // Each test is a new device: under jest, module state lives in jest's registry (not require.cache), so reset it.
 beforeEach(() => jest.resetModules());
 
-function device(openid: string) {
-  const wx = createNodeWx({ emulator, openid, extConfig: { baseURL } });
-  const runtime = new PageRuntime(app, wx);
-  runtime.launch();
-  const find = (...selectors: string[]) =>
-    selectors.reduce<Node | null>((node, s) => (node ? node.querySelector(s) : null), runtime.current.rendered as unknown as Node);
-  const text = (...selectors: string[]) => find(...selectors)?.dom.textContent?.trim() ?? null;
-  return { wx, runtime, find, text };
-}
+const device = (openid: string) => appDevice(app, emulator, baseURL, openid);
 
 it('logs a new user in through the AuthModal of a native Page(), with the page tips', async () => {
   const { runtime, find, text } = device('native-1');
