@@ -37,7 +37,10 @@ function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => (out += chunk));
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}: ${out}`));
+    });
   });
 }
 
