@@ -7,6 +7,9 @@ module.exports = tseslint.config(
     ignores: [
       'node_modules/',
       'miniprogram_dist/',
+      'node_dist/',
+      'examples/*/node_modules/',
+      'examples/*/dist/',
       'build/',
       'demo/dist/',
       'demo-wepy1/dist/',
@@ -29,6 +32,16 @@ module.exports = tseslint.config(
   {
     files: ['**/*.mjs'],
     languageOptions: { sourceType: 'module', globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    // The framework examples are ES modules with their framework's compile-time globals.
+    files: ['examples/**/*.{js,jsx}'],
+    ignores: ['examples/taro/config/**', 'examples/taro/babel.config.js'],
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { ecmaFeatures: { jsx: true } },
+      globals: { defineAppConfig: 'readonly', definePageConfig: 'readonly', uni: 'readonly' },
+    },
   },
   {
     // Mini-program code (the native fixture app) runs with WeChat's globals.

@@ -3,18 +3,19 @@
  * (the current page's `<auth-modal id="auth-modal">`, else the login page) and to each page's
  * `$loginUserAuthTips()`. Call `Login.config({source, baseURL})` once in `App.onLaunch`.
  * Runtime values: the core's six (`lib/index.ts`), `Login`, `createLogin`, `userAuthHub`, `AuthModal`,
- * `createPageUserAuthHandler`, `pageTipsFrom` and `privacyRouter`; everything else is types.
+ * `createPageUserAuthHandler`, `pageTipsFrom`, `providePageTips` and `privacyRouter`; everything else is types.
  */
 import { LoginKit, type LoginOptions } from './lib/login-kit';
-import { createPageUserAuthHandler, currentPageTips, pageTipsFrom } from './hub/page-ui';
+import { createPageUserAuthHandler, currentPageTips, pageTipsFrom, providePageTips } from './hub/page-ui';
 import { privacyRouter } from './hub/privacy';
+import { shared } from './hub/shared';
 
 export * from './lib/index';
 export { userAuthHub } from './hub/index';
 export type { Hub, HubListener, PendingAuthResult, UserAuthHub } from './hub/index';
 export { privacyRouter };
 export type { PrivacyPresenter, PrivacyRequest, PrivacyRouter, PrivacyWx } from './hub/privacy';
-export { createPageUserAuthHandler, pageTipsFrom };
+export { createPageUserAuthHandler, pageTipsFrom, providePageTips };
 export type { AuthModalLike, NavigateOptions, PageLike, PageObjectOf, PageRuntime, PageUserAuthHandlerOptions } from './hub/page-ui';
 export { AuthModal } from './components/auth-modal/auth-modal';
 export type { OpenAuthModalOptions } from './components/auth-modal/auth-modal';
@@ -33,5 +34,8 @@ export function createLogin(options?: LoginOptions): LoginKit {
   return kit;
 }
 
-/** The default kit instance. */
-export const Login: LoginKit = createLogin();
+/**
+ * The default kit instance. Shared by every copy of the kit in the app (see `hub/shared`): two default instances would
+ * log in twice and spend one refresh token twice, which the contract's reuse detection answers by revoking the session.
+ */
+export const Login: LoginKit = shared('Login', () => createLogin());

@@ -18,6 +18,26 @@ export interface Navigator {
   navigateBack(options?: { delta?: number; success?: () => void; fail?: (error: { errMsg: string }) => void }): void;
 }
 
+/** The emulated phone: an iPhone-sized screen on WeChat 8.0.50, base library 3.6.0. */
+const DEVICE = {
+  brand: 'Apple',
+  model: 'iPhone',
+  system: 'iOS 17.0',
+  platform: 'ios',
+  version: '8.0.50',
+  SDKVersion: '3.6.0',
+  language: 'zh_CN',
+  theme: 'light',
+  pixelRatio: 2,
+  screenWidth: 375,
+  screenHeight: 667,
+  windowWidth: 375,
+  windowHeight: 667,
+  statusBarHeight: 20,
+  safeArea: { top: 20, left: 0, right: 375, bottom: 667, width: 375, height: 647 },
+  host: { env: 'WeChat' },
+};
+
 export interface NodeWx extends WxAdapter, Navigator {
   /** The simulated user `wx.login` logs in as. */
   openid: string;
@@ -30,6 +50,16 @@ export interface NodeWx extends WxAdapter, Navigator {
   inFlight: number;
   maxInFlight: number;
   getExtConfigSync(): Record<string, unknown>;
+  /**
+   * The device as frameworks read it at start-up (uni-app's runtime calls these while its vendor chunk loads):
+   * one phone, base library `DEVICE.SDKVersion`. `getSystemInfoSync` is the deprecated union of the other three.
+   */
+  getSystemInfoSync(): typeof DEVICE;
+  getWindowInfo(): typeof DEVICE;
+  getDeviceInfo(): typeof DEVICE;
+  getAppBaseInfo(): typeof DEVICE;
+  /** Every API and component the emulated base library knows of is available (`wx.canIUse`). */
+  canIUse(schema: string): boolean;
   /** The user's permission switches (`wx.getSetting`), e.g. `{'scope.userInfo': false}` after a refusal. */
   authSetting: AuthSettingLike;
   /** What the simulated user does with the next `wx.showModal` and in the permission panel (`wx.openSetting`). */
@@ -178,6 +208,11 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     getExtConfigSync() {
       return { ...options.extConfig };
     },
+    getSystemInfoSync: () => ({ ...DEVICE }),
+    getWindowInfo: () => ({ ...DEVICE }),
+    getDeviceInfo: () => ({ ...DEVICE }),
+    getAppBaseInfo: () => ({ ...DEVICE }),
+    canIUse: () => true,
     getSetting(opts) {
       count('getSetting');
       setImmediate(() => opts.success?.({ authSetting: { ...wx.authSetting } }));

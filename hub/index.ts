@@ -5,6 +5,7 @@
  */
 import { LoginError, PACKAGE_NAME } from '../lib/errors';
 import type { AuthResult, UserAuthRequest } from '../lib/types';
+import { shared } from './shared';
 
 /** Receives a value published on a hub. Errors it throws are caught and logged. */
 export type HubListener<T> = (value: T) => void;
@@ -84,5 +85,8 @@ export class UserAuthHub extends Hub<AuthResult> {
   }
 }
 
-/** The one hub every UI of the kit publishes on. Import it from the built package, never from sources, so there is one instance. */
-export const userAuthHub = new UserAuthHub();
+/**
+ * The one hub every UI of the kit publishes on. Shared by every copy of the kit in the app (see `hub/shared`), so a
+ * login page from a second, bundled copy still answers the login that waits.
+ */
+export const userAuthHub: UserAuthHub = shared('userAuthHub', () => new UserAuthHub());

@@ -7,7 +7,10 @@ import { globalWx } from '../lib/runtime';
 import type { AuthResult, AuthTips, UserAuthHandler, UserAuthRequest } from '../lib/types';
 import { userAuthHub } from './index';
 
-/** A page instance as `getCurrentPages()` returns it (native), possibly with a wepy 2 view model in `$wepy`. */
+/**
+ * A page instance as `getCurrentPages()` returns it (native), possibly with a framework's page object: the wepy 2 view
+ * model in `$wepy`, the uni-app (Vue 3) page instance in `$vm`.
+ */
 export interface PageLike {
   /** Page path without the leading slash, e.g. `pages/index`. */
   route?: string;
@@ -15,6 +18,8 @@ export interface PageLike {
   selectComponent?: (selector: string) => unknown;
   /** The wepy 2 view model of a wepy page. */
   $wepy?: Record<string, unknown>;
+  /** The uni-app page instance (its Options API methods, or what `<script setup>` exposes with `defineExpose`). */
+  $vm?: Record<string, unknown>;
   [key: string]: unknown;
 }
 
@@ -90,16 +95,25 @@ export function findAuthModal(page: PageLike | undefined, selector = DEFAULT_AUT
  */
 export type PageObjectOf = (page: PageLike) => object | null | undefined;
 
-/** The object whose `$loginUserAuthTips` to call: `pageObject(page)` if given and found, else the wepy 2 view model, else the page. */
+/** Whether `owner` is an object with a `$loginUserAuthTips` method. */
+const hasTips = (owner: unknown): owner is Record<string, unknown> =>
+  !!owner && typeof (owner as Record<string, unknown>).$loginUserAuthTips === 'function';
+
+/**
+ * The object whose `$loginUserAuthTips` to call: `pageObject(page)` if given and found, else the first of the wepy 2
+ * view model (`$wepy`) and the uni-app page instance (`$vm`) that has the method, else the page itself (native pages,
+ * and Taro pages, whose hook puts the method on `Taro.getCurrentInstance().page`).
+ */
 function tipsOwner(page: PageLike, pageObject?: PageObjectOf): Record<string, unknown> {
   const mapped = pageObject && pageObject(page);
   if (mapped && typeof mapped === 'object') return mapped as Record<string, unknown>;
-  return page.$wepy && typeof page.$wepy.$loginUserAuthTips === 'function' ? page.$wepy : page;
+  if (hasTips(page.$wepy)) return page.$wepy;
+  return hasTips(page.$vm) ? page.$vm : page;
 }
 
 /**
  * Calls the current page's `$loginUserAuthTips()` with its owner as `this` (see `tipsOwner`: the mapped page object,
- * the wepy 2 view model, else the native page) and returns what it returns (may be a promise; the core awaits it).
+ * the wepy 2 view model, the uni-app page instance, else the native page) and returns what it returns (may be a promise; the core awaits it).
  * Undefined when there is no page or no such method.
  */
 export function currentPageTips(runtime: PageRuntime = globalPageRuntime, pageObject?: PageObjectOf): unknown {
@@ -123,6 +137,25 @@ export function pageTipsFrom(pageObject: PageObjectOf, runtime: PageRuntime = gl
   if (typeof pageObject !== 'function')
     throw new LoginError('INVALID_OPTIONS', 'pageTipsFrom(pageObject): pageObject must be a function (page) => object');
   return () => currentPageTips(runtime, pageObject);
+}
+
+/**
+ * Gives a page its tips from outside the page object — for frameworks whose page code is not the native page's
+ * methods. Taro (React), in the page component:
+ * `useLoad(() => providePageTips(Taro.getCurrentInstance().page, { title: '登录后评论' }))`.
+ * Sets `page.$loginUserAuthTips` (replacing any before it), which the default `pageTips` calls while this page is on
+ * top; the page's tips then override `Login.config({tips})` and lose to `loginOpts.tips`, as anywhere else.
+ * @param page the native page (`Taro.getCurrentInstance().page`, a `getCurrentPages()` entry).
+ * @param tips the tips, or a function returning them (or a promise of them) at the moment a login asks.
+ * @throws LoginError `INVALID_OPTIONS` when `page` is not an object (e.g. called before the page exists) or `tips`
+ *   is neither an object nor a function.
+ */
+export function providePageTips(page: object | null | undefined, tips: Partial<AuthTips> | (() => unknown)): void {
+  if (!page || typeof page !== 'object')
+    throw new LoginError('INVALID_OPTIONS', 'providePageTips(page, tips): page must be the page object (is the page loaded yet?)');
+  if (!tips || (typeof tips !== 'object' && typeof tips !== 'function'))
+    throw new LoginError('INVALID_OPTIONS', 'providePageTips(page, tips): tips must be an object or a function');
+  (page as Record<string, unknown>).$loginUserAuthTips = typeof tips === 'function' ? tips : () => tips;
 }
 
 /** Options of `createPageUserAuthHandler`. */

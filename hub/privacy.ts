@@ -11,6 +11,7 @@
  */
 import { LoginError } from '../lib/errors';
 import { globalWx } from '../lib/runtime';
+import { shared } from './shared';
 import type { NeedPrivacyAuthorizationListener, PrivacyEventInfo, PrivacyResolveOption, PrivacySetting } from '../lib/wechat-types';
 
 /** One pending privacy request: answer it with `resolve` (exposure first, then agree or disagree). */
@@ -108,5 +109,5 @@ export class PrivacyRouter {
   };
 }
 
-/** The kit's one privacy router. */
-export const privacyRouter = new PrivacyRouter();
+/** The kit's one privacy router, shared by every copy of the kit in the app (see `hub/shared`): WeChat has one listener. */
+export const privacyRouter: PrivacyRouter = shared('privacyRouter', () => new PrivacyRouter());

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Builds what ships into miniprogram_dist/: tsc for the .ts files (ES5 CommonJS + .d.ts), less for .less -> .wxss,
+ * Builds what ships into miniprogram_dist/ (and the Node-side plugins into node_dist/): tsc for the .ts files (ES5 CommonJS + .d.ts), less for .less -> .wxss,
  * and a copy of .wxml/.json. Exits non-zero on any error.
  *   node scripts/build.js                 the kit
  *   node scripts/build.js --tools         only server/, emulator/, scripts/ into build/ (for the demo)
@@ -69,7 +69,9 @@ async function main() {
     fs.rmSync(dist, { recursive: true, force: true });
     tsc('tsconfig.json');
     await buildAssets();
-    console.log('built miniprogram_dist/');
+    fs.rmSync(path.join(root, 'node_dist'), { recursive: true, force: true });
+    tsc('tsconfig.plugins.json');
+    console.log('built miniprogram_dist/ and node_dist/ (the uni-app vite plugin)');
   }
   if (tools) {
     tsc('tsconfig.tools.build.json');

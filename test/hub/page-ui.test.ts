@@ -1,4 +1,11 @@
-import { createPageUserAuthHandler, currentPageTips, type NavigateOptions, type PageLike, type PageRuntime } from '../../hub/page-ui';
+import {
+  createPageUserAuthHandler,
+  currentPageTips,
+  providePageTips,
+  type NavigateOptions,
+  type PageLike,
+  type PageRuntime,
+} from '../../hub/page-ui';
 import { userAuthHub } from '../../hub/index';
 import { openAuthModal } from '../../components/auth-modal/auth-modal';
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
@@ -113,9 +120,52 @@ describe('currentPageTips', () => {
     expect(currentPageTips(runtime([{ $wepy: vm }]))).toEqual({ title: 'wepy' });
   });
 
+  it('calls a uni-app page hook on its $vm (an Options API method, or what <script setup> exposes)', () => {
+    const vm = {
+      label: 'uni',
+      $loginUserAuthTips(this: { label: string }) {
+        return { title: this.label };
+      },
+    };
+    expect(currentPageTips(runtime([{ $vm: vm }]))).toEqual({ title: 'uni' });
+    // A uni-app page whose $vm has no hook, but whose native page got one (providePageTips) still gives its tips.
+    expect(currentPageTips(runtime([{ $vm: {}, $loginUserAuthTips: () => ({ title: 'native' }) }]))).toEqual({ title: 'native' });
+  });
+
   it('returns undefined with no page (App.onLaunch) or no hook', () => {
     expect(currentPageTips(runtime([]))).toBeUndefined();
     expect(currentPageTips(runtime([{}]))).toBeUndefined();
+  });
+});
+
+describe('providePageTips (Taro: useLoad + getCurrentInstance().page)', () => {
+  it('gives the native page tips, as an object or a function called when a login asks', () => {
+    const page: PageLike = {};
+    providePageTips(page, { title: '登录后评论' });
+    expect(currentPageTips(runtime([page]))).toEqual({ title: '登录后评论' });
+    let count = 0;
+    providePageTips(page, () => ({ title: `第 ${++count} 次` }));
+    expect(currentPageTips(runtime([page]))).toEqual({ title: '第 1 次' });
+    expect(currentPageTips(runtime([page]))).toEqual({ title: '第 2 次' });
+  });
+
+  it('rejects a missing page (called before the page exists) or bad tips with INVALID_OPTIONS, changing nothing', () => {
+    const page: PageLike = {};
+    for (const [target, tips] of [
+      [undefined, {}],
+      [null, {}],
+      [page, null],
+      [page, 'title'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        providePageTips(target as PageLike | undefined, tips as never);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isLoginError(caught) && caught.code).toBe('INVALID_OPTIONS');
+    }
+    expect(page.$loginUserAuthTips).toBeUndefined();
   });
 });
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * The framework examples (examples/taro, examples/uni-app), each with its own lockfile.
+ *   node scripts/examples.js install          installs each example's dependencies (skipped when its lockfile is
+ *                                             unchanged since the last install) and puts the freshly built kit in
+ *   node scripts/examples.js build <name>     builds one example for WeChat into examples/<name>/dist/...
+ *
+ * Installs use `npm install --ignore-scripts` from the lockfile, not `npm ci`: the lockfiles list other platforms'
+ * optional binaries (@tarojs/binding-darwin-*, @rollup/rollup-android-*) that this registry answers 404 for, which
+ * `npm ci` refuses (EUSAGE); both builds work without install scripts (Taro's postinstall only fetches from the
+ * internet). The kit itself is always replaced by what `npm pack` makes of the current checkout, as a team gets it.
+ */
+'use strict';
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/** Each example: its folder, its build command (a bin of its own node_modules) and where the build lands. */
+const EXAMPLES = {
+  taro: { bin: 'taro', args: ['build', '--type', 'weapp'], output: 'dist' },
+  'uni-app': { bin: 'uni', args: ['build', '-p', 'mp-weixin'], output: 'dist/build/mp-weixin' },
+};
+
+const dirOf = (name) => path.join(root, 'examples', name);
+const run = (command, args, cwd) => execFileSync(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+
+/** The kit as `npm pack` makes it (the `files` of package.json), unpacked into `target`. */
+function installKit(target) {
+  const packed = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-examples-'));
+  const out = execFileSync(npm, ['pack', '--ignore-scripts', '--pack-destination', packed], { cwd: root, encoding: 'utf8' });
+  const tarball = path.join(packed, out.trim().split('\n').pop());
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(target, { recursive: true });
+  execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  fs.rmSync(packed, { recursive: true, force: true });
+}
+
+function install() {
+  for (const name of Object.keys(EXAMPLES)) {
+    const dir = dirOf(name);
+    const lock = fs.readFileSync(path.join(dir, 'package-lock.json'));
+    const digest = crypto.createHash('sha256').update(lock).digest('hex');
+    const stamp = path.join(dir, 'node_modules', '.installed-lockfile');
+    if (!fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8') !== digest) {
+      console.log(`examples/${name}: npm install --ignore-scripts (from its lockfile)`);
+      run(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save'], dir);
+      fs.writeFileSync(stamp, digest);
+    }
+    installKit(path.join(dir, 'node_modules', 'miniprogram-login-kit'));
+    console.log(`examples/${name}: dependencies ready, kit from npm pack`);
+  }
+}
+
+function build(name) {
+  const example = EXAMPLES[name];
+  if (!example) throw new Error(`unknown example "${name}" (${Object.keys(EXAMPLES).join(', ')})`);
+  const dir = dirOf(name);
+  fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+  run(path.join(dir, 'node_modules', '.bin', example.bin), example.args, dir);
+  const app = path.join(dir, example.output);
+  if (!fs.existsSync(path.join(app, 'app.js'))) throw new Error(`examples/${name}: the build wrote no ${example.output}/app.js`);
+  console.log(`built examples/${name}/${example.output}`);
+}
+
+const [command, name] = process.argv.slice(2);
+if (command === 'install') install();
+else if (command === 'build') build(name);
+else {
+  console.error('usage: node scripts/examples.js install | build <taro|uni-app>');
+  process.exit(2);
+}
