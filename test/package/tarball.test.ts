@@ -29,6 +29,9 @@ describe('the npm package', () => {
       'docs/contract.zh-CN.md',
       'components/auth-modal/README.md',
       'pages/login/README.md',
+      // Node-side tooling beside the kit (outside miniprogram_dist, so "Build npm" never puts it in a mini-program).
+      'node_dist/vite.js',
+      'node_dist/vite.d.ts',
     ];
     const outside = files.filter((f) => !f.startsWith('miniprogram_dist/') && !f.startsWith('docs/images/') && !shipped.includes(f));
     expect(outside).toEqual([]);
@@ -54,7 +57,15 @@ describe('the npm package', () => {
   });
 
   it('points main, types and exports at built files', () => {
-    for (const target of [pkg.main, pkg.types, pkg.exports['.'].default, pkg.exports['.'].types, pkg.exports['./lib'].default]) {
+    const { exports } = pkg;
+    for (const target of [
+      pkg.main,
+      pkg.types,
+      exports['.'].default,
+      exports['.'].types,
+      exports['./lib'].default,
+      exports['./vite'].default,
+    ]) {
       expect(files).toContain(target.replace(/^\.\//, ''));
     }
   });
