@@ -3,7 +3,6 @@
  * page stack served by miniprogram-simulate, with WeChat's navigation rules (10-page limit, onLoad/onShow/onUnload).
  * It needs DOM globals (jsdom) before it is used. Development tooling only.
  */
-import fs from 'fs';
 import path from 'path';
 import type { Navigator, NodeWx } from './node-wx';
 import { PAGE_STACK_LIMIT } from '../hub/page-ui';
@@ -56,28 +55,11 @@ export class PageRuntime implements Navigator {
   ) {}
 
   /**
-   * WeChat resolves a bare `require('pkg')` in an app to `miniprogram_npm/pkg`; Node looks in `node_modules`. Links
-   * each package of the app's `miniprogram_npm` into its `node_modules` (unless one is installed there), so app code
-   * that a framework leaves as `require('pkg')` (uni-app with the kit external) loads the same files WeChat would.
-   */
-  private linkMiniprogramNpm(): void {
-    const npm = path.join(this.root, 'miniprogram_npm');
-    if (!fs.existsSync(npm)) return;
-    for (const name of fs.readdirSync(npm)) {
-      const link = path.join(this.root, 'node_modules', name);
-      if (fs.existsSync(link)) continue;
-      fs.mkdirSync(path.dirname(link), { recursive: true });
-      fs.symlinkSync(path.join(npm, name), link, 'dir');
-    }
-  }
-
-  /**
    * Starts the app on a fresh device: installs the globals, loads app.js anew (so module state such as the kit's
    * `Login` is new, and so is the logic layer's global object: the kit's shared instances are dropped) and runs
    * `App.onLaunch`.
    */
   launch(): void {
-    this.linkMiniprogramNpm();
     // miniprogram-api-typings (pulled in by miniprogram-simulate's types) redeclares `require`; this is Node's.
     const cache = (require as unknown as NodeJS.Require).cache;
     for (const key of Object.keys(cache)) {

@@ -8,6 +8,8 @@ export { LoginKit } from './login-kit';
 export { defaultIsSessionExpired } from './options';
 export type { Backoff, LoginOptions, LoginTimeouts } from './options';
 export type { RequireOptions, StepUpKind } from './step-up';
+export type { AnswerLike, AuthorizeOptions, Authorized, LoginHandle, ReplayDecision } from './request-gate';
+export type { CallKind } from './transport';
 export { LoginError, isLoginError } from './errors';
 export type { LoginErrorCode, LoginErrorDetails } from './errors';
 export { createContractBackend } from './contract-backend';

@@ -66,25 +66,43 @@ export class Limiter {
     return this.schedule(task, priority).promise;
   }
 
-  /** Like `run`, with a handle to cancel the task while it waits. */
+  /** Like `run`, with a handle to cancel the task while it waits. The slot is given back when the task settles. */
   schedule<T>(task: () => Promise<T>, priority = false): Scheduled<T> {
+    const slot = this.acquire(priority);
+    const promise = slot.promise.then((release) => {
+      let result: Promise<T>;
+      try {
+        result = task();
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      result.then(release, release);
+      return result;
+    });
+    return { promise, cancel: slot.cancel };
+  }
+
+  /**
+   * Waits for a slot and holds it: `promise` resolves with the function that gives it back (safe to call more than
+   * once) — for work whose end the limiter does not see, such as a request sent by the app's own request layer.
+   */
+  acquire(priority = false): Scheduled<() => void> {
     let started = false;
     let job!: Job;
     let rejectJob!: (error: unknown) => void;
-    const promise = new Promise<T>((resolve, reject) => {
+    const promise = new Promise<() => void>((resolve, reject) => {
       rejectJob = reject;
       job = {
         cancelled: false,
         start: () => {
           started = true;
           this.running++;
-          let result: Promise<T>;
-          try {
-            result = task();
-          } catch (error) {
-            result = Promise.reject(error);
-          }
-          result.then(resolve, reject).then(() => this.release());
+          let held = true;
+          resolve(() => {
+            if (!held) return;
+            held = false;
+            this.release();
+          });
         },
       };
     });

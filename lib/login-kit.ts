@@ -3,10 +3,11 @@
  * world only through the injected `wx` adapter, clock, backend adapter and `userAuthHandler` (the package entry wires
  * the default page UI in). The other concepts have rooms of their own: options (`options.ts`), the session
  * (`session.ts`), the flight (`flight.ts`: single flight, silent and full waiters, the logout epoch), the request path
- * (`authorized-call.ts`: credentials at dispatch, replay, hooks), the code exchange (`code-login.ts`), the
+ * (`authorized-call.ts`: hooks, loading, timing) over the session gate (`request-gate.ts`: credentials at dispatch,
+ * the verdict in the slot, replay), the code exchange (`code-login.ts`), the
  * user-authorization step (`user-auth.ts`) and the step-up (`step-up.ts`).
  */
-import { authorizedCall, loggedOutError, type CallHost } from './authorized-call';
+import { authorizedCall, type CallHost } from './authorized-call';
 import { CodeLogin } from './code-login';
 import { LoginError, PACKAGE_NAME } from './errors';
 import { SingleFlight, revoke } from './flight';
@@ -14,10 +15,20 @@ import { Limiter } from './limiter';
 import { LoadingToast } from './loading';
 import { MODES, modeOf } from './modes';
 import { invalid, resolveOptions, type LoginOptions, type ResolvedOptions } from './options';
+import {
+  authorize,
+  handleExpired,
+  loggedOutError,
+  type AnswerLike,
+  type AuthorizeOptions,
+  type Authorized,
+  type LoginHandle,
+  type ReplayDecision,
+} from './request-gate';
 import { Session } from './session';
 import { StepUps, type RequireOptions, type StepUpKind } from './step-up';
 import { checkTips } from './tips';
-import type { RequestControl } from './transport';
+import { RequestControl } from './transport';
 import type {
   DownloadFileWithLoginOptions,
   DownloadResponse,
@@ -167,6 +178,68 @@ export class LoginKit {
    */
   downloadFile(options: DownloadFileWithLoginOptions): Promise<DownloadResponse> {
     return authorizedCall<DownloadResponse>(this.callHost, 'downloadFile', 'downloadFile', options as unknown as RequestWithLoginOptions);
+  }
+
+  /**
+   * For the app's own request layer (an interceptor of `uni.request`, `Taro.request`, axios, a `wx.request` wrapper;
+   * ready ones in `miniprogram-login-kit/adapters`): passes `request` through the session gate `requestWithLogin` uses.
+   * Logs in per `options.mode` like `requestWithLogin` (waiting for a login or renewal in flight), then waits for a slot
+   * of the kit's limiter (at most 10 at once, shared with `requestWithLogin`) and resolves with a copy of `request`
+   * whose `header` carries the credentials current at that moment, and a `handle` that holds the slot. Another origin,
+   * the contract's `/auth/` endpoints and `config.noAuthUrls` get no credentials and no login; they still take a slot.
+   * Send the request, then give the handle to `handleExpired` with the answer, or `handle.release()` when none came.
+   * @param request `{url, header?, ...}` (any other fields are copied as they are); `url` absolute or relative to
+   *   `config.baseURL`.
+   * @param options `mode` (default `common`), `tips`, `require` (a step-up first), `reTry` (default true), `kind`
+   *   (`request`, `uploadFile` or `downloadFile`: whose limiter to wait in).
+   * @throws LoginError `INVALID_OPTIONS` (no `url`, a bad mode or tips), `NOT_CONFIGURED`, `LOGGED_OUT` (a logout while
+   *   it waited), `SESSION_EXPIRED` (credentials dead at dispatch 4 times), and every `login()` error in
+   *   `common`/`force` mode; in `silent` mode a failed login resolves without credentials.
+   */
+  authorize<T extends { url: string; header?: Record<string, string> }>(
+    request: T,
+    options: AuthorizeOptions = {},
+  ): Promise<Authorized<T>> {
+    try {
+      if (typeof request !== 'object' || request === null || typeof request.url !== 'string' || request.url === '') {
+        throw invalid('authorize(request, options) expects a request {url, header?, ...}');
+      }
+      if (typeof options !== 'object' || options === null) throw invalid('authorize(request, options): options must be an object');
+      modeOf(options, 'authorize options');
+      if (options.tips !== undefined) checkTips(options.tips, 'authorize options.tips');
+      if (options.kind !== undefined && ['request', 'uploadFile', 'downloadFile'].indexOf(options.kind) < 0) {
+        throw invalid('authorize options.kind must be "request", "uploadFile" or "downloadFile"');
+      }
+      this.requireConfigured();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return authorize(this.callHost, request as never, options, new RequestControl(), true) as Promise<Authorized<T>>;
+  }
+
+  /**
+   * Decides on the answer to a request that `authorize` let through, exactly as `requestWithLogin` does: unless the
+   * answer says the session expired (`config.isSessionExpired`), resolves `{replay: false}`. Otherwise — `reTry`
+   * and `config.shouldRenew` permitting — it marks that token dead before the slot is given back (so nothing queued
+   * behind it leaves with it), waits for the one renewal shared by every caller (a 401 for a token already replaced
+   * renews nothing), and resolves `{replay: true, request, handle}`: the request with the new credentials, holding a
+   * new slot; send it and decide again with the new handle. With `reTry: false` or `shouldRenew` saying no, resolves
+   * `{replay: false}` and the answer stands.
+   * @param answer `{statusCode, data, header}` as `wx.request` gives it (axios: `{statusCode: status, data, header: headers}`).
+   * @param handle the handle `authorize` (or the previous replay) gave; each handle is decided once.
+   * @throws LoginError `SESSION_EXPIRED` (still expired after `config.maxReplays` replays), `LOGGED_OUT` (a logout
+   *   since the request was authorized), `INVALID_OPTIONS` (a bad answer, or a handle of another kit or already
+   *   decided), and every renewal error of `login()` in `common`/`force` mode.
+   */
+  handleExpired<T extends { url: string; header?: Record<string, string> }>(
+    answer: AnswerLike,
+    handle: LoginHandle,
+  ): Promise<ReplayDecision<T>> {
+    try {
+      return handleExpired(this.callHost, answer, handle) as Promise<ReplayDecision<T>>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { LoginError, type LoginErrorCode } from './errors';
 import type { Limiter } from './limiter';
-import { callWx, withTimeout, type Clock, type WxAdapter, type WxFailResult } from './runtime';
+import { callWx, withTimeout, type Clock, type WxAdapter } from './runtime';
 import type { RequestOptions, RequestResponse, RequestTaskHandle, Uploader } from './types';
 
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -134,24 +134,6 @@ export class RequestControl {
   }
 }
 
-/** How one call is dispatched (`O`: the options of its `wx` API). */
-export interface Dispatch<O = RequestOptions> {
-  /**
-   * Called when the request gets its slot: the options to send (credentials are chosen here, at dispatch), or null
-   * to give the slot back without sending (the credentials went stale while it waited).
-   */
-  prepare?: (options: O) => O | null;
-  /**
-   * Sees the response while the request still holds its slot (before anything queued behind it is dispatched): the
-   * kit marks a dead token here, so the next request in the queue already knows.
-   */
-  observe?: (response: unknown) => void;
-  /** The kit's own auth calls take the priority lane. */
-  priority?: boolean;
-  /** The caller's control (abort, task events). */
-  control?: RequestControl;
-}
-
 /** The three network APIs the kit runs, each with WeChat's own concurrency limit of 10. */
 export type CallKind = 'request' | 'uploadFile' | 'downloadFile';
 
@@ -164,47 +146,6 @@ export interface NetworkOptions {
   baseURL?: string;
   /** Timeout in ms for calls that set none; 0: no kit time limit. */
   defaultTimeoutMs: number;
-}
-
-/**
- * Runs one `wx` network call in a limiter slot, bounded by `timeoutMs` + 1 s even if WeChat never calls back (the
- * task is then aborted; `timeoutMs` 0: no bound). `start` returns WeChat's task; `prepare` may decline (null).
- */
-function dispatch<O, R>(
-  network: NetworkOptions,
-  limiter: Limiter,
-  what: string,
-  timeoutMs: number,
-  call: Dispatch<O> & { original: O },
-  start: (options: O, callbacks: { success: (result: R) => void; fail: (error: WxFailResult) => void }) => unknown,
-): Promise<R | null> {
-  const { control } = call;
-  if (control && control.aborted) return Promise.reject(control.aborted);
-  const job = limiter.schedule<R | null>(() => {
-    const options = call.prepare ? call.prepare(call.original) : call.original;
-    if (options === null) return Promise.resolve(null);
-    let task: WxTask | undefined;
-    const result = callWx<R>(
-      (callbacks) => {
-        task = start(options, callbacks) as WxTask | undefined;
-        if (control) control.started(task ?? null);
-      },
-      networkFailure,
-      what,
-    );
-    const bound = timeoutMs > 0 ? timeoutMs + CALLBACK_GRACE_MS : 0;
-    return withTimeout(result, bound, network.clock, what, () => task?.abort?.()).then(
-      (response) => {
-        if (call.observe) call.observe(response);
-        return response;
-      },
-      (error: unknown) => {
-        throw control && control.aborted ? control.aborted : error;
-      },
-    );
-  }, call.priority === true);
-  if (control) control.queued(job.cancel);
-  return job.promise;
 }
 
 /** WeChat's `success` result, checked: a shim that calls `success(undefined)` is a `NETWORK_ERROR`, never a crash. */
@@ -238,18 +179,20 @@ const KINDS: Record<CallKind, { verb: string; parse(result: Record<string, unkno
 };
 
 /**
- * `wx.request`, `wx.uploadFile` or `wx.downloadFile` (`kind`) through its limiter. Every caller option reaches WeChat
- * unchanged except the callbacks and `timeout` (default `config.timeouts.request`; 0: none). Resolves with the
- * response for any HTTP status — `{statusCode, data, header}`, the upload's `data` parsed when it is JSON, the
- * download's `tempFilePath`/`filePath` — or null when `prepare` declined; rejects `TIMEOUT` (WeChat's timeout, or no
- * callback within `timeout + 1000` ms), `NETWORK_ERROR` (any other `fail`, including `fail interrupted` in background,
- * with WeChat's `errMsg`/`errno`), `ABORTED` (the caller aborted), or `INVALID_OPTIONS` (a relative URL without
- * `baseURL`, or a `wx` without that API).
+ * One attempt of `wx.request`, `wx.uploadFile` or `wx.downloadFile` (`kind`) by a caller that already holds a slot of
+ * its limiter. Every caller option reaches WeChat unchanged except the callbacks and `timeout` (default
+ * `config.timeouts.request`; 0: none). Bounded by `timeout + 1000` ms even if WeChat never calls back (the task is
+ * then aborted). Resolves with the response for any HTTP status — `{statusCode, data, header}`, the upload's `data`
+ * parsed when it is JSON, the download's `tempFilePath`/`filePath`; rejects `TIMEOUT` (WeChat's timeout, or no
+ * callback in time), `NETWORK_ERROR` (any other `fail`, including `fail interrupted` in background, with WeChat's
+ * `errMsg`/`errno`), `ABORTED` (the caller aborted), or `INVALID_OPTIONS` (a relative URL without `baseURL`, or a
+ * `wx` without that API).
  */
-export function sendCall<R>(network: NetworkOptions, kind: CallKind, original: RequestOptions, call: Dispatch = {}): Promise<R | null> {
+export function callInSlot<R>(network: NetworkOptions, kind: CallKind, original: RequestOptions, control?: RequestControl): Promise<R> {
   const { wx } = network;
   const api = (wx as unknown as Record<CallKind, ((options: object) => unknown) | undefined>)[kind];
   if (typeof api !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', `the wx adapter has no ${kind}`));
+  if (control && control.aborted) return Promise.reject(control.aborted);
   let url: string;
   try {
     url = resolveUrl(original.url, network.baseURL);
@@ -258,32 +201,56 @@ export function sendCall<R>(network: NetworkOptions, kind: CallKind, original: R
   }
   const timeout = original.timeout ?? network.defaultTimeoutMs;
   const what = `${KINDS[kind].verb} ${url}`;
-  return dispatch<RequestOptions, R>(
-    network,
-    network.limiters[kind],
-    what,
-    timeout,
-    { ...call, original },
-    (options, { success, fail }) => {
-      const sent: Record<string, unknown> = { ...options, url };
-      if (kind === 'request') sent.method = options.method ?? 'GET';
+  let task: WxTask | undefined;
+  const result = callWx<R>(
+    ({ success, fail }) => {
+      const sent: Record<string, unknown> = { ...original, url };
+      if (kind === 'request') sent.method = original.method ?? 'GET';
       if (timeout > 0) sent.timeout = timeout;
       else delete sent.timeout;
-      return api.call(wx, {
+      task = api.call(wx, {
         ...sent,
-        success: (result: unknown) => {
+        success: (raw: unknown) => {
           let checked;
           try {
-            checked = checkedResult(result, what);
+            checked = checkedResult(raw, what);
           } catch (error) {
             return fail({ errMsg: `${kind}:fail ${(error as Error).message}` });
           }
           success(KINDS[kind].parse(checked) as R);
         },
         fail,
-      });
+      }) as WxTask | undefined;
+      if (control) control.started(task ?? null);
     },
+    networkFailure,
+    what,
   );
+  const bound = timeout > 0 ? timeout + CALLBACK_GRACE_MS : 0;
+  return withTimeout(result, bound, network.clock, what, () => task?.abort?.()).catch((error: unknown) => {
+    throw control && control.aborted ? control.aborted : error;
+  });
+}
+
+/**
+ * `callInSlot` through the limiter of `kind`: waits for a slot (the kit's own auth calls in the priority lane; a
+ * `control` can cancel the wait), sends, gives the slot back. Resolves and rejects as `callInSlot`.
+ */
+export function sendCall<R>(
+  network: NetworkOptions,
+  kind: CallKind,
+  original: RequestOptions,
+  call: { priority?: boolean; control?: RequestControl } = {},
+): Promise<R> {
+  const { control } = call;
+  if (control && control.aborted) return Promise.reject(control.aborted);
+  const slot = network.limiters[kind].acquire(call.priority === true);
+  if (control) control.queued(slot.cancel);
+  return slot.promise.then((release) => {
+    const sent = callInSlot<R>(network, kind, original, control);
+    sent.then(release, release);
+    return sent;
+  });
 }
 
 /** The `Transport` and `Uploader` a backend adapter gets: the kit's auth lane (never behind the app's queue). */

@@ -27,6 +27,21 @@ function filesOf(dir: string): string[] {
   });
 }
 
+/**
+ * WeChat resolves a bare `require('pkg')` left in an app (uni-app with the kit external) to `miniprogram_npm/pkg`, the
+ * files the package's components load; Node looks in `node_modules`. Gives each package of `miniprogram_npm` a
+ * `node_modules` entry that re-exports it by its real path, so both load the very same modules, as in WeChat.
+ */
+function resolveLikeWeChat(app: string): void {
+  const npm = path.join(app, 'miniprogram_npm');
+  if (!fs.existsSync(npm)) return;
+  for (const name of fs.readdirSync(npm)) {
+    const entry = path.join(app, 'node_modules', name);
+    fs.mkdirSync(entry, { recursive: true });
+    fs.writeFileSync(path.join(entry, 'index.js'), `module.exports = require(${JSON.stringify(path.join(npm, name, 'index.js'))});\n`);
+  }
+}
+
 /** One example: its folder under examples/, its backend `source`, its build output and the file that should hold the hub. */
 export interface Example {
   name: string;
@@ -41,17 +56,30 @@ export function walkExample({ name, source, output, hubFile }: Example): void {
 }
 
 function walk({ name, source, output, hubFile }: Example): void {
-  const app = path.join(root, 'examples', name, output);
+  const built = path.join(root, 'examples', name, output);
+  /** The phone's copy of the app: outside examples/, whose node_modules a phone does not have. */
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), `lk-${name}-app-`));
   let stack: Stack;
 
   beforeAll(async () => {
     execFileSync(process.execPath, [path.join(root, 'scripts/examples.js'), 'build', name], { cwd: root, stdio: 'pipe' });
+    fs.cpSync(built, app, { recursive: true });
+    resolveLikeWeChat(app);
     stack = await startStack({ source });
   }, 180_000);
   afterAll(() => stack?.close());
 
   // Each test is a new device: under jest, module state (the kit's Login, the framework's app) lives in jest's registry.
-  beforeEach(() => jest.resetModules());
+  // A second copy of the kit in the app would say so on console.warn: none may.
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    jest.resetModules();
+    warn = jest.spyOn(console, 'warn');
+  });
+  afterEach(() => {
+    expect(warn.mock.calls.filter((call) => String(call[0]).includes('second copy'))).toEqual([]);
+    warn.mockRestore();
+  });
 
   const device = (openid: string) => appDevice(app, stack.emulator, stack.baseURL, openid);
   const avatarFile = () => {

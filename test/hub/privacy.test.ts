@@ -1,4 +1,5 @@
 import { PrivacyRouter } from '../../hub/privacy';
+import { SHARED_KEY } from '../../hub/shared';
 
 describe('PrivacyRouter', () => {
   it('registers one listener, and none below base library 2.32.3 (no privacy API)', () => {
@@ -51,7 +52,11 @@ describe('Login.config and the privacy agreement (from the app that handles priv
     };
   };
 
-  beforeEach(() => jest.resetModules());
+  // Each test is a new app: new modules, and a logic layer without the kit's shared instances.
+  beforeEach(() => {
+    jest.resetModules();
+    delete (globalThis as Record<string, unknown>)[SHARED_KEY];
+  });
 
   it("registers nothing by default: the app's own listener, registered first, stays the one WeChat calls", async () => {
     const app = appWx();

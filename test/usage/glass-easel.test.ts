@@ -13,6 +13,7 @@ import * as glassEasel from 'glass-easel';
 import { MiniProgramEnv } from 'glass-easel-miniprogram-adapter';
 import { TmplGroup } from 'glass-easel-template-compiler';
 import type { AuthResult, AuthTips } from '../../lib/types';
+import { SHARED_KEY } from '../../hub/shared';
 
 const dist = path.resolve(__dirname, '../../miniprogram_dist');
 
@@ -50,6 +51,7 @@ function mount(ui: string, wx: Record<string, unknown> = {}, beforeAttach?: (hub
   space.componentEnv(ui, ({ Component, Behavior }) => {
     const g = globalThis as Record<string, unknown>;
     Object.assign(g, { Component, Behavior, wx: { navigateBack: jest.fn(), ...wx } });
+    delete g[SHARED_KEY]; // each mount is a new app: the kit's shared instances start afresh
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(path.join(dist, ui, 'index.js'));
