@@ -4,10 +4,11 @@
  * full URL, `instance.getUri(config)`) and sets the credential headers; the response interceptors (both: axios
  * rejects 4xx by default) decide on the answer (`Login.handleExpired`) and, after a renewal, replay the request through
  * the instance with the new credentials. A failed login rejects the call with the `LoginError` and sends nothing;
- * requests to other origins pass untouched, without credentials.
+ * requests to other origins pass untouched, without credentials. A call may say how it logs in:
+ * `http.get(url, { loginOpts: { mode: 'silent' } })` (over the interceptors' options; never sent).
  */
 import type { AuthorizeOptions, LoginHandle } from '../lib/request-gate';
-import type { LoginGate } from './gate';
+import { splitLoginOpts, type LoginGate } from './gate';
 
 /** Where the interceptors keep a request's handle, and how a replay hands its (already authorized) handle over. */
 const HANDLE = '__loginKitHandle';
@@ -53,7 +54,7 @@ const marks = (config: object) => config as Record<typeof HANDLE | typeof REPLAY
  * Installs the pair of interceptors on `instance` (see the module doc). Returns the function that removes them.
  * @param instance an axios instance (`axios.create({ adapter: <mini-program adapter> })`).
  * @param login the kit (`Login`).
- * @param options how its requests may log in: `mode` (default `common`), `tips`, `reTry`.
+ * @param options how its requests may log in: `mode` (default `common`), `tips`, `reTry` (a call's `loginOpts` wins).
  */
 export function axiosLoginInterceptors<C extends AxiosConfigLike, R extends AxiosResponseLike<C>>(
   instance: AxiosInstanceLike<C, R>,
@@ -75,7 +76,9 @@ export function axiosLoginInterceptors<C extends AxiosConfigLike, R extends Axio
       marks(config)[HANDLE] = replay;
       return config;
     }
-    const { request, handle } = await login.authorize({ url: instance.getUri(config), header: {} }, options);
+    const [, call] = splitLoginOpts(config as object, options);
+    delete (config as { loginOpts?: unknown }).loginOpts;
+    const { request, handle } = await login.authorize({ url: instance.getUri(config), header: {} }, call);
     setHeaders(config, request.header);
     marks(config)[HANDLE] = handle;
     return config;

@@ -4,10 +4,11 @@
  * (the rest of the chain and the request) and returns its promise. This one authorizes the request
  * (`Login.authorize`), proceeds, decides on the answer (`Login.handleExpired`) and, after a renewal, proceeds again
  * with the new credentials — the rest of the chain runs for the replay too. A failed login rejects the call with the
- * `LoginError` and sends nothing; requests to other origins pass untouched, without credentials.
+ * `LoginError` and sends nothing; requests to other origins pass untouched, without credentials. A call may say how it
+ * logs in: `Taro.request({ url, loginOpts: { mode: 'silent' } })` (over the interceptor's options; never sent).
  */
 import type { AnswerLike, AuthorizeOptions, LoginHandle } from '../lib/request-gate';
-import type { LoginGate } from './gate';
+import { splitLoginOpts, type LoginGate } from './gate';
 
 /** The part of Taro's interceptor chain the interceptor uses. */
 export interface TaroChain {
@@ -20,7 +21,7 @@ export interface TaroChain {
 /**
  * An interceptor for `Taro.addInterceptor` over `login` (see the module doc).
  * @param login the kit (`Login`).
- * @param options how its requests may log in: `mode` (default `common`), `tips`, `reTry`.
+ * @param options how its requests may log in: `mode` (default `common`), `tips`, `reTry` (a call's `loginOpts` wins).
  */
 export function taroLoginInterceptor(login: LoginGate, options: AuthorizeOptions = {}): (chain: TaroChain) => Promise<AnswerLike> {
   const send = (chain: TaroChain, params: TaroChain['requestParams'], handle: LoginHandle): Promise<AnswerLike> =>
@@ -34,5 +35,6 @@ export function taroLoginInterceptor(login: LoginGate, options: AuthorizeOptions
         throw error;
       },
     );
-  return (chain) => login.authorize(chain.requestParams, options).then(({ request, handle }) => send(chain, request, handle));
+  return (chain) =>
+    login.authorize(...splitLoginOpts(chain.requestParams, options)).then(({ request, handle }) => send(chain, request, handle));
 }

@@ -8,11 +8,12 @@
  *   again) and its answer is what the caller gets.
  * - `fail`: gives the slot back.
  * A login that fails (or `logout()`) calls the caller's `fail` with the `LoginError` (with an `errMsg`) and sends
- * nothing. Requests to other origins pass untouched, without credentials.
+ * nothing. Requests to other origins pass untouched, without credentials. A call may say how it logs in:
+ * `uni.request({ url, loginOpts: { mode: 'silent' } })` (over the interceptor's options; never sent).
  */
 import { globalWx, type WxAdapter } from '../lib/runtime';
 import type { AnswerLike, AuthorizeOptions, LoginHandle } from '../lib/request-gate';
-import { asFailResult, type LoginGate } from './gate';
+import { asFailResult, splitLoginOpts, type LoginGate } from './gate';
 
 /** `uni.request` options as the interceptor sees them (`url`, `header`, the caller's callbacks, ...). */
 export interface UniRequestArgs {
@@ -37,7 +38,7 @@ export interface UniRequestInterceptor {
 /**
  * An interceptor for `uni.addInterceptor('request', ...)` over `login` (see the module doc).
  * @param login the kit (`Login`).
- * @param options how its requests may log in: `mode` (default `common`), `tips`, `reTry`.
+ * @param options how its requests may log in: `mode` (default `common`), `tips`, `reTry` (a call's `loginOpts` wins).
  * @param wx where replays go out (default: the global `wx`).
  */
 export function uniLoginInterceptor(login: LoginGate, options: AuthorizeOptions = {}, wx?: WxAdapter): UniRequestInterceptor {
@@ -72,7 +73,7 @@ export function uniLoginInterceptor(login: LoginGate, options: AuthorizeOptions 
 
   return {
     invoke(args) {
-      return login.authorize(args, options).then(
+      return login.authorize(...splitLoginOpts(args, options)).then(
         ({ request, handle }) => {
           handles.set(request, handle);
           return request;

@@ -199,7 +199,7 @@ export class LoginKit {
   authorize<T extends { url: string; header?: Record<string, string> }>(
     request: T,
     options: AuthorizeOptions = {},
-  ): Promise<Authorized<T>> {
+  ): Promise<Authorized<T & { header?: Record<string, string> }>> {
     try {
       if (typeof request !== 'object' || request === null || typeof request.url !== 'string' || request.url === '') {
         throw invalid('authorize(request, options) expects a request {url, header?, ...}');
@@ -214,7 +214,9 @@ export class LoginKit {
     } catch (error) {
       return Promise.reject(error);
     }
-    return authorize(this.callHost, request as never, options, new RequestControl(), true) as Promise<Authorized<T>>;
+    return authorize(this.callHost, request as never, options, new RequestControl(), true) as Promise<
+      Authorized<T & { header?: Record<string, string> }>
+    >;
   }
 
   /**

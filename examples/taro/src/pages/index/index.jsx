@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import Taro, { useLoad } from '@tarojs/taro';
 import { Button, Text, View } from '@tarojs/components';
-import { Login, isLoginError, providePageTips } from 'miniprogram-login-kit';
+import { isLoginError, providePageTips } from 'miniprogram-login-kit';
+import { baseURL } from '../../api';
 
 export default function Index() {
   const [greeting, setGreeting] = useState('');
@@ -10,8 +11,9 @@ export default function Index() {
   useLoad(() => {
     // The AuthModal on this page shows these tips when a login asks.
     providePageTips(Taro.getCurrentInstance().page, { title: '登录后评论' });
-    // Returning users are logged in without any prompt; new users see the public feed.
-    Login.requestWithLogin({ url: '/api/feed', loginOpts: { mode: 'silent' } }).then(
+    // Returning users are logged in without any prompt; new users see the public feed. This page talks through
+    // Taro.request; the kit's interceptor (app.js) logs in and renews as needed.
+    Taro.request({ url: `${baseURL}/api/feed`, loginOpts: { mode: 'silent' } }).then(
       (feed) => setGreeting(feed.data.greeting),
       () => setGreeting('欢迎'),
     );
@@ -19,7 +21,7 @@ export default function Index() {
 
   const comment = async () => {
     try {
-      const res = await Login.requestWithLogin({ url: '/api/comments', method: 'POST', data: { text: 'Taro' } });
+      const res = await Taro.request({ url: `${baseURL}/api/comments`, method: 'POST', data: { text: 'Taro' } });
       setStatus(res.statusCode === 201 ? '评论成功' : `HTTP ${res.statusCode}`);
     } catch (error) {
       setStatus(isLoginError(error) ? error.code : String(error));

@@ -1,0 +1,2 @@
+// The backend this build talks to (ext.json in a third-party platform build; here: the reference server).
+export const baseURL = uni.getExtConfigSync().baseURL;
