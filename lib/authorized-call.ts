@@ -7,16 +7,18 @@
 import type { LoginError } from './errors';
 import { invalid, type ResolvedOptions } from './options';
 import { modeOf } from './modes';
-import { authorize, handleExpired, type GateHost } from './request-gate';
+import { adopt, authorize, handleExpired, type Authorized, type GateHost } from './request-gate';
 import { checkTips } from './tips';
-import { RequestControl, callInSlot, type CallKind } from './transport';
-import type { CallOptions, RequestOptions, RequestResponse } from './types';
+import { RequestControl, callInSlot, startCall, type CallKind } from './transport';
+import type { CallOptions, LoginMode, RequestOptions, RequestResponse } from './types';
 
 /** `wx.*` callbacks: the kit owns them (its promise is the outcome). */
 const CALLBACK_KEYS = ['success', 'fail', 'complete'];
 
 /** What the request path needs from the kit instance: the gate's needs, and the loading toast. */
 export interface CallHost extends GateHost {
+  /** The options in force, or null before `config()` (no error, no log: the step-by-step path reports it). */
+  configured(): ResolvedOptions | null;
   /** The loading toast of the calls that asked for one. */
   readonly loading: { show(title: string): () => void };
 }
@@ -34,9 +36,103 @@ async function beforeRequest(opts: ResolvedOptions, kind: CallKind, request: Req
 /**
  * One call of `kind` with the kit's session: see `LoginKit.requestWithLogin`. `name` names the public method in
  * errors. Resolves with the response (after the `afterResponse` hooks); rejects with a `LoginError` (a hook's own
- * error as it is).
+ * error as it is). The common case takes the fast path; everything else, and whatever the fast path meets that is not
+ * common (a "session expired" answer), goes through the gate step by step.
  */
-export async function authorizedCall<R extends RequestResponse<unknown>>(
+export function authorizedCall<R extends RequestResponse<unknown>>(
+  host: CallHost,
+  kind: CallKind,
+  name: string,
+  options: RequestOptions & CallOptions,
+): Promise<R> {
+  return (kind === 'request' && fastCall<R>(host, options)) || stepByStep<R>(host, kind, name, options);
+}
+
+/**
+ * The common case in one promise and no timer: a `requestWithLogin` without hooks, `onTask`, `showLoading`, tips or
+ * step-up, to a relative URL of the API (not `/auth/`, no `noAuthUrls` configured), in `common` or `silent` mode, with
+ * a fresh session and a free slot. Everything is checked synchronously — no regular expression, no copy but the one
+ * `wx.request` gets — and the answer is decided in WeChat's callback while the slot is held; a "session expired"
+ * answer hands the request to the gate (`adopt`) for the renewal and replay. Null when the call is not that case.
+ */
+function fastCall<R extends RequestResponse<unknown>>(host: CallHost, options: RequestOptions & CallOptions): Promise<R> | null {
+  if (typeof options !== 'object' || options === null || typeof options.url !== 'string') return null;
+  if (options.onTask !== undefined || options.showLoading || 'success' in options || 'fail' in options || 'complete' in options)
+    return null;
+  const loginOpts = options.loginOpts;
+  let mode: LoginMode = 'common';
+  if (loginOpts !== undefined) {
+    if (typeof loginOpts !== 'object' || loginOpts === null || loginOpts.tips !== undefined || loginOpts.require !== undefined) return null;
+    if (loginOpts.mode === 'silent') mode = 'silent';
+    else if (loginOpts.mode !== undefined && loginOpts.mode !== 'common') return null;
+  }
+  const opts = host.configured();
+  if (!opts || opts.hooks.beforeRequest.length || opts.hooks.afterResponse.length || opts.hooks.onTiming) return null;
+  const url = options.url;
+  // A relative URL of the API: '/x' but not '//host/x'.
+  if (!opts.apiBase || url.charCodeAt(0) !== 47 || url.charCodeAt(1) === 47 || url.indexOf('/auth/') === 0 || opts.noAuthUrls.length) {
+    return null;
+  }
+  const state = host.session().fresh();
+  if (!state) return null;
+  const release = opts.network.limiters.request.tryAcquire();
+  if (!release) return null;
+  const epoch = host.flights.epoch;
+  const credentials = opts.authHeader(state);
+  let header = credentials;
+  if (options.header) {
+    header = {};
+    for (const name in options.header) header[name] = options.header[name];
+    for (const name in credentials) header[name] = credentials[name];
+  }
+  return new Promise<R>((resolve, reject) => {
+    startCall<R>(opts.network, 'request', options, opts.apiBase + url, header, undefined, (error, response) => {
+      if (error) {
+        release();
+        reject(error);
+      } else if (!opts.isSessionExpired(response!)) {
+        release();
+        resolve(response!);
+      } else {
+        const control = new RequestControl();
+        const pass = adopt(host, options, state, release, { mode, reTry: options.reTry }, control, epoch);
+        keptAnswer<R>(host, 'request', pass, control, response!).then(resolve, reject);
+      }
+    });
+  });
+}
+
+/**
+ * Sends `pass.request` (unless `answer` already came for it) and lets the gate decide, replaying with each new pass
+ * until it keeps an answer; `replayed` counts the replays. Rejects as `callInSlot` and `handleExpired`.
+ */
+async function keptAnswer<R extends RequestResponse<unknown>>(
+  host: GateHost,
+  kind: CallKind,
+  pass: Authorized<RequestOptions>,
+  control: RequestControl,
+  answer?: R,
+  replayed?: () => void,
+): Promise<R> {
+  for (;;) {
+    if (answer === undefined) {
+      try {
+        answer = await callInSlot<R>(host.options().network, kind, pass.request, control);
+      } catch (error) {
+        pass.handle.release();
+        throw error;
+      }
+    }
+    const decision = await handleExpired(host, answer, pass.handle);
+    if (!decision.replay) return answer;
+    if (replayed) replayed();
+    pass = decision;
+    answer = undefined;
+  }
+}
+
+/** A call through the gate step by step: validation, hooks, loading toast, timing report, login, slot, replay. */
+async function stepByStep<R extends RequestResponse<unknown>>(
   host: CallHost,
   kind: CallKind,
   name: string,
@@ -83,20 +179,8 @@ export async function authorizedCall<R extends RequestResponse<unknown>>(
   try {
     const request = await beforeRequest(opts, kind, original);
     const gate = { mode, tips: loginOpts.tips, require: loginOpts.require, reTry, kind };
-    let pass = await authorize(host, request, gate, control, false);
-    let response: R;
-    for (;;) {
-      try {
-        response = await callInSlot<R>(opts.network, kind, pass.request, control);
-      } catch (error) {
-        pass.handle.release();
-        throw error;
-      }
-      const decision = await handleExpired(host, response, pass.handle);
-      if (!decision.replay) break;
-      replays++;
-      pass = decision;
-    }
+    const pass = await authorize(host, request, gate, control, false);
+    let response = await keptAnswer<R>(host, kind, pass, control, undefined, () => replays++);
     statusCode = response.statusCode;
     for (const hook of opts.hooks.afterResponse) {
       const replaced = await hook(response, request, { kind });

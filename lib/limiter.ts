@@ -83,6 +83,21 @@ export class Limiter {
   }
 
   /**
+   * A slot at once, without waiting or a promise: the function that gives it back, or null when every slot is taken
+   * or tasks wait (they come first). The fast path of a request uses it.
+   */
+  tryAcquire(): (() => void) | null {
+    if (this.running >= this.max || this.lanes.priority.length || this.lanes.normal.length) return null;
+    this.running++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.release();
+    };
+  }
+
+  /**
    * Waits for a slot and holds it: `promise` resolves with the function that gives it back (safe to call more than
    * once) — for work whose end the limiter does not see, such as a request sent by the app's own request layer.
    */

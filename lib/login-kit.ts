@@ -75,6 +75,7 @@ export class LoginKit {
   /** What the request path (`authorized-call.ts`) needs of this instance. */
   private readonly callHost: CallHost = {
     options: () => this.requireConfigured(),
+    configured: () => this.options,
     session: () => this.session,
     flights: this.flights,
     queued: this.queued,

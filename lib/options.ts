@@ -10,7 +10,7 @@ import type { Limiter } from './limiter';
 import type { CallKind } from './transport';
 import { globalWx, systemClock, type Clock, type Logger, type WxAdapter } from './runtime';
 import { checkTips } from './tips';
-import { authLane, originOf, type NetworkOptions } from './transport';
+import { Watchdog, authLane, originOf, type NetworkOptions } from './transport';
 import type { NeedPrivacyAuthorizationListener } from './wechat-types';
 import type {
   AfterResponseHook,
@@ -127,6 +127,8 @@ export interface ResolvedOptions {
   authHeader: (state: LoginState) => Record<string, string>;
   /** Origins that receive credentials: `baseURL`'s and `trustedOrigins`. */
   apiOrigins: string[];
+  /** `baseURL` without its trailing slashes ('' without one): a relative URL `/x` goes to `apiBase + '/x'`. */
+  apiBase: string;
   noAuthUrls: Array<string | RegExp>;
   shouldRenew: (response: RequestResponse, request: RequestOptions) => boolean;
   maxReplays: number;
@@ -312,7 +314,14 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
   const origins = apiOrigins(input.baseURL, input.trustedOrigins);
   // Requests and uploads share one limiter: WeChat's network limit is per app.
   for (const kind of Object.keys(limiters) as CallKind[]) limiters[kind].max = max;
-  const network: NetworkOptions = { wx: wxAdapter, clock, limiters, baseURL: input.baseURL, defaultTimeoutMs: timeouts.request };
+  const network: NetworkOptions = {
+    wx: wxAdapter,
+    clock,
+    limiters,
+    baseURL: input.baseURL,
+    defaultTimeoutMs: timeouts.request,
+    watchdog: new Watchdog(clock),
+  };
   const hooks = resolveHooks(input.hooks);
   return {
     source: input.source,
@@ -324,6 +333,7 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
     isSessionExpired: input.isSessionExpired ?? defaultIsSessionExpired,
     authHeader: input.authHeader ?? ((state) => ({ Authorization: `Bearer ${state.accessToken}` })),
     apiOrigins: origins,
+    apiBase: input.baseURL ? input.baseURL.replace(/\/+$/, '') : '',
     privacy,
     privacyAppHandler: input.privacyAppHandler,
     noAuthUrls: input.noAuthUrls ?? [],

@@ -240,6 +240,37 @@ export async function authorize<T extends RequestOptions>(
   return { request: await takeSlot<T>(pass), handle: pass };
 }
 
+/**
+ * A pass for a request its caller already sent with `state`'s credentials while holding a slot (`release`) — the fast
+ * path of `requestWithLogin` — so that a "session expired" answer is decided by the gate like any other. `epoch` is
+ * the logout epoch when the request was sent.
+ */
+export function adopt<T extends RequestOptions>(
+  host: GateHost,
+  request: T,
+  state: LoginState,
+  release: () => void,
+  options: AuthorizeOptions,
+  control: RequestControl,
+  epoch: number,
+): Authorized<T> {
+  const pass = new Pass(
+    host,
+    options.kind ?? 'request',
+    request,
+    true,
+    options.mode ?? 'common',
+    options.tips,
+    options.reTry !== false,
+    control,
+    epoch,
+    false,
+  );
+  pass.state = state;
+  pass.hold(release);
+  return { request, handle: pass };
+}
+
 /** What `answer` means for the session the pass was sent with. */
 function verdictOf(pass: Pass, answer: AnswerLike): Verdict {
   const opts = pass.host.options();

@@ -4,7 +4,7 @@
  */
 import { LoginError, type LoginErrorCode } from './errors';
 import type { Limiter } from './limiter';
-import { callWx, withTimeout, type Clock, type WxAdapter } from './runtime';
+import type { Clock, WxAdapter, WxFailResult } from './runtime';
 import type { RequestOptions, RequestResponse, RequestTaskHandle, Uploader } from './types';
 
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -146,37 +146,147 @@ export interface NetworkOptions {
   baseURL?: string;
   /** Timeout in ms for calls that set none; 0: no kit time limit. */
   defaultTimeoutMs: number;
+  /** Bounds every call in flight with one timer (see `Watchdog`). */
+  watchdog: Watchdog;
 }
 
-/** WeChat's `success` result, checked: a shim that calls `success(undefined)` is a `NETWORK_ERROR`, never a crash. */
-function checkedResult(result: unknown, what: string): Record<string, unknown> & { statusCode: number; header: Record<string, string> } {
-  const r = result as { statusCode?: unknown; header?: unknown } | null | undefined;
-  if (typeof r !== 'object' || r === null || typeof r.statusCode !== 'number') {
-    throw new LoginError('NETWORK_ERROR', `${what} succeeded without a statusCode`, { cause: result });
+/**
+ * One timer for every call in flight, instead of one per call: it is set for the earliest deadline, and on firing
+ * expires what is due and sets itself for the next. A call that ends just drops its entry, so a steady stream of
+ * requests with the same timeout starts about one timer per timeout period, not one per request.
+ */
+export class Watchdog {
+  private readonly calls = new Set<{ deadline: number; expire: () => void }>();
+  private timer: unknown = null;
+  private due = Infinity;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Calls `expire` once if the returned function is not called within `ms` milliseconds (ms <= 0: never). */
+  watch(ms: number, expire: () => void): () => void {
+    if (!(ms > 0)) return noop;
+    const entry = { deadline: this.clock.now() + ms, expire };
+    this.calls.add(entry);
+    if (entry.deadline < this.due) this.arm(entry.deadline);
+    return () => this.calls.delete(entry);
   }
-  return { ...(r as Record<string, unknown>), statusCode: r.statusCode, header: (r.header as Record<string, string>) ?? {} };
+
+  private arm(deadline: number): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.due = deadline;
+    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, deadline - this.clock.now()));
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.due = Infinity;
+    const now = this.clock.now();
+    let next = Infinity;
+    this.calls.forEach((entry) => {
+      if (entry.deadline <= now) {
+        this.calls.delete(entry);
+        entry.expire();
+      } else if (entry.deadline < next) next = entry.deadline;
+    });
+    if (next < Infinity) this.arm(next);
+  }
 }
 
-/** What each kind calls, and how its `success` result becomes the kit's response. */
-const KINDS: Record<CallKind, { verb: string; parse(result: Record<string, unknown>): Record<string, unknown> }> = {
-  request: { verb: 'request to', parse: (r) => ({ statusCode: r.statusCode, data: r.data, header: r.header }) },
+const noop = () => undefined;
+
+/** What each kind is called in messages, and which of WeChat's `success` fields become the kit's response. */
+const KINDS: Record<CallKind, { verb: string; parse(result: Record<string, unknown>, header: Record<string, string>): RequestResponse }> = {
+  request: { verb: 'request to', parse: (r, header) => ({ statusCode: r.statusCode as number, data: r.data, header }) },
   uploadFile: {
     verb: 'upload to',
-    parse: (r) => {
+    parse: (r, header) => {
       let data: unknown = r.data;
       try {
         data = JSON.parse(String(r.data)); // WeChat gives the body as text
       } catch {
         // not JSON: keep the text
       }
-      return { statusCode: r.statusCode, data, header: r.header };
+      return { statusCode: r.statusCode as number, data, header };
     },
   },
   downloadFile: {
     verb: 'download from',
-    parse: (r) => ({ statusCode: r.statusCode, data: undefined, header: r.header, tempFilePath: r.tempFilePath, filePath: r.filePath }),
+    parse: (r, header) =>
+      ({ statusCode: r.statusCode, data: undefined, header, tempFilePath: r.tempFilePath, filePath: r.filePath }) as RequestResponse,
   },
 };
+
+/** The kit's own fields of a call's options, which never reach WeChat. */
+const KIT_KEYS: Record<string, true> = {
+  loginOpts: true,
+  reTry: true,
+  onTask: true,
+  showLoading: true,
+  success: true,
+  fail: true,
+  complete: true,
+};
+
+/**
+ * Starts one `wx` call of `kind` now — the caller holds its slot — and calls `done` exactly once: with the response
+ * for any HTTP status, or with a `LoginError` (`TIMEOUT`, `NETWORK_ERROR`, `ABORTED`, `INVALID_OPTIONS` for a `wx`
+ * without that API). `url` is absolute; `header` replaces the call's own when given (credentials merged in). Every
+ * other caller option is copied once, as it is. No promise, no timer of its own: the network's watchdog bounds it.
+ */
+export function startCall<R>(
+  network: NetworkOptions,
+  kind: CallKind,
+  original: RequestOptions,
+  url: string,
+  header: Record<string, string> | undefined,
+  control: RequestControl | undefined,
+  done: (error: unknown, response?: R) => void,
+): void {
+  const api = (network.wx as unknown as Record<CallKind, ((options: object) => unknown) | undefined>)[kind];
+  if (typeof api !== 'function') return done(new LoginError('INVALID_OPTIONS', `the wx adapter has no ${kind}`));
+  if (control && control.aborted) return done(control.aborted);
+  const timeout = original.timeout !== undefined ? original.timeout : network.defaultTimeoutMs;
+  const what = () => `${KINDS[kind].verb} ${url}`;
+  let settled = false;
+  let task: WxTask | undefined;
+  const finish = (error: unknown, response?: R) => {
+    if (settled) return;
+    settled = true;
+    unwatch();
+    done(control && control.aborted && error ? control.aborted : error, response);
+  };
+  const sent: Record<string, unknown> = {};
+  const source = original as unknown as Record<string, unknown>;
+  for (const key in source) if (!KIT_KEYS[key]) sent[key] = source[key];
+  sent.url = url;
+  if (header) sent.header = header;
+  if (kind === 'request' && sent.method === undefined) sent.method = 'GET';
+  if (timeout > 0) sent.timeout = timeout;
+  else delete sent.timeout;
+  const fail = (error: WxFailResult | undefined) => {
+    const errMsg = error && typeof error.errMsg === 'string' ? error.errMsg : `${what()}:fail`;
+    finish(new LoginError(networkFailure(errMsg), `${what()} failed: ${errMsg}`, { errMsg, errno: error && error.errno, cause: error }));
+  };
+  sent.fail = fail;
+  sent.success = (raw: unknown) => {
+    const r = raw as Record<string, unknown> | null | undefined;
+    // A shim that calls `success(undefined)` is a NETWORK_ERROR, never a crash.
+    if (typeof r !== 'object' || r === null || typeof r.statusCode !== 'number') {
+      return fail({ errMsg: `${kind}:fail ${what()} succeeded without a statusCode` });
+    }
+    finish(undefined, KINDS[kind].parse(r, (r.header as Record<string, string>) || {}) as R);
+  };
+  const unwatch = network.watchdog.watch(timeout > 0 ? timeout + CALLBACK_GRACE_MS : 0, () => {
+    finish(new LoginError('TIMEOUT', `${what()} did not finish within ${timeout + CALLBACK_GRACE_MS} ms`));
+    if (task && typeof task.abort === 'function') task.abort();
+  });
+  try {
+    task = api.call(network.wx, sent) as WxTask | undefined;
+  } catch (error) {
+    return fail({ errMsg: `${what()}:fail ${String(error)}` });
+  }
+  if (control) control.started(task || null);
+}
 
 /**
  * One attempt of `wx.request`, `wx.uploadFile` or `wx.downloadFile` (`kind`) by a caller that already holds a slot of
@@ -189,46 +299,9 @@ const KINDS: Record<CallKind, { verb: string; parse(result: Record<string, unkno
  * `wx` without that API).
  */
 export function callInSlot<R>(network: NetworkOptions, kind: CallKind, original: RequestOptions, control?: RequestControl): Promise<R> {
-  const { wx } = network;
-  const api = (wx as unknown as Record<CallKind, ((options: object) => unknown) | undefined>)[kind];
-  if (typeof api !== 'function') return Promise.reject(new LoginError('INVALID_OPTIONS', `the wx adapter has no ${kind}`));
-  if (control && control.aborted) return Promise.reject(control.aborted);
-  let url: string;
-  try {
-    url = resolveUrl(original.url, network.baseURL);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const timeout = original.timeout ?? network.defaultTimeoutMs;
-  const what = `${KINDS[kind].verb} ${url}`;
-  let task: WxTask | undefined;
-  const result = callWx<R>(
-    ({ success, fail }) => {
-      const sent: Record<string, unknown> = { ...original, url };
-      if (kind === 'request') sent.method = original.method ?? 'GET';
-      if (timeout > 0) sent.timeout = timeout;
-      else delete sent.timeout;
-      task = api.call(wx, {
-        ...sent,
-        success: (raw: unknown) => {
-          let checked;
-          try {
-            checked = checkedResult(raw, what);
-          } catch (error) {
-            return fail({ errMsg: `${kind}:fail ${(error as Error).message}` });
-          }
-          success(KINDS[kind].parse(checked) as R);
-        },
-        fail,
-      }) as WxTask | undefined;
-      if (control) control.started(task ?? null);
-    },
-    networkFailure,
-    what,
-  );
-  const bound = timeout > 0 ? timeout + CALLBACK_GRACE_MS : 0;
-  return withTimeout(result, bound, network.clock, what, () => task?.abort?.()).catch((error: unknown) => {
-    throw control && control.aborted ? control.aborted : error;
+  return new Promise<R>((resolve, reject) => {
+    const url = resolveUrl(original.url, network.baseURL);
+    startCall<R>(network, kind, original, url, undefined, control, (error, response) => (error ? reject(error) : resolve(response!)));
   });
 }
 
