@@ -73,32 +73,29 @@ function fastCall<R extends RequestResponse<unknown>>(host: CallHost, options: R
   if (!opts.apiBase || url.charCodeAt(0) !== 47 || url.charCodeAt(1) === 47 || url.indexOf('/auth/') === 0 || opts.noAuthUrls.length) {
     return null;
   }
-  const state = host.session().fresh();
+  const now = opts.clock.now();
+  const state = host.session().fresh(now);
   if (!state) return null;
-  const release = opts.network.limiters.request.tryAcquire();
-  if (!release) return null;
+  const limiter = opts.network.limiters.request;
+  if (!limiter.tryAcquire()) return null;
   const epoch = host.flights.epoch;
   const credentials = opts.authHeader(state);
-  let header = credentials;
-  if (options.header) {
-    header = {};
-    for (const name in options.header) header[name] = options.header[name];
-    for (const name in credentials) header[name] = credentials[name];
-  }
+  const header = options.header ? Object.assign({}, options.header, credentials) : credentials;
   return new Promise<R>((resolve, reject) => {
-    startCall<R>(opts.network, 'request', options, opts.apiBase + url, header, undefined, (error, response) => {
+    const settle = (error: unknown, response?: R) => {
       if (error) {
-        release();
+        limiter.releaseOne();
         reject(error);
       } else if (!opts.isSessionExpired(response!)) {
-        release();
+        limiter.releaseOne();
         resolve(response!);
       } else {
         const control = new RequestControl();
-        const pass = adopt(host, options, state, release, { mode, reTry: options.reTry }, control, epoch);
+        const pass = adopt(host, options, state, () => limiter.releaseOne(), { mode, reTry: options.reTry }, control, epoch);
         keptAnswer<R>(host, 'request', pass, control, response!).then(resolve, reject);
       }
-    });
+    };
+    startCall<R>(opts.network, 'request', options, opts.apiBase + url, header, undefined, settle, now);
   });
 }
 

@@ -46,6 +46,8 @@ export interface Scheduled<T> {
 
 export class Limiter {
   private running = 0;
+  /** Jobs in either lane (cancelled ones included until they reach the head). */
+  private queued = 0;
   private readonly lanes = { priority: new Queue<Job>(), normal: new Queue<Job>() };
 
   /** @param max tasks allowed to run at once (an integer >= 1); may be changed later. */
@@ -83,18 +85,18 @@ export class Limiter {
   }
 
   /**
-   * A slot at once, without waiting or a promise: the function that gives it back, or null when every slot is taken
-   * or tasks wait (they come first). The fast path of a request uses it.
+   * A slot at once, without waiting, a promise or a closure: true when taken (give it back with `releaseOne()`, once),
+   * false when every slot is taken or tasks wait (they come first). The fast path of a request uses it.
    */
-  tryAcquire(): (() => void) | null {
-    if (this.running >= this.max || this.lanes.priority.length || this.lanes.normal.length) return null;
+  tryAcquire(): boolean {
+    if (this.running >= this.max || this.queued) return false;
     this.running++;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.release();
-    };
+    return true;
+  }
+
+  /** Gives back a slot taken by `tryAcquire`; the next waiting task starts. */
+  releaseOne(): void {
+    this.release();
   }
 
   /**
@@ -122,7 +124,10 @@ export class Limiter {
       };
     });
     if (this.running < this.max) job.start();
-    else (priority ? this.lanes.priority : this.lanes.normal).push(job);
+    else {
+      (priority ? this.lanes.priority : this.lanes.normal).push(job);
+      this.queued++;
+    }
     return {
       promise,
       cancel: (error) => {
@@ -136,9 +141,10 @@ export class Limiter {
 
   private release(): void {
     this.running--;
-    while (this.running < this.max) {
+    while (this.queued && this.running < this.max) {
       const next = this.lanes.priority.shift() ?? this.lanes.normal.shift();
       if (!next) return;
+      this.queued--;
       if (!next.cancelled) next.start();
     }
   }

@@ -184,6 +184,22 @@ export function defaultIsSessionExpired(response: RequestResponse): boolean {
   return code === 'TOKEN_EXPIRED' || code === 'TOKEN_INVALID';
 }
 
+/**
+ * The contract's credentials header, `Authorization: Bearer <access token>`: one object per session state, not per
+ * request (callers copy it before changing anything).
+ */
+function bearerHeader(): (state: LoginState) => Record<string, string> {
+  let last: LoginState | null = null;
+  let header: Record<string, string> = {};
+  return (state) => {
+    if (state !== last) {
+      last = state;
+      header = { Authorization: `Bearer ${state.accessToken}` };
+    }
+    return header;
+  };
+}
+
 export function invalid(message: string): LoginError {
   return new LoginError('INVALID_OPTIONS', message);
 }
@@ -331,7 +347,7 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
     tips: input.tips,
     pageTips: input.pageTips,
     isSessionExpired: input.isSessionExpired ?? defaultIsSessionExpired,
-    authHeader: input.authHeader ?? ((state) => ({ Authorization: `Bearer ${state.accessToken}` })),
+    authHeader: input.authHeader ?? bearerHeader(),
     apiOrigins: origins,
     apiBase: input.baseURL ? input.baseURL.replace(/\/+$/, '') : '',
     privacy,

@@ -137,12 +137,12 @@ export class Session {
   }
 
   /** The state if its access token is still valid now (with the leeway), else null. */
-  fresh(): LoginState | null {
+  fresh(now: number = this.clock.now()): LoginState | null {
     const state = this.state;
     if (!state) return null;
     const lifetime = state.accessExpiresAt - state.accessIssuedAt;
     const leeway = Math.min(this.leewayMs, Math.max(0, lifetime / 4));
-    return this.clock.now() < state.accessExpiresAt - leeway ? state : null;
+    return now < state.accessExpiresAt - leeway ? state : null;
   }
 
   /**

@@ -150,53 +150,79 @@ export interface NetworkOptions {
   watchdog: Watchdog;
 }
 
+/** A call the watchdog bounds: expired once if still watched at `deadline` (epoch ms). Linked in by the watchdog. */
+export interface Watched {
+  deadline: number;
+  expire(): void;
+  /** The watchdog's links (an intrusive list: no allocation, no hashing per call). */
+  prev: Watched | null;
+  next: Watched | null;
+}
+
 /**
  * One timer for every call in flight, instead of one per call: it is set for the earliest deadline, and on firing
- * expires what is due and sets itself for the next. A call that ends just drops its entry, so a steady stream of
+ * expires what is due and sets itself for the next. A call that ends just unlinks itself, so a steady stream of
  * requests with the same timeout starts about one timer per timeout period, not one per request.
  */
 export class Watchdog {
-  private readonly calls = new Set<{ deadline: number; expire: () => void }>();
+  private head: Watched | null = null;
   private timer: unknown = null;
   private due = Infinity;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(readonly clock: Clock) {}
 
-  /** Calls `expire` once if the returned function is not called within `ms` milliseconds (ms <= 0: never). */
-  watch(ms: number, expire: () => void): () => void {
-    if (!(ms > 0)) return noop;
-    const entry = { deadline: this.clock.now() + ms, expire };
-    this.calls.add(entry);
+  /** Watches `entry` (its `deadline` set by the caller) until `unwatch(entry)`. */
+  watch(entry: Watched): void {
+    entry.prev = null;
+    entry.next = this.head;
+    if (this.head) this.head.prev = entry;
+    this.head = entry;
     if (entry.deadline < this.due) this.arm(entry.deadline);
-    return () => this.calls.delete(entry);
+  }
+
+  /** Stops watching `entry` (it ended in time). Safe to call for an entry no longer watched. */
+  unwatch(entry: Watched): void {
+    if (entry.prev) entry.prev.next = entry.next;
+    else if (this.head === entry) this.head = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    entry.prev = entry.next = null;
   }
 
   private arm(deadline: number): void {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.due = deadline;
     this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, deadline - this.clock.now()));
+    // Under Node (tests, tools), a watchdog alone never keeps the process alive; WeChat's timers are plain numbers.
+    const unref = (this.timer as { unref?: () => void } | null)?.unref;
+    if (typeof unref === 'function') unref.call(this.timer);
   }
 
   private fire(): void {
     this.timer = null;
     this.due = Infinity;
     const now = this.clock.now();
+    const due: Watched[] = [];
     let next = Infinity;
-    this.calls.forEach((entry) => {
-      if (entry.deadline <= now) {
-        this.calls.delete(entry);
-        entry.expire();
-      } else if (entry.deadline < next) next = entry.deadline;
-    });
+    for (let entry = this.head; entry; entry = entry.next) {
+      if (entry.deadline <= now) due.push(entry);
+      else if (entry.deadline < next) next = entry.deadline;
+    }
+    for (const entry of due) {
+      this.unwatch(entry);
+      entry.expire();
+    }
     if (next < Infinity) this.arm(next);
   }
 }
 
-const noop = () => undefined;
-
 /** What each kind is called in messages, and which of WeChat's `success` fields become the kit's response. */
 const KINDS: Record<CallKind, { verb: string; parse(result: Record<string, unknown>, header: Record<string, string>): RequestResponse }> = {
-  request: { verb: 'request to', parse: (r, header) => ({ statusCode: r.statusCode as number, data: r.data, header }) },
+  // WeChat's own result when it has a header (its extra fields, e.g. `cookies`, stay): no copy per request.
+  request: {
+    verb: 'request to',
+    parse: (r, header) =>
+      r.header === header ? (r as unknown as RequestResponse) : { statusCode: r.statusCode as number, data: r.data, header },
+  },
   uploadFile: {
     verb: 'upload to',
     parse: (r, header) => {
@@ -216,22 +242,66 @@ const KINDS: Record<CallKind, { verb: string; parse(result: Record<string, unkno
   },
 };
 
-/** The kit's own fields of a call's options, which never reach WeChat. */
-const KIT_KEYS: Record<string, true> = {
-  loginOpts: true,
-  reTry: true,
-  onTask: true,
-  showLoading: true,
-  success: true,
-  fail: true,
-  complete: true,
-};
+/** One `wx` call in flight: its state, and its entry in the watchdog. */
+class InFlight<R> implements Watched {
+  deadline = 0;
+  prev: Watched | null = null;
+  next: Watched | null = null;
+  task: WxTask | undefined = undefined;
+  private settled = false;
+
+  constructor(
+    readonly network: NetworkOptions,
+    readonly kind: CallKind,
+    readonly url: string,
+    readonly timeout: number,
+    readonly control: RequestControl | undefined,
+    readonly done: (error: unknown, response?: R) => void,
+  ) {}
+
+  /** `request to https://...`, for messages. */
+  what(): string {
+    return `${KINDS[this.kind].verb} ${this.url}`;
+  }
+
+  finish(error: unknown, response?: R): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.deadline) this.network.watchdog.unwatch(this);
+    const control = this.control;
+    this.done(control && control.aborted && error ? control.aborted : error, response);
+  }
+
+  /** WeChat's `success`. A shim that calls `success(undefined)` is a NETWORK_ERROR, never a crash. */
+  succeed(raw: unknown): void {
+    const r = raw as Record<string, unknown> | null | undefined;
+    if (typeof r !== 'object' || r === null || typeof r.statusCode !== 'number') {
+      return this.fail({ errMsg: `${this.kind}:fail ${this.what()} succeeded without a statusCode` });
+    }
+    this.finish(undefined, KINDS[this.kind].parse(r, (r.header as Record<string, string>) || {}) as R);
+  }
+
+  /** WeChat's `fail`: a `TIMEOUT` when WeChat says so, else a (transient) `NETWORK_ERROR`, with its `errMsg`/`errno`. */
+  fail(error: WxFailResult | undefined): void {
+    const errMsg = error && typeof error.errMsg === 'string' ? error.errMsg : `${this.what()}:fail`;
+    this.finish(
+      new LoginError(networkFailure(errMsg), `${this.what()} failed: ${errMsg}`, { errMsg, errno: error && error.errno, cause: error }),
+    );
+  }
+
+  /** No callback within `timeout` + 1 s: `TIMEOUT`, and the task is aborted. */
+  expire(): void {
+    this.finish(new LoginError('TIMEOUT', `${this.what()} did not finish within ${this.timeout + CALLBACK_GRACE_MS} ms`));
+    if (this.task && typeof this.task.abort === 'function') this.task.abort();
+  }
+}
 
 /**
  * Starts one `wx` call of `kind` now — the caller holds its slot — and calls `done` exactly once: with the response
  * for any HTTP status, or with a `LoginError` (`TIMEOUT`, `NETWORK_ERROR`, `ABORTED`, `INVALID_OPTIONS` for a `wx`
  * without that API). `url` is absolute; `header` replaces the call's own when given (credentials merged in). Every
  * other caller option is copied once, as it is. No promise, no timer of its own: the network's watchdog bounds it.
+ * `now` (epoch ms) saves a clock read when the caller just made one.
  */
 export function startCall<R>(
   network: NetworkOptions,
@@ -241,51 +311,36 @@ export function startCall<R>(
   header: Record<string, string> | undefined,
   control: RequestControl | undefined,
   done: (error: unknown, response?: R) => void,
+  now?: number,
 ): void {
   const api = (network.wx as unknown as Record<CallKind, ((options: object) => unknown) | undefined>)[kind];
   if (typeof api !== 'function') return done(new LoginError('INVALID_OPTIONS', `the wx adapter has no ${kind}`));
   if (control && control.aborted) return done(control.aborted);
   const timeout = original.timeout !== undefined ? original.timeout : network.defaultTimeoutMs;
-  const what = () => `${KINDS[kind].verb} ${url}`;
-  let settled = false;
-  let task: WxTask | undefined;
-  const finish = (error: unknown, response?: R) => {
-    if (settled) return;
-    settled = true;
-    unwatch();
-    done(control && control.aborted && error ? control.aborted : error, response);
-  };
-  const sent: Record<string, unknown> = {};
-  const source = original as unknown as Record<string, unknown>;
-  for (const key in source) if (!KIT_KEYS[key]) sent[key] = source[key];
+  const call = new InFlight<R>(network, kind, url, timeout, control, done);
+  // One copy (Object.assign is a builtin: cheap even without a JIT), then the kit's own fields out, if any: only
+  // `loginOpts` and `reTry` can still be there (the step-by-step path sends options without them; the fast path
+  // refuses the others).
+  const sent: Record<string, unknown> = Object.assign({}, original);
+  if (sent.loginOpts !== undefined) delete sent.loginOpts;
+  if (sent.reTry !== undefined) delete sent.reTry;
   sent.url = url;
   if (header) sent.header = header;
   if (kind === 'request' && sent.method === undefined) sent.method = 'GET';
   if (timeout > 0) sent.timeout = timeout;
   else delete sent.timeout;
-  const fail = (error: WxFailResult | undefined) => {
-    const errMsg = error && typeof error.errMsg === 'string' ? error.errMsg : `${what()}:fail`;
-    finish(new LoginError(networkFailure(errMsg), `${what()} failed: ${errMsg}`, { errMsg, errno: error && error.errno, cause: error }));
-  };
-  sent.fail = fail;
-  sent.success = (raw: unknown) => {
-    const r = raw as Record<string, unknown> | null | undefined;
-    // A shim that calls `success(undefined)` is a NETWORK_ERROR, never a crash.
-    if (typeof r !== 'object' || r === null || typeof r.statusCode !== 'number') {
-      return fail({ errMsg: `${kind}:fail ${what()} succeeded without a statusCode` });
-    }
-    finish(undefined, KINDS[kind].parse(r, (r.header as Record<string, string>) || {}) as R);
-  };
-  const unwatch = network.watchdog.watch(timeout > 0 ? timeout + CALLBACK_GRACE_MS : 0, () => {
-    finish(new LoginError('TIMEOUT', `${what()} did not finish within ${timeout + CALLBACK_GRACE_MS} ms`));
-    if (task && typeof task.abort === 'function') task.abort();
-  });
-  try {
-    task = api.call(network.wx, sent) as WxTask | undefined;
-  } catch (error) {
-    return fail({ errMsg: `${what()}:fail ${String(error)}` });
+  sent.success = (raw: unknown) => call.succeed(raw);
+  sent.fail = (error: WxFailResult | undefined) => call.fail(error);
+  if (timeout > 0) {
+    call.deadline = (now !== undefined ? now : network.watchdog.clock.now()) + timeout + CALLBACK_GRACE_MS;
+    network.watchdog.watch(call);
   }
-  if (control) control.started(task || null);
+  try {
+    call.task = api.call(network.wx, sent) as WxTask | undefined;
+  } catch (error) {
+    return call.fail({ errMsg: `${call.what()}:fail ${String(error)}` });
+  }
+  if (control) control.started(call.task || null);
 }
 
 /**
