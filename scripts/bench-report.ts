@@ -17,11 +17,27 @@ export interface BenchResults {
   steady: {
     requests: number;
     perRequest: { checkSession: number; wxLogin: number; storageReads: number };
-    cpuOverheadRatio: number;
-    cpuMicrosecondsPerRequest: { bare: number; kit: number };
   };
-  size: Record<'core' | 'authModal' | 'loginPage', { rawBytes: number; minifiedBytes: number; gzipBytes: number }>;
+  client: { jit: ClientRun; jitless: ClientRun };
+  limiter: Array<{ queued: number; microsecondsPerTask: number }>;
+  size: Record<
+    'core' | 'entry' | 'authModal' | 'loginPage' | 'adapters',
+    { files: number; rawBytes: number; minifiedBytes: number; gzipBytes: number }
+  >;
   server: Record<'sqlite' | 'postgres', ServerRun>;
+}
+
+/** One process of scripts/bench-client.ts: `requestWithLogin` against a bare `wx.request`, shipped build. */
+export interface ClientRun {
+  jitless: boolean;
+  requests: number;
+  rounds: number;
+  /** kit time ÷ bare time per round (main thread): the median and the range over the rounds. */
+  ratio: { median: number; min: number; max: number };
+  /** Median time per request, µs. */
+  microsecondsPerRequest: { bare: number; kit: number };
+  /** Promises and timers one request creates (counted with async_hooks). */
+  perRequest: Record<'bare' | 'kit', { promises: number; timers: number }>;
 }
 
 export interface LoadResult {
@@ -73,21 +89,41 @@ export function renderSections(r: BenchResults): Record<string, string> {
     ),
     steady:
       `Steady state over ${r.steady.requests} authenticated requests: **${r.steady.perRequest.checkSession}** \`wx.checkSession\`, ` +
-      `**${r.steady.perRequest.wxLogin}** \`wx.login\`, **${r.steady.perRequest.storageReads}** storage reads per request. CPU per request ` +
-      `(the tooling build, in-memory fake): ${r.steady.cpuMicrosecondsPerRequest.bare} µs for a bare \`wx.request\`, ` +
-      `${r.steady.cpuMicrosecondsPerRequest.kit} µs through \`requestWithLogin\` (${r.steady.cpuOverheadRatio}x).`,
+      `**${r.steady.perRequest.wxLogin}** \`wx.login\`, **${r.steady.perRequest.storageReads}** storage reads per request.`,
+    client:
+      `\`requestWithLogin\` against a bare \`wx.request\` on the build that ships (\`miniprogram_dist\`, ES5), with a fresh ` +
+      `session, on a minimal fake \`wx\` that answers on the next macrotask; one process per variant; rounds interleave ` +
+      `the two paths; ratio = kit time ÷ bare time per round on the main thread, median [min–max]; promises and timers ` +
+      `counted per request (async_hooks), not timed.\n\n` +
+      markdownTable(
+        ['variant', 'rounds × requests', 'ratio, median [range]', 'time per request: bare / kit', 'promises: bare / kit', 'timers: kit'],
+        (['jit', 'jitless'] as const).map((variant) => {
+          const c = r.client[variant];
+          return [
+            variant === 'jit' ? 'JIT (V8 as on Android)' : '`--jitless` (as on iOS: no JIT)',
+            `${c.rounds} × ${c.requests}`,
+            `**${c.ratio.median}x** [${c.ratio.min}–${c.ratio.max}]`,
+            `${c.microsecondsPerRequest.bare} µs / ${c.microsecondsPerRequest.kit} µs`,
+            `${c.perRequest.bare.promises} / ${c.perRequest.kit.promises}`,
+            c.perRequest.kit.timers,
+          ];
+        }),
+      ),
+    limiter: markdownTable(
+      ['tasks queued on one slot', 'time per task to drain'],
+      r.limiter.map((row) => [row.queued.toLocaleString('en-US'), `${row.microsecondsPerTask} µs`]),
+    ),
     size: markdownTable(
-      ['what ships (built ES5)', 'built', 'minified (terser)', 'minified + gzipped'],
-      [
-        ['core: `lib/` + `hub/` + entry', kb(r.size.core.rawBytes), kb(r.size.core.minifiedBytes), kb(r.size.core.gzipBytes)],
+      ['entry (its module graph in `miniprogram_dist`)', 'files', 'as built (ES5, unminified)', 'minified (terser)', 'minified + gzip -9'],
+      (
         [
-          'AuthModal (js + behaviour + wxml + wxss + json)',
-          kb(r.size.authModal.rawBytes),
-          kb(r.size.authModal.minifiedBytes),
-          kb(r.size.authModal.gzipBytes),
-        ],
-        ['login page (same)', kb(r.size.loginPage.rawBytes), kb(r.size.loginPage.minifiedBytes), kb(r.size.loginPage.gzipBytes)],
-      ],
+          ['core: `miniprogram-login-kit/lib`', r.size.core],
+          ['package entry: core + hub + page UI', r.size.entry],
+          ['AuthModal (js graph + wxml + wxss + json)', r.size.authModal],
+          ['login page (same)', r.size.loginPage],
+          ['`miniprogram-login-kit/adapters`', r.size.adapters],
+        ] as const
+      ).map(([name, x]) => [name, x.files, kb(x.rawBytes), kb(x.minifiedBytes), kb(x.gzipBytes)]),
     ),
     server:
       `Warm runs: ${s.warmup} requests of each kind first (discarded), then ${s.login.requests} measured, ${s.connections} connections ` +

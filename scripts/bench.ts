@@ -1,11 +1,14 @@
 /**
- * `npm run bench`: what the kit costs, measured (a benchmark, never a timed test). Prints a table and writes
- * bench/results.json.
- * 1. Logins and refreshes per burst of 1, 10, 100, 1000 concurrent cold requests (in-memory backend): target 1 of each.
- * 2. Steady state per authenticated request: wx.checkSession, wx.login, storage reads (target 0), and the CPU
- *    overhead of requestWithLogin over a bare wx.request on the same in-memory transport, as a ratio.
- * 3. The size of what ships: lib/ + hub/ + entry as built, minified (terser) and gzipped; each UI.
- * 4. The reference server: login and refresh throughput and p99 latency under a bounded load from a second process.
+ * `npm run bench`: what the kit costs, measured (a benchmark, never a timed test). Prints the tables, writes
+ * bench/results.json (the single source) and rewrites the README's performance tables from it. Every client figure is
+ * taken from the build that ships, `miniprogram_dist` (ES5), never from the tooling build.
+ * 1. Logins and refreshes per burst of 1 to 10 000 concurrent cold requests (in-memory backend): target 1 of each.
+ * 2. Steady state per authenticated request: wx.checkSession, wx.login, storage reads (target 0).
+ * 3. CPU of `requestWithLogin` over a bare `wx.request` (bench-client.ts, one process per variant: JIT and
+ *    `--jitless`), with the promises and timers one request creates, counted.
+ * 4. The limiter's queue: time per task to drain 1 k, 100 k and 1 M queued tasks (O(1) per task).
+ * 5. The size of what ships, per entry (its module graph): as built, minified by terser, minified then gzipped.
+ * 6. The reference server: login and refresh throughput and p99 latency under a bounded load from a second process.
  */
 import { fork, spawn } from 'child_process';
 import fs from 'fs';
@@ -13,15 +16,22 @@ import os from 'os';
 import path from 'path';
 import { gzipSync } from 'zlib';
 import { minify } from 'terser';
-import { LoginKit } from '../lib/login-kit';
+import type { LoginKit as LoginKitType } from '../lib/login-kit';
+import type { Limiter as LimiterType } from '../lib/limiter';
 import { createFakeWx, FakeBackend, userInfoResult } from '../emulator/in-memory';
 import { openPostgresStore, pgPool } from '../server/store-postgres';
 import { openSqliteStore } from '../server/store-sqlite';
-import { renderSections, withSections, type LoadResult } from './bench-report';
+import { renderSections, withSections, type ClientRun, type LoadResult } from './bench-report';
 import { startStack } from './stack';
 
 const root = path.resolve(__dirname, '../..');
+const dist = path.join(root, 'miniprogram_dist');
 const quiet = { warn: () => undefined, error: () => undefined };
+// The shipped build, as a mini-program loads it.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { LoginKit } = require(path.join(dist, 'lib/index.js')) as { LoginKit: typeof LoginKitType };
+const { Limiter } = require(path.join(dist, 'lib/limiter.js')) as { Limiter: typeof LimiterType };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function kitFor(backend: FakeBackend) {
   const fake = createFakeWx(backend);
@@ -42,8 +52,8 @@ function kitFor(backend: FakeBackend) {
 
 async function bursts() {
   const rows = [];
-  for (const burst of [1, 10, 100, 1000]) {
-    const burstOf = (kit: LoginKit) => Promise.all(Array.from({ length: burst }, () => kit.requestWithLogin({ url: '/api/data' })));
+  for (const burst of [1, 10, 100, 1000, 10_000]) {
+    const burstOf = (kit: LoginKitType) => Promise.all(Array.from({ length: burst }, () => kit.requestWithLogin({ url: '/api/data' })));
 
     const fresh = new FakeBackend();
     const newUser = kitFor(fresh);
@@ -67,7 +77,7 @@ async function bursts() {
   return rows;
 }
 
-async function steadyState(requests = 5000, rounds = 9) {
+async function steadyState(requests = 10_000) {
   const backend = new FakeBackend();
   backend.registered.add('alice');
   const { kit, fake } = kitFor(backend);
@@ -81,76 +91,90 @@ async function steadyState(requests = 5000, rounds = 9) {
   };
   await kit.login();
   const loginsBefore = fake.loginCount;
-  const state = kit.getState()!;
-  const bare = () =>
-    new Promise((resolve) =>
-      wx.request({
-        url: 'https://api.bench/api/data',
-        header: { Authorization: `Bearer ${state.accessToken}` },
-        success: resolve,
-        fail: resolve,
-      }),
-    );
-  const cpu = async (run: () => Promise<unknown>) => {
-    const start = process.cpuUsage();
-    for (let i = 0; i < requests; i++) await run();
-    const used = process.cpuUsage(start);
-    return used.user + used.system;
-  };
-  await cpu(bare); // warm-up: JIT and caches for both paths, not counted
-  await cpu(() => kit.requestWithLogin({ url: '/api/data' }));
-  const ratios: number[] = [];
-  let kitRequests = 0;
-  let bareTotal = 0;
-  let kitTotal = 0;
-  for (let round = 0; round < rounds; round++) {
-    const bareUs = await cpu(bare);
-    const kitUs = await cpu(() => kit.requestWithLogin({ url: '/api/data' }));
-    kitRequests += requests;
-    bareTotal += bareUs;
-    kitTotal += kitUs;
-    ratios.push(kitUs / bareUs);
-  }
-  ratios.sort((a, b) => a - b);
+  for (let i = 0; i < requests; i++) await kit.requestWithLogin({ url: '/api/data' });
   return {
-    requests: kitRequests,
+    requests,
     perRequest: {
-      checkSession: counts.checkSession / kitRequests,
-      wxLogin: (fake.loginCount - loginsBefore) / kitRequests,
-      storageReads: counts.storageReads / kitRequests,
+      checkSession: counts.checkSession / requests,
+      wxLogin: (fake.loginCount - loginsBefore) / requests,
+      storageReads: counts.storageReads / requests,
     },
-    /** Total CPU of the kit's requests over total CPU of the bare ones (same count, same in-memory transport). */
-    cpuOverheadRatio: Number((kitTotal / bareTotal).toFixed(2)),
-    cpuOverheadRatioRange: [Number(ratios[0].toFixed(2)), Number(ratios[rounds - 1].toFixed(2))],
-    cpuMicrosecondsPerRequest: { bare: Number((bareTotal / kitRequests).toFixed(1)), kit: Number((kitTotal / kitRequests).toFixed(1)) },
   };
 }
 
+/** bench-client.js in a process of its own (JIT, or `--jitless`): see scripts/bench-client.ts. */
+function clientRun(jitless: boolean, requests: number, rounds: number): Promise<ClientRun> {
+  return new Promise((resolve, reject) => {
+    const flags = jitless ? ['--jitless'] : [];
+    const child = spawn(process.execPath, [...flags, path.join(__dirname, 'bench-client.js'), String(requests), String(rounds)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ClientRun) : reject(new Error(`bench-client exited ${code}`))));
+  });
+}
+
+/** Time per task (µs) to drain `size` queued tasks from the shipped limiter (1 slot): flat if dequeue is O(1). */
+async function limiterQueue() {
+  const rows = [];
+  for (const size of [1_000, 100_000, 1_000_000]) {
+    const limiter = new Limiter(1);
+    const tasks: Array<Promise<unknown>> = [];
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < size; i++) tasks.push(limiter.run(() => Promise.resolve(i)));
+    await Promise.all(tasks);
+    const us = Number(process.hrtime.bigint() - start) / 1000;
+    rows.push({ queued: size, microsecondsPerTask: Number((us / size).toFixed(2)) });
+  }
+  return rows;
+}
+
+/** The built JS files `entry` loads (relative `require`s followed through `miniprogram_dist`), itself included. */
+function moduleGraph(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const match of fs.readFileSync(file, 'utf8').matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) {
+      const target = path.resolve(path.dirname(file), match[1]);
+      visit(fs.existsSync(`${target}.js`) ? `${target}.js` : path.join(target, 'index.js'));
+    }
+  };
+  visit(path.join(dist, entry));
+  return [...seen].sort();
+}
+
+/**
+ * Size per entry: the module graph's JS as built (ES5, unminified), each file minified by terser (ecma 5) and
+ * concatenated, and that concatenation gzipped (level 9); a component adds its wxml, wxss and json unminified.
+ */
 async function sizes() {
-  const dist = path.join(root, 'miniprogram_dist');
-  const files = (dir: string, ext: string) =>
-    fs
-      .readdirSync(path.join(dist, dir))
-      .filter((f) => f.endsWith(ext))
-      .map((f) => path.join(dist, dir, f));
-  const measure = async (jsFiles: string[], otherFiles: string[] = []) => {
+  const measure = async (entry: string, assets: string[] = []) => {
+    const files = moduleGraph(entry);
     let raw = 0;
     let minified = '';
-    for (const file of jsFiles) {
+    for (const file of files) {
       const code = fs.readFileSync(file, 'utf8');
-      raw += code.length;
+      raw += Buffer.byteLength(code);
       minified += (await minify(code, { ecma: 5, compress: true, mangle: true })).code + '\n';
     }
-    const others = otherFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const others = assets.map((f) => fs.readFileSync(path.join(dist, f), 'utf8')).join('\n');
     const all = minified + others;
-    return { rawBytes: raw + others.length, minifiedBytes: all.length, gzipBytes: gzipSync(all).length };
+    return {
+      files: files.length,
+      rawBytes: raw + Buffer.byteLength(others),
+      minifiedBytes: Buffer.byteLength(all),
+      gzipBytes: gzipSync(all, { level: 9 }).length,
+    };
   };
-  const ui = (dir: string) => [path.join(dist, dir, 'index.wxml'), path.join(dist, dir, 'index.wxss'), path.join(dist, dir, 'index.json')];
-  const behaviour = path.join(dist, 'components/common/auth-behavior.js');
+  const ui = (dir: string) => ['index.wxml', 'index.wxss', 'index.json'].map((f) => `${dir}/${f}`);
   return {
-    core: await measure([...files('lib', '.js'), ...files('hub', '.js'), path.join(dist, 'index.js')]),
-    authModal: await measure([path.join(dist, 'components/auth-modal/index.js'), behaviour], ui('components/auth-modal')),
-    loginPage: await measure([path.join(dist, 'pages/login/index.js'), behaviour], ui('pages/login')),
+    core: await measure('lib/index.js'),
+    entry: await measure('index.js'),
+    authModal: await measure('components/auth-modal/index.js', ui('components/auth-modal')),
+    loginPage: await measure('pages/login/index.js', ui('pages/login')),
+    adapters: await measure('adapters/index.js'),
   };
 }
 
@@ -224,7 +248,7 @@ async function server(kind: 'sqlite' | 'postgres', sessions = 10_000, warmup = 2
   const login = await loadFromSecondProcess(url, '/auth/login', codes.slice(warmup), connections);
   await loadFromSecondProcess(url, '/auth/refresh', refreshes.slice(0, warmup), connections);
   const refresh = await loadFromSecondProcess(url, '/auth/refresh', refreshes.slice(warmup), connections);
-  await stack.close();
+  await stack.close(); // closes the store too
   if (pg) await pg.stop();
   return { store: kind, connections, warmup, login, refresh };
 }
@@ -233,6 +257,8 @@ async function main() {
   const startedAt = new Date().toISOString();
   const burstRows = await bursts();
   const steady = await steadyState();
+  const client = { jit: await clientRun(false, 20_000, 21), jitless: await clientRun(true, 5_000, 21) };
+  const limiter = await limiterQueue();
   const size = await sizes();
   const load = { sqlite: await server('sqlite'), postgres: await server('postgres') };
   const results = {
@@ -240,6 +266,8 @@ async function main() {
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
     bursts: burstRows,
     steady,
+    client,
+    limiter,
     size,
     server: load,
   };

@@ -28,6 +28,9 @@ export async function pgPool(connectionString: string): Promise<SqlPool> {
       getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as never,
     },
   });
+  // node-postgres: an idle client whose connection the database ends (restart, failover, shutdown) makes the pool emit
+  // 'error'; unhandled, that would end the process. The pool drops that client and connects anew on the next query.
+  pool.on('error', (error) => console.warn(`postgres: an idle connection was lost (${error.message}); it will be replaced`));
   const client = (c: { query: (t: string, p?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }> }): SqlClient => ({
     query: async (text, params) => {
       const result = await c.query(text, params);
