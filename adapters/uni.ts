@@ -50,10 +50,11 @@ export function uniLoginInterceptor(login: LoginGate, options: AuthorizeOptions 
     login.handleExpired<UniRequestArgs>(answer, handle).then(
       (decision) => {
         if (!decision.replay) return answer;
-        const { success, fail, complete, ...replay } = decision.request;
-        void success;
-        void fail;
-        void complete;
+        // The replay goes straight to wx.request: the caller's callbacks stay with the first call.
+        const replay: Record<string, unknown> = Object.assign({}, decision.request);
+        delete replay.success;
+        delete replay.fail;
+        delete replay.complete;
         return new Promise<AnswerLike>((resolve, reject) => {
           (wx ?? globalWx<WxAdapter>())!.request({
             ...(replay as { url: string }),
