@@ -1,5 +1,6 @@
 /**
- * The client half of `npm run bench`, run in a process of its own per variant (`node [--jitless] bench-client.js`):
+ * The client half of `npm run bench`, run in a process of its own per variant
+ * (`node [--jitless] bench-client.js <requests> <rounds> [<build folder>]`):
  * what a `requestWithLogin` costs over a bare `wx.request`, measured on the build that ships (`miniprogram_dist`, ES5)
  * — never on the tooling build. `--jitless` is the closest stand-in for iOS, where mini-program logic runs in
  * JavaScriptCore without a JIT.
@@ -16,9 +17,10 @@ import path from 'path';
 import type { LoginKit as LoginKitType } from '../lib/login-kit';
 
 const root = path.resolve(__dirname, '../..');
-// The shipped build, as a mini-program loads it.
+// The shipped build, as a mini-program loads it (or another build of the same sources: the fourth argument).
+const built = process.argv[4] ?? path.join(root, 'miniprogram_dist');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { LoginKit } = require(path.join(root, 'miniprogram_dist/lib/index.js')) as { LoginKit: typeof LoginKitType };
+const { LoginKit } = require(path.join(built, 'lib/index.js')) as { LoginKit: typeof LoginKitType };
 
 const OK = { statusCode: 200, data: null, header: {} };
 const storage = new Map<string, unknown>();

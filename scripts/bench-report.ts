@@ -25,6 +25,17 @@ export interface BenchResults {
     { files: number; rawBytes: number; minifiedBytes: number; gzipBytes: number }
   >;
   server: Record<'sqlite' | 'postgres', ServerRun>;
+  outputs: {
+    es5: Record<'core' | 'entry', PackedSize>;
+    es2017: Record<'core' | 'entry', PackedSize> & { client: { jit: ClientRun; jitless: ClientRun } };
+    es2017Bundle: Record<'core' | 'entry', PackedSize>;
+  };
+}
+
+/** Minified (terser or esbuild) and gzipped (level 9) bytes. */
+interface PackedSize {
+  minifiedBytes: number;
+  gzipBytes: number;
 }
 
 /** One process of scripts/bench-client.ts: `requestWithLogin` against a bare `wx.request`, shipped build. */
@@ -109,6 +120,29 @@ export function renderSections(r: BenchResults): Record<string, string> {
           ];
         }),
       ),
+    outputs: markdownTable(
+      ['output (same sources)', 'core: minified / gzipped', 'entry: minified / gzipped', 'ratio JIT / `--jitless`'],
+      [
+        [
+          'ES5, a file per module (**ships**)',
+          `${kb(r.outputs.es5.core.minifiedBytes)} / ${kb(r.outputs.es5.core.gzipBytes)}`,
+          `${kb(r.outputs.es5.entry.minifiedBytes)} / ${kb(r.outputs.es5.entry.gzipBytes)}`,
+          `${r.client.jit.ratio.median}x / ${r.client.jitless.ratio.median}x`,
+        ],
+        [
+          'ES2017, a file per module',
+          `${kb(r.outputs.es2017.core.minifiedBytes)} / ${kb(r.outputs.es2017.core.gzipBytes)}`,
+          `${kb(r.outputs.es2017.entry.minifiedBytes)} / ${kb(r.outputs.es2017.entry.gzipBytes)}`,
+          `${r.outputs.es2017.client.jit.ratio.median}x / ${r.outputs.es2017.client.jitless.ratio.median}x`,
+        ],
+        [
+          'ES2017, one bundled file (esbuild)',
+          `${kb(r.outputs.es2017Bundle.core.minifiedBytes)} / ${kb(r.outputs.es2017Bundle.core.gzipBytes)}`,
+          `${kb(r.outputs.es2017Bundle.entry.minifiedBytes)} / ${kb(r.outputs.es2017Bundle.entry.gzipBytes)}`,
+          'not measured',
+        ],
+      ],
+    ),
     limiter: markdownTable(
       ['tasks queued on one slot', 'time per task to drain'],
       r.limiter.map((row) => [row.queued.toLocaleString('en-US'), `${row.microsecondsPerTask} µs`]),

@@ -10,7 +10,8 @@
  * 5. The size of what ships, per entry (its module graph): as built, minified by terser, minified then gzipped.
  * 6. The reference server: login and refresh throughput and p99 latency under a bounded load from a second process.
  */
-import { fork, spawn } from 'child_process';
+import { execFileSync, fork, spawn } from 'child_process';
+import { buildSync } from 'esbuild';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -103,10 +104,10 @@ async function steadyState(requests = 10_000) {
 }
 
 /** bench-client.js in a process of its own (JIT, or `--jitless`): see scripts/bench-client.ts. */
-function clientRun(jitless: boolean, requests: number, rounds: number): Promise<ClientRun> {
+function clientRun(jitless: boolean, requests: number, rounds: number, built = dist): Promise<ClientRun> {
   return new Promise((resolve, reject) => {
     const flags = jitless ? ['--jitless'] : [];
-    const child = spawn(process.execPath, [...flags, path.join(__dirname, 'bench-client.js'), String(requests), String(rounds)], {
+    const child = spawn(process.execPath, [...flags, path.join(__dirname, 'bench-client.js'), String(requests), String(rounds), built], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let out = '';
@@ -130,8 +131,8 @@ async function limiterQueue() {
   return rows;
 }
 
-/** The built JS files `entry` loads (relative `require`s followed through `miniprogram_dist`), itself included. */
-function moduleGraph(entry: string): string[] {
+/** The built JS files `entry` loads (relative `require`s followed through the build `root`), itself included. */
+function moduleGraph(entry: string, built = dist): string[] {
   const seen = new Set<string>();
   const visit = (file: string) => {
     if (seen.has(file)) return;
@@ -141,7 +142,7 @@ function moduleGraph(entry: string): string[] {
       visit(fs.existsSync(`${target}.js`) ? `${target}.js` : path.join(target, 'index.js'));
     }
   };
-  visit(path.join(dist, entry));
+  visit(path.join(built, entry));
   return [...seen].sort();
 }
 
@@ -149,6 +150,57 @@ function moduleGraph(entry: string): string[] {
  * Size per entry: the module graph's JS as built (ES5, unminified), each file minified by terser (ecma 5) and
  * concatenated, and that concatenation gzipped (level 9); a component adds its wxml, wxss and json unminified.
  */
+/** Minified (terser) and gzipped (level 9) size of the JS files `entry` loads in the build `built`. */
+async function graphSize(entry: string, built: string, ecma: 5 | 2017) {
+  let minified = '';
+  for (const file of moduleGraph(entry, built))
+    minified += (await minify(fs.readFileSync(file, 'utf8'), { ecma, compress: true, mangle: true })).code + '\n';
+  return { minifiedBytes: Buffer.byteLength(minified), gzipBytes: gzipSync(minified, { level: 9 }).length };
+}
+
+/**
+ * The evidence for the output format: the same sources built three ways — ES5 per file (what ships), ES2017 per file
+ * (tsc), and ES2017 as one minified file (esbuild bundle of the entry) — sized per entry, and the per-file ES2017
+ * build put through the same client bench as the shipped one.
+ */
+async function outputChoices() {
+  const es2017 = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-es2017-'));
+  execFileSync(process.execPath, [
+    path.join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    path.join(root, 'tsconfig.json'),
+    '--target',
+    'ES2017',
+    '--declaration',
+    'false',
+    '--outDir',
+    es2017,
+  ]);
+  const bundle = (entry: string) => {
+    const out = buildSync({
+      entryPoints: [path.join(root, entry)],
+      bundle: true,
+      minify: true,
+      format: 'cjs',
+      target: 'es2017',
+      platform: 'neutral',
+      write: false,
+      logLevel: 'error',
+    });
+    const code = out.outputFiles[0].text;
+    return { minifiedBytes: Buffer.byteLength(code), gzipBytes: gzipSync(code, { level: 9 }).length };
+  };
+  return {
+    es5: { core: await graphSize('lib/index.js', dist, 5), entry: await graphSize('index.js', dist, 5) },
+    es2017: {
+      core: await graphSize('lib/index.js', es2017, 2017),
+      entry: await graphSize('index.js', es2017, 2017),
+      client: { jit: await clientRun(false, 20_000, 21, es2017), jitless: await clientRun(true, 5_000, 21, es2017) },
+    },
+    es2017Bundle: { core: bundle('lib/index.ts'), entry: bundle('index.ts') },
+  };
+}
+
 async function sizes() {
   const measure = async (entry: string, assets: string[] = []) => {
     const files = moduleGraph(entry);
@@ -260,6 +312,7 @@ async function main() {
   const client = { jit: await clientRun(false, 20_000, 21), jitless: await clientRun(true, 5_000, 21) };
   const limiter = await limiterQueue();
   const size = await sizes();
+  const outputs = await outputChoices();
   const load = { sqlite: await server('sqlite'), postgres: await server('postgres') };
   const results = {
     startedAt,
@@ -269,6 +322,7 @@ async function main() {
     client,
     limiter,
     size,
+    outputs,
     server: load,
   };
 
