@@ -18,7 +18,7 @@ import { MODES } from './modes';
 import type { ResolvedOptions } from './options';
 import type { Session } from './session';
 import type { RequireOptions, StepUpKind } from './step-up';
-import { RequestControl, originOf, resolveUrl, type CallKind } from './transport';
+import { RequestControl, originOf, resolveUrl, type CallKind, type Watched } from './transport';
 import type { LoginCallOptions, LoginEvent, LoginMode, LoginState, LoginUser, RequestOptions, RequestResponse } from './types';
 
 /** How many times one request may find its credentials dead when it gets its slot and wait for a renewal. */
@@ -82,13 +82,16 @@ export type ReplayDecision<T extends { url: string } = RequestOptions> = { repla
 type Verdict = 'fine' | 'keep' | 'exhausted' | 'renew';
 
 /** The gate's own record of a handle. */
-class Pass implements LoginHandle {
+class Pass implements LoginHandle, Watched {
   /** The session the credentials came from (null: sent without credentials). */
   state: LoginState | null = null;
   replays = 0;
   /** Gives the slot back; null while no slot is held. */
   private slot: (() => void) | null = null;
-  private watchdog: unknown = null;
+  /** When the network's watchdog takes the slot back (epoch ms; 0: not watched). */
+  deadline = 0;
+  prev: Watched | null = null;
+  next: Watched | null = null;
 
   constructor(
     readonly host: GateHost,
@@ -109,22 +112,28 @@ class Pass implements LoginHandle {
   hold(release: () => void): void {
     this.slot = release;
     if (!this.external) return;
-    const opts = this.host.options();
-    const timeout = this.request.timeout ?? opts.network.defaultTimeoutMs;
+    const { network } = this.host.options();
+    const timeout = this.request.timeout ?? network.defaultTimeoutMs;
     if (timeout <= 0) return;
-    this.watchdog = opts.clock.setTimeout(() => {
-      if (!this.slot) return;
-      opts.logger.warn(`miniprogram-login-kit: a request to ${this.request.url} held its slot past ${timeout + 1000} ms; released`);
-      this.release();
-    }, timeout + 1000);
+    this.deadline = network.clock.now() + timeout + 1000;
+    network.watchdog.watch(this);
+  }
+
+  /** The network's watchdog: the app's layer neither decided nor released this handle in time. */
+  expire(): void {
+    this.deadline = 0;
+    const opts = this.host.options();
+    const bound = (this.request.timeout ?? opts.network.defaultTimeoutMs) + 1000;
+    opts.logger.warn(`miniprogram-login-kit: a request to ${this.request.url} held its slot past ${bound} ms; released`);
+    this.release();
   }
 
   release(): void {
     const slot = this.slot;
     if (!slot) return;
     this.slot = null;
-    if (this.watchdog !== null) this.host.options().clock.clearTimeout(this.watchdog);
-    this.watchdog = null;
+    if (this.deadline) this.host.options().network.watchdog.unwatch(this);
+    this.deadline = 0;
     slot();
   }
 
@@ -150,7 +159,7 @@ async function credentials(host: GateHost, call: LoginCallOptions & { mode: Logi
 function carriesCredentials(opts: ResolvedOptions, url: string): boolean {
   const absolute = resolveUrl(url, opts.baseURL);
   if (opts.apiOrigins.indexOf(originOf(absolute) as string) < 0) return false;
-  const base = opts.baseURL ? opts.baseURL.replace(/\/+$/, '') + '/' : '';
+  const base = opts.apiBase ? opts.apiBase + '/' : '';
   const onApi = base !== '' && absolute.indexOf(base) === 0;
   const path = (onApi ? absolute.slice(base.length - 1) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')).replace(/[?#].*$/, '');
   if (onApi && path.indexOf('/auth/') === 0) return false;
