@@ -10,10 +10,6 @@ class Queue<T> {
   private items: T[] = [];
   private head = 0;
 
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
   push(item: T): void {
     this.items.push(item);
   }
@@ -52,16 +48,6 @@ export class Limiter {
 
   /** @param max tasks allowed to run at once (an integer >= 1); may be changed later. */
   constructor(public max: number) {}
-
-  /** How many tasks run now. */
-  get active(): number {
-    return this.running;
-  }
-
-  /** How many tasks wait (cancelled ones may still be counted until they reach the head of their lane). */
-  get waiting(): number {
-    return this.lanes.priority.length + this.lanes.normal.length;
-  }
 
   /** Runs `task` when a slot is free; settles as the task does. A task that throws synchronously rejects. */
   run<T>(task: () => Promise<T>, priority = false): Promise<T> {

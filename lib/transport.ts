@@ -169,7 +169,7 @@ export class Watchdog {
   private timer: unknown = null;
   private due = Infinity;
 
-  constructor(readonly clock: Clock) {}
+  constructor(private readonly clock: Clock) {}
 
   /** Watches `entry` (its `deadline` set by the caller) until `unwatch(entry)`. */
   watch(entry: Watched): void {
@@ -332,7 +332,7 @@ export function startCall<R>(
   sent.success = (raw: unknown) => call.succeed(raw);
   sent.fail = (error: WxFailResult | undefined) => call.fail(error);
   if (timeout > 0) {
-    call.deadline = (now !== undefined ? now : network.watchdog.clock.now()) + timeout + CALLBACK_GRACE_MS;
+    call.deadline = (now !== undefined ? now : network.clock.now()) + timeout + CALLBACK_GRACE_MS;
     network.watchdog.watch(call);
   }
   try {
@@ -372,13 +372,9 @@ export function sendCall<R>(
 ): Promise<R> {
   const { control } = call;
   if (control && control.aborted) return Promise.reject(control.aborted);
-  const slot = network.limiters[kind].acquire(call.priority === true);
-  if (control) control.queued(slot.cancel);
-  return slot.promise.then((release) => {
-    const sent = callInSlot<R>(network, kind, original, control);
-    sent.then(release, release);
-    return sent;
-  });
+  const job = network.limiters[kind].schedule(() => callInSlot<R>(network, kind, original, control), call.priority === true);
+  if (control) control.queued(job.cancel);
+  return job.promise;
 }
 
 /** The `Transport` and `Uploader` a backend adapter gets: the kit's auth lane (never behind the app's queue). */

@@ -12,7 +12,7 @@
  * collection between phases (measured: it made both paths slower and the spread wider); interleaving shares the
  * collector's work fairly. Prints one JSON object.
  */
-import { createHook } from 'async_hooks';
+import { created } from './async-counts';
 import path from 'path';
 import type { LoginKit as LoginKitType } from '../lib/login-kit';
 
@@ -49,22 +49,6 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 const round2 = (x: number) => Math.round(x * 100) / 100;
-
-/** Counts the promises and timers `run` creates (itself and everything it starts) until it settles. */
-async function created(run: () => Promise<unknown>): Promise<{ promises: number; timers: number }> {
-  const counts = { promises: 0, timers: 0 };
-  const hook = createHook({
-    init(_id, type) {
-      if (type === 'PROMISE') counts.promises++;
-      else if (type === 'Timeout') counts.timers++;
-    },
-  });
-  hook.enable();
-  await run();
-  hook.disable();
-  // The `await` of this function adds one promise of its own: count the request's only.
-  return { promises: counts.promises - 1, timers: counts.timers };
-}
 
 async function main() {
   const requests = Number(process.argv[2] ?? 2000);

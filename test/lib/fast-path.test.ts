@@ -3,8 +3,8 @@
  * promises and timers, counted with async_hooks (counts, not timings: the benchmark times it) — and that leaving it
  * changes nothing a caller sees.
  */
-import { createHook } from 'async_hooks';
 import path from 'path';
+import { created } from '../../scripts/async-counts';
 import type { LoginKit as LoginKitType } from '../../lib/login-kit';
 import type { WxAdapter, WxRequestOptions } from '../../lib/runtime';
 
@@ -32,20 +32,6 @@ function phone(answer: () => { statusCode: number; data?: unknown; header?: Reco
   const kit = new LoginKit();
   kit.config({ source: 'app', baseURL: 'https://api.test', wx, backend, logger: { warn: jest.fn(), error: jest.fn() } });
   return { kit, sent };
-}
-
-async function created(run: () => Promise<unknown>) {
-  const counts = { promises: 0, timers: 0 };
-  const hook = createHook({
-    init(_id, type) {
-      if (type === 'PROMISE') counts.promises++;
-      else if (type === 'Timeout') counts.timers++;
-    },
-  });
-  hook.enable();
-  await run();
-  hook.disable();
-  return { promises: counts.promises - 1, timers: counts.timers }; // minus this function's own await
 }
 
 it('sends a common request with a fresh session in at most 4 promises and no timer of its own', async () => {
