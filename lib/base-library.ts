@@ -6,8 +6,13 @@
  */
 import { LoginError } from './errors';
 
-/** The oldest base library the kit supports: components with `lifetimes`, and `wx.getUserProfile` for the profile fallback. */
-export const MIN_BASE_LIBRARY = '2.10.4';
+/**
+ * The oldest base library the kit supports. The kit ships ES2015 (classes, `let`/`const`, arrow and generator
+ * functions; no `async` syntax), and WeChat's own compatibility data (the `miniprogram-compat` project: browserslist
+ * per base library) gives iOS 10 and Chrome 53 from base library 2.11.0, both of which run ES2015. Components with
+ * `lifetimes` and `wx.getUserProfile` (the profile fallback) are older still.
+ */
+export const MIN_BASE_LIBRARY = '2.11.0';
 
 /** The base library each capability needs. */
 export const FEATURES = {

@@ -28,7 +28,7 @@
  * - `ABORTED`: the caller aborted the request through its task handle (`onTask`).
  * - `ACCOUNT_CONFLICT`: a step-up's phone number is bound to another account (contract 409 `ACCOUNT_CONFLICT`); the
  *   backend never merges accounts by itself.
- * - `UNSUPPORTED_BASE_LIBRARY`: the user's WeChat base library is older than the kit (2.10.4) or a capability needs
+ * - `UNSUPPORTED_BASE_LIBRARY`: the user's WeChat base library is older than the kit (2.11.0) or a capability needs
  *   (the phone code: 2.21.2; real-time phone verification: 2.24.4); see `FEATURES`.
  */
 export type LoginErrorCode =

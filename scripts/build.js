@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Builds what ships into miniprogram_dist/ (and the Node-side plugins into node_dist/): tsc for the .ts files (ES5 CommonJS + .d.ts), less for .less -> .wxss,
+ * Builds what ships into miniprogram_dist/ (and the Node-side plugins into node_dist/): esbuild for the .ts files (ES2015 CommonJS, see bundleJs), tsc for their .d.ts, less for .less -> .wxss,
  * and a copy of .wxml/.json. Exits non-zero on any error.
  *   node scripts/build.js                 the kit
  *   node scripts/build.js --tools         only server/, emulator/, scripts/ into build/ (for the demo)
@@ -16,8 +16,8 @@ const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'miniprogram_dist');
 const UI_DIRS = ['components', 'pages'];
 
-function tsc(project) {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project], { cwd: root, stdio: 'inherit' });
+function tsc(project, ...flags) {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project, ...flags], { cwd: root, stdio: 'inherit' });
 }
 
 function* walk(dir) {
@@ -63,52 +63,101 @@ async function buildAssets() {
 }
 
 /**
- * TypeScript's ES5 output repeats its helpers (`__awaiter`, `__generator`, `__assign`, ...) at the top of every file
- * that needs them: about 15% of the minified kit. Each helper written as `var __x = (this && this.__x) || function`
- * is moved, once, into `miniprogram_dist/_helpers.js`, and every file requires it from there (the text of each helper
- * is checked to be the same everywhere; a helper that differs anywhere stays where it is). WeChat counts the raw bytes
- * of a package, so repeated code is paid for in every file. A helper that calls one that cannot move stays too.
+ * The JavaScript that ships, built by esbuild from the TypeScript sources as ES2015 CommonJS, in three kinds of unit:
+ *   index.js            the core (lib/), the hub, the page UI and the entry: one file;
+ *   adapters/index.js   the request-layer adapters: one file, requiring ../index;
+ *   components/**, pages/**   one file per source file (WeChat loads each component by its path), requiring
+ *                        ../../index for anything from lib/ or hub/, never a second copy of them.
+ * lib/index.js (the `./lib` subpath) is the entry again: `require('../index')`.
+ * What the other units import from index.js reaches them through its non-enumerable `_internal` property, which
+ * index.d.ts does not declare (it is not API). Why ES2015 and one file, with the sizes and the base library that follow: README "Size and
+ * output format". The .d.ts files stay tsc's, one per source file.
  */
-function shareHelpers() {
-  const HELPER = /^var (__\w+) = \(this && this\.\1\) \|\| function[\s\S]*?\n\};\n/gm;
-  const files = [...walk(dist)].filter((file) => file.endsWith('.js'));
-  const texts = new Map();
-  const differs = new Set();
-  for (const file of files) {
-    for (const [text, name] of fs.readFileSync(file, 'utf8').matchAll(HELPER)) {
-      if (texts.has(name) && texts.get(name) !== text) differs.add(name);
-      else texts.set(name, text);
+const TARGET = 'es2015';
+
+/** The unit (path in miniprogram_dist without .js) a source file is built into. */
+function unitOf(file) {
+  const rel = path.relative(root, file).split(path.sep).join('/').replace(/\.ts$/, '');
+  if (rel === 'index' || /^(lib|hub)\//.test(rel) || rel === 'components/auth-modal/auth-modal') return 'index';
+  if (rel.startsWith('adapters/')) return 'adapters/index';
+  return rel;
+}
+
+/** Relative `require` path from the unit `from` to the unit `to`. */
+function requirePath(from, to) {
+  const rel = path.posix.relative(path.posix.dirname(from), to);
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+const sourceOf = (target) => (fs.existsSync(`${target}.ts`) ? `${target}.ts` : path.join(target, 'index.ts'));
+
+/** The modules of the index unit that other units import (as `./lib/tips`, ...): what `_internal` carries. */
+function internalModules() {
+  const wanted = new Set();
+  const others = ['adapters', ...UI_DIRS].flatMap((top) => [...walk(path.join(root, top))]);
+  for (const file of others.filter((f) => f.endsWith('.ts') && unitOf(f) !== 'index')) {
+    for (const [, spec] of fs.readFileSync(file, 'utf8').matchAll(/^import (?!type )[^;]*? from '(\.[^']+)'/gm)) {
+      const target = sourceOf(path.resolve(path.dirname(file), spec));
+      if (unitOf(target) === 'index') wanted.add(`./${path.relative(root, target).split(path.sep).join('/').replace(/\.ts$/, '')}`);
     }
   }
-  for (const name of differs) texts.delete(name);
-  // A helper that calls another helper (`__exportStar` calls `__createBinding`) moves only with it.
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const [name, text] of texts) {
-      const uses = text.match(/\b__\w+/g).filter((other) => other !== name);
-      if (uses.some((other) => !texts.has(other))) {
-        texts.delete(name);
-        changed = true;
-      }
-    }
-  }
-  if (texts.size === 0) return;
-  const shared = path.join(dist, '_helpers.js');
-  const names = [...texts.keys()].sort();
+  return [...wanted].sort();
+}
+
+/** Builds the JavaScript units into `out` (default miniprogram_dist) for `target` (bench: the other targets, measured). */
+async function bundleJs(out = dist, target = TARGET) {
+  const esbuild = require('esbuild');
+  const build = (unit, entry) =>
+    esbuild.build({
+      ...entry,
+      outfile: path.join(out, `${unit}.js`),
+      bundle: true,
+      format: 'cjs',
+      target,
+      platform: 'neutral',
+      charset: 'utf8',
+      legalComments: 'none',
+      logLevel: 'error',
+      plugins: [
+        {
+          name: 'units',
+          setup(b) {
+            const entryPath = requirePath(unit, 'index');
+            b.onResolve({ filter: /^\./ }, (args) => {
+              if (args.namespace === 'internal') return { path: args.path, external: true };
+              if (args.importer === '<stdin>') return undefined;
+              const other = unitOf(sourceOf(path.resolve(args.resolveDir, args.path)));
+              if (other === unit) return undefined;
+              if (other === 'index') return { path: 'index', namespace: 'internal' };
+              return { path: requirePath(unit, other), external: true };
+            });
+            b.onLoad({ filter: /.*/, namespace: 'internal' }, () => ({
+              contents: `module.exports = require(${JSON.stringify(entryPath)})._internal;`,
+              loader: 'js',
+              resolveDir: root,
+            }));
+          },
+        },
+      ],
+    });
+  const internal = internalModules();
+  const entry = [
+    "export * from './index';",
+    ...internal.map((m, i) => `import * as m${i} from '${m}';`),
+    // Not enumerable: the entry's keys stay its API (test/package/architecture.test.ts).
+    `Object.defineProperty(module.exports, '_internal', { value: Object.assign({}, ${internal.map((_, i) => `m${i}`).join(', ')}) });`,
+  ].join('\n');
+  const ui = UI_DIRS.flatMap((top) => [...walk(path.join(root, top))]).filter((f) => f.endsWith('.ts') && unitOf(f) !== 'index');
+  await Promise.all([
+    build('index', { stdin: { contents: entry, resolveDir: root, sourcefile: 'index (unit)', loader: 'ts' } }),
+    build('adapters/index', { entryPoints: [path.join(root, 'adapters/index.ts')] }),
+    ...ui.map((file) => build(unitOf(file), { entryPoints: [file] })),
+  ]);
+  fs.mkdirSync(path.join(out, 'lib'), { recursive: true });
   fs.writeFileSync(
-    shared,
-    `"use strict";\n// TypeScript's ES5 helpers, once for the whole package (scripts/build.js).\n${names.map((n) => texts.get(n)).join('')}` +
-      names.map((n) => `exports.${n} = ${n};\n`).join(''),
+    path.join(out, 'lib/index.js'),
+    "'use strict';\n// The core is bundled into the package entry (scripts/build.js): one copy of every module.\nmodule.exports = require('../index');\n",
   );
-  for (const file of files) {
-    const code = fs.readFileSync(file, 'utf8');
-    let from = path.relative(path.dirname(file), shared).split(path.sep).join('/').replace(/\.js$/, '');
-    if (!from.startsWith('.')) from = `./${from}`;
-    const replaced = code.replace(HELPER, (text, name) =>
-      texts.get(name) === text ? `var ${name} = require("${from}").${name};\n` : text,
-    );
-    if (replaced !== code) fs.writeFileSync(file, replaced);
-  }
 }
 
 async function main() {
@@ -116,8 +165,8 @@ async function main() {
   const kit = !tools || process.argv.includes('--kit');
   if (kit) {
     fs.rmSync(dist, { recursive: true, force: true });
-    tsc('tsconfig.json');
-    shareHelpers();
+    tsc('tsconfig.json', '--emitDeclarationOnly');
+    await bundleJs();
     await buildAssets();
     fs.rmSync(path.join(root, 'node_dist'), { recursive: true, force: true });
     tsc('tsconfig.plugins.json');
@@ -129,7 +178,11 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
+
+module.exports = { bundleJs, TARGET };

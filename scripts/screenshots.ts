@@ -94,8 +94,8 @@ async function render(shot: Shot, simulate: typeof import('miniprogram-simulate'
     id = simulate.load(path.join(dist, shot.ui, 'index'), { rootPath: dist }); // one root: wcc's output is cached per root
     ids.set(shot.ui, id);
   }
-  const hub = require(path.join(dist, 'hub/index'));
-  const { DEFAULT_AUTH_TIPS } = require(path.join(dist, 'lib/tips'));
+  const hub = require(path.join(dist, 'index'));
+  const { DEFAULT_AUTH_TIPS } = require(path.join(dist, 'index'));
   hub.userAuthHub.request = shot.ui === 'pages/login' ? { tips: { ...DEFAULT_AUTH_TIPS, ...shot.tips } } : null;
   const component = simulate.render(id) as unknown as Rendered;
   component.attach(document.createElement('div'));
@@ -119,7 +119,7 @@ async function main() {
   (globalThis as Record<string, unknown>).wx = fakeWx;
   const simulate: typeof import('miniprogram-simulate') = require('miniprogram-simulate');
   // The privacy shots show the kit's own agreement step, which an app opts into with privacy: 'kit'.
-  require(path.join(dist, 'hub/privacy')).privacyRouter.configure('kit', () => undefined, fakeWx);
+  require(path.join(dist, 'index')).privacyRouter.configure('kit', () => undefined, fakeWx);
   const ids = new Map<string, string>();
   const css = (ui: string) => rpx(fs.readFileSync(path.join(dist, ui, 'index.wxss'), 'utf8'));
   fs.mkdirSync(out, { recursive: true });

@@ -57,13 +57,13 @@ it('compares versions numerically', () => {
   expect(compareVersions('2.24.3', '2.24.4')).toBe(-1);
 });
 
-it('refuses to configure below the minimum base library (2.10.4) with a clear error, and accepts it', () => {
+it('refuses to configure below the minimum base library (2.11.0, the first whose iOS and Android engines run the shipped ES2015) with a clear error, and accepts it', () => {
   const wx = createFakeWx().wx as unknown as Record<string, unknown>;
-  wx.getAppBaseInfo = () => ({ SDKVersion: '2.10.3' });
-  expect(() => new LoginKit().config({ source: 'a', baseURL: 'https://x.test', wx: wx as never })).toThrow(
-    expect.objectContaining({ code: 'UNSUPPORTED_BASE_LIBRARY', message: expect.stringMatching(/2\.10\.4/) }),
-  );
   wx.getAppBaseInfo = () => ({ SDKVersion: '2.10.4' });
+  expect(() => new LoginKit().config({ source: 'a', baseURL: 'https://x.test', wx: wx as never })).toThrow(
+    expect.objectContaining({ code: 'UNSUPPORTED_BASE_LIBRARY', message: expect.stringMatching(/2\.11\.0/) }),
+  );
+  wx.getAppBaseInfo = () => ({ SDKVersion: '2.11.0' });
   expect(() => new LoginKit().config({ source: 'a', baseURL: 'https://x.test', wx: wx as never })).not.toThrow();
 });
 

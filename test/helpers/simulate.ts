@@ -35,15 +35,15 @@ export function privacyListener(): (resolve: (option: object) => void, eventInfo
 export function usePrivacyMode(mode: 'official' | 'kit'): jest.Mock {
   const appHandler = jest.fn();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { privacyRouter } = require(path.join(dist, 'hub/privacy')) as typeof import('../../hub/privacy');
+  const { privacyRouter } = require(path.join(dist, 'index')) as typeof import('../../hub/privacy');
   privacyRouter.configure(mode, appHandler);
   return appHandler;
 }
 
-/** The hub module the built components use (one instance per test file). */
+/** The built package entry, whose userAuthHub the built components use (one instance per test file). */
 export function builtHub(): typeof Hub {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(dist, 'hub/index'));
+  return require(path.join(dist, 'index'));
 }
 
 const loaded = new Map<string, string>();

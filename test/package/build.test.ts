@@ -1,4 +1,7 @@
-/** The shipped ES5 build carries each of TypeScript's helpers once (scripts/build.js `shareHelpers`), and still loads. */
+/**
+ * The shipped build (scripts/build.js `bundleJs`): the core, the hub and the entry are one file, index.js; the
+ * components, the login page and the adapters require it and carry none of it; and each unit still loads.
+ */
 import fs from 'fs';
 import path from 'path';
 
@@ -9,22 +12,39 @@ const jsFiles = (dir: string): string[] =>
     if (entry.isDirectory()) return jsFiles(full);
     return entry.name.endsWith('.js') ? [full] : [];
   });
+const rel = (file: string) => path.relative(dist, file).split(path.sep).join('/');
 
-it('defines __awaiter, __generator and __assign in one file only, which every other file requires', () => {
-  for (const helper of ['__awaiter', '__generator', '__assign']) {
-    const defining = jsFiles(dist).filter((file) =>
-      fs.readFileSync(file, 'utf8').includes(`var ${helper} = (this && this.${helper}) || function`),
-    );
-    expect(defining.map((file) => path.relative(dist, file))).toEqual(['_helpers.js']);
+it('defines the core, the hub and the entry in index.js only', () => {
+  // One definition each of the login state machine, the hub and the default instance.
+  for (const marker of ['LoginKit = class', 'Hub = class', 'shared("Login"', 'shared("userAuthHub"']) {
+    expect(
+      jsFiles(dist)
+        .filter((file) => fs.readFileSync(file, 'utf8').includes(marker))
+        .map(rel),
+    ).toEqual(['index.js']);
   }
-  const loginKit = fs.readFileSync(path.join(dist, 'lib/login-kit.js'), 'utf8');
-  expect(loginKit).toContain('var __awaiter = require("../_helpers").__awaiter;');
 });
 
-it('still loads as a mini-program loads it: the entry, the core and the adapters', () => {
+it('has every other file require only index.js and the UI files beside it', () => {
+  const required = new Set<string>();
+  for (const file of jsFiles(dist).filter((f) => rel(f) !== 'index.js')) {
+    for (const [, spec] of fs.readFileSync(file, 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
+      required.add(path.posix.join(path.posix.dirname(rel(file)), spec));
+    }
+  }
+  expect([...required].sort()).toEqual(['components/common/auth-behavior', 'components/common/auth-events', 'index']);
+  expect(fs.readFileSync(path.join(dist, 'lib/index.js'), 'utf8')).toContain("module.exports = require('../index');");
+});
+
+it('still loads as a mini-program loads it: the entry, ./lib and the adapters, with the internals out of the API', () => {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  expect(typeof require(path.join(dist, 'index.js')).Login.requestWithLogin).toBe('function');
-  expect(typeof require(path.join(dist, 'lib/index.js')).LoginKit).toBe('function');
+  const entry = require(path.join(dist, 'index.js'));
+  expect(typeof entry.Login.requestWithLogin).toBe('function');
+  expect(require(path.join(dist, 'lib/index.js')).LoginKit).toBe(entry.LoginKit);
   expect(typeof require(path.join(dist, 'adapters/index.js')).uniLoginInterceptor).toBe('function');
   /* eslint-enable @typescript-eslint/no-require-imports */
+  // What the other units import travels on a property that is neither enumerable nor declared.
+  expect(Object.keys(entry)).not.toContain('_internal');
+  expect(typeof entry._internal.globalWx).toBe('function');
+  expect(fs.readFileSync(path.join(dist, 'index.d.ts'), 'utf8')).not.toContain('_internal');
 });

@@ -56,9 +56,9 @@ function mount(ui: string, wx: Record<string, unknown> = {}, beforeAttach?: (hub
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(path.join(dist, ui, 'index.js'));
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      hub = require(path.join(dist, 'hub/index'));
+      hub = require(path.join(dist, 'index'));
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      privacy = require(path.join(dist, 'hub/privacy'));
+      privacy = require(path.join(dist, 'index'));
     });
   });
   if (beforeAttach) beforeAttach(hub);
