@@ -5,5 +5,5 @@ walkExample({
   name: 'uni-app',
   source: 'uni-app-example',
   output: 'dist/build/mp-weixin',
-  hubFile: 'miniprogram_npm/miniprogram-login-kit/hub/index.js',
+  hubFile: 'miniprogram_npm/miniprogram-login-kit/index.js',
 });
