@@ -1,7 +1,7 @@
 /**
  * The client half of `npm run bench`, run in a process of its own per variant
  * (`node [--jitless] bench-client.js <requests> <rounds> [<build folder>]`):
- * what a `requestWithLogin` costs over a bare `wx.request`, measured on the build that ships (`miniprogram_dist`, ES5)
+ * what a `requestWithLogin` costs over a bare `wx.request`, measured on the build that ships (`miniprogram_dist`, ES2015)
  * — never on the tooling build. `--jitless` is the closest stand-in for iOS, where mini-program logic runs in
  * JavaScriptCore without a JIT.
  *

@@ -70,8 +70,9 @@ async function buildAssets() {
  *                        ../../index for anything from lib/ or hub/, never a second copy of them.
  * lib/index.js (the `./lib` subpath) is the entry again: `require('../index')`.
  * What the other units import from index.js reaches them through its non-enumerable `_internal` property, which
- * index.d.ts does not declare (it is not API). Why ES2015 and one file, with the sizes and the base library that follow: README "Size and
- * output format". The .d.ts files stay tsc's, one per source file.
+ * index.d.ts does not declare (it is not API). Why ES2015 and one file, with the sizes and the base library that
+ * follow: README "Size and output format". The .d.ts files stay tsc's, one per source file. esbuild reads
+ * tsconfig.json: its ES5 `target` keeps class fields as assignments in the constructor (useDefineForClassFields off).
  */
 const TARGET = 'es2015';
 
