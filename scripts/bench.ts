@@ -12,7 +12,6 @@
  * 6. The reference server: login and refresh throughput and p99 latency under a bounded load from a second process.
  */
 import { execFileSync, fork, spawn } from 'child_process';
-import { buildSync } from 'esbuild';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -32,20 +31,11 @@ const quiet = { warn: () => undefined, error: () => undefined };
 // The shipped build, as a mini-program loads it.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { LoginKit } = require(path.join(dist, 'lib/index.js')) as { LoginKit: typeof LoginKitType };
-const build = require(path.join(root, 'scripts/build.js')) as { bundleJs(out: string, target: string): Promise<void>; TARGET: string };
+const build = require(path.join(root, 'scripts/build.js')) as {
+  bundleJs(out: string, target: string): Promise<void>;
+  builtAlone(file: string): string;
+};
 /* eslint-enable @typescript-eslint/no-require-imports */
-
-/** `file` (a .ts of the kit) built by itself as the kit ships (esbuild, ES2015 CommonJS, not minified). */
-function builtAlone(file: string): string {
-  return buildSync({
-    entryPoints: [path.join(root, file)],
-    bundle: true,
-    format: 'cjs',
-    target: build.TARGET,
-    platform: 'neutral',
-    write: false,
-  }).outputFiles[0].text;
-}
 
 function kitFor(backend: FakeBackend) {
   const fake = createFakeWx(backend);
@@ -133,7 +123,7 @@ function clientRun(jitless: boolean, requests: number, rounds: number, built = d
 async function limiterQueue() {
   // The limiter is bundled into the entry and not exported: built alone here, the same way.
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-limiter-')), 'limiter.js');
-  fs.writeFileSync(file, builtAlone('lib/limiter.ts'));
+  fs.writeFileSync(file, build.builtAlone('lib/limiter.ts'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Limiter } = require(file) as { Limiter: typeof LimiterType };
   const rows = [];
@@ -199,7 +189,7 @@ async function sizes() {
   const ui = (dir: string) => ['index.wxml', 'index.wxss', 'index.json'].map((f) => `${dir}/${f}`);
   // The core ships inside index.js; built alone (the same way) it shows what lib/ weighs by itself.
   const alone = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-core-'));
-  fs.writeFileSync(path.join(alone, 'index.js'), builtAlone('lib/index.ts'));
+  fs.writeFileSync(path.join(alone, 'index.js'), build.builtAlone('lib/index.ts'));
   return {
     core: await graphSize('index.js', alone),
     entry: await graphSize('index.js'),

@@ -105,20 +105,31 @@ function internalModules() {
   return [...wanted].sort();
 }
 
+/** esbuild's options for what ships: a CommonJS bundle for `target`, platform-neutral (no Node built-ins). */
+const esbuildOptions = (target) => ({
+  bundle: true,
+  format: 'cjs',
+  target,
+  platform: 'neutral',
+  charset: 'utf8',
+  legalComments: 'none',
+  logLevel: 'error',
+});
+
+/** `file` (a .ts of the kit) built by itself the way the kit ships, as text (bench: the core alone, the limiter). */
+function builtAlone(file) {
+  return require('esbuild').buildSync({ ...esbuildOptions(TARGET), entryPoints: [path.join(root, file)], write: false }).outputFiles[0]
+    .text;
+}
+
 /** Builds the JavaScript units into `out` (default miniprogram_dist) for `target` (bench: the other targets, measured). */
 async function bundleJs(out = dist, target = TARGET) {
   const esbuild = require('esbuild');
   const build = (unit, entry) =>
     esbuild.build({
       ...entry,
+      ...esbuildOptions(target),
       outfile: path.join(out, `${unit}.js`),
-      bundle: true,
-      format: 'cjs',
-      target,
-      platform: 'neutral',
-      charset: 'utf8',
-      legalComments: 'none',
-      logLevel: 'error',
       plugins: [
         {
           name: 'units',
@@ -186,4 +197,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { bundleJs, TARGET };
+module.exports = { bundleJs, builtAlone };
