@@ -2,7 +2,7 @@
  * miniprogram-login-kit — the package entry. `Login` is the default instance, already wired to the page UI
  * (the current page's `<auth-modal id="auth-modal">`, else the login page) and to each page's
  * `$loginUserAuthTips()`. Call `Login.config({source, baseURL})` once in `App.onLaunch`.
- * Runtime values: the core's six (`lib/index.ts`), `Login`, `createLogin`, `userAuthHub`, `AuthModal`,
+ * Runtime values: the core's seven (`lib/index.ts`), `Login`, `createLogin`, `userAuthHub`, `AuthModal`,
  * `createPageUserAuthHandler`, `pageTipsFrom`, `providePageTips` and `privacyRouter`; everything else is types.
  */
 import { LoginKit, type LoginOptions } from './lib/login-kit';
@@ -27,9 +27,7 @@ export type { OpenAuthModalOptions } from './components/auth-modal/auth-modal';
  * @throws LoginError `INVALID_OPTIONS` for bad options.
  */
 export function createLogin(options?: LoginOptions): LoginKit {
-  const kit = new LoginKit({ userAuthHandler: createPageUserAuthHandler(), pageTips: () => currentPageTips() }, (configured) =>
-    privacyRouter.configure(configured.privacy ?? 'official', configured.privacyAppHandler),
-  );
+  const kit = new LoginKit({ userAuthHandler: createPageUserAuthHandler(), pageTips: () => currentPageTips() }, privacyRouter);
   if (options !== undefined) kit.config(options);
   return kit;
 }

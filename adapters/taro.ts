@@ -7,7 +7,8 @@
  * `LoginError` and sends nothing; requests to other origins pass untouched, without credentials. A call may say how it
  * logs in: `Taro.request({ url, loginOpts: { mode: 'silent' } })` (over the interceptor's options; never sent).
  */
-import type { AnswerLike, AuthorizeOptions, LoginHandle } from '../lib/request-gate';
+import type { AuthorizeOptions, LoginHandle } from '../lib/request-gate';
+import type { AnswerLike } from '../lib/types';
 import { splitLoginOpts, type LoginGate } from './gate';
 
 /** The part of Taro's interceptor chain the interceptor uses. */

@@ -12,7 +12,8 @@
  * `uni.request({ url, loginOpts: { mode: 'silent' } })` (over the interceptor's options; never sent).
  */
 import { globalWx, type WxAdapter } from '../lib/runtime';
-import type { AnswerLike, AuthorizeOptions, LoginHandle } from '../lib/request-gate';
+import type { AuthorizeOptions, LoginHandle } from '../lib/request-gate';
+import type { AnswerLike } from '../lib/types';
 import { asFailResult, splitLoginOpts, type LoginGate } from './gate';
 
 /** `uni.request` options as the interceptor sees them (`url`, `header`, the caller's callbacks, ...). */

@@ -56,18 +56,40 @@ export class PrivacyRouter {
   }
 
   /**
-   * Sets the mode (`Login.config` calls this with `config.privacy` and `config.privacyAppHandler`). `'kit'` registers
-   * the kit's listener at once (once: there is no way to unregister) and requires the app's handler. Switching back to
-   * `'official'` after that cannot give WeChat its popup back: requests then go to the app's handler.
-   * @throws LoginError `INVALID_OPTIONS` for `'kit'` without a handler.
+   * Checks `config.privacy` and `config.privacyAppHandler` — the one place that knows them — and returns the function
+   * that applies them (`Login.config` calls it once every option passed; see `configure`). Changes nothing itself.
+   * @throws LoginError `INVALID_OPTIONS` for a mode other than `'official'` / `'kit'`, a handler that is not a function,
+   *   or `'kit'` without a handler.
+   */
+  prepare(privacy: unknown, appHandler: unknown, target?: PrivacyWx): () => void {
+    const mode = privacy ?? 'official';
+    if (mode !== 'official' && mode !== 'kit')
+      throw new LoginError('INVALID_OPTIONS', `config.privacy must be "official" or "kit", got ${JSON.stringify(privacy)}`);
+    if (appHandler !== undefined && typeof appHandler !== 'function')
+      throw new LoginError('INVALID_OPTIONS', 'config.privacyAppHandler must be a function');
+    if (mode === 'kit' && !appHandler) {
+      throw new LoginError(
+        'INVALID_OPTIONS',
+        'config.privacy "kit" needs config.privacyAppHandler: the kit then owns the app\'s one privacy listener, so privacy ' +
+          'requests that arrive while no kit UI is visible go to your handler',
+      );
+    }
+    const handler = appHandler as NeedPrivacyAuthorizationListener | undefined;
+    return () => {
+      this.current = mode;
+      this.appHandler = handler ?? this.appHandler;
+      if (mode === 'kit') this.install(target);
+    };
+  }
+
+  /**
+   * Sets the mode: `prepare` and apply at once. `'kit'` registers the kit's listener at once (once: there is no way to
+   * unregister) and requires the app's handler. Switching back to `'official'` after that cannot give WeChat its popup
+   * back: requests then go to the app's handler.
+   * @throws LoginError `INVALID_OPTIONS` as `prepare`.
    */
   configure(mode: 'official' | 'kit', appHandler?: NeedPrivacyAuthorizationListener, target?: PrivacyWx): void {
-    if (mode === 'kit' && typeof appHandler !== 'function') {
-      throw new LoginError('INVALID_OPTIONS', 'privacy "kit" needs the app\'s own handler for requests while no kit UI is visible');
-    }
-    this.current = mode;
-    this.appHandler = appHandler ?? this.appHandler;
-    if (mode === 'kit') this.install(target);
+    this.prepare(mode, appHandler, target)();
   }
 
   /**

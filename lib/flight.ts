@@ -1,15 +1,18 @@
 /**
- * The flight: one session renewal shared by every caller that arrives while it runs — single flight, and the queue of
- * waiting requests. Steps: refresh token (unless `force`) → silent login (`code-login.ts`) → the login UI
- * (`user-auth.ts`, only if a caller's mode allows it) → authorize. Silent callers wait only for the part without UI.
- * A `logout()` (the epoch) discards what a flight still in the air produces.
+ * The flight: the session a caller needs — reused while fresh, else one renewal shared by every caller that arrives
+ * while it runs (single flight, and the queue of waiting requests). Steps: refresh token (unless `force`) → silent login
+ * (`code-login.ts`) → the login UI (`user-auth.ts`, only if a caller's mode allows it) → authorize. Silent callers wait
+ * only for the part without UI. A `logout()` (the epoch) discards what a flight still in the air produces.
+ * Here too is the one rule for an answer that says the session expired (`verdictOf`, `renew`), which every call with
+ * the kit's credentials follows: requests, uploads, downloads, the adapters' requests (through the gate) and the
+ * step-up's bind.
  */
-import { CodeLogin, callAdapter, toLoginError } from './code-login';
+import { callAdapter, toLoginError } from './code-login';
+import type { KitContext } from './context';
 import { LoginError, PACKAGE_NAME } from './errors';
 import { MODES } from './modes';
 import type { ResolvedOptions } from './options';
-import type { Session } from './session';
-import type { AuthTips, BackendSession, LoginEvent, LoginMode, LoginState } from './types';
+import type { AnswerLike, AuthTips, BackendSession, LoginCallOptions, LoginMode, LoginState, RequestOptions } from './types';
 import { authorizeUser, backendPayload, type UiReport } from './user-auth';
 
 interface Deferred<T> {
@@ -59,18 +62,23 @@ function isRejection(error: LoginError): boolean {
   return error.code !== 'RATE_LIMITED' && status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-/** What the flight needs from the kit instance: its options, its session (both replaced by `config()`), events. */
-export interface FlightHost {
-  /** The options in force; throws `NOT_CONFIGURED` before `config()`. */
-  options(): ResolvedOptions;
-  /** The session in force. */
-  session(): Session;
-  /** The code exchange (its gates outlive `config()`). */
-  readonly codeLogin: CodeLogin;
-  /** Fires one event. */
-  emit(event: LoginEvent): void;
-  /** The login UI is about to show (true) or is gone (false): the loading toast steps aside. */
-  uiShowing(showing: boolean): void;
+/**
+ * What an answer means for the session it was sent with (`sent`; null: sent without credentials): `fine` (not
+ * expired), `keep` (expired, but `reTry: false` or `config.shouldRenew` says no: the answer stands), `exhausted` (past
+ * `config.maxReplays`) or `renew` (renew, then replay). "Expired" is `config.isSessionExpired` (default: HTTP 401, or
+ * a body code `TOKEN_EXPIRED`/`TOKEN_INVALID`). The one rule: README "Tokens, refresh and the queue".
+ */
+export function verdictOf(
+  opts: ResolvedOptions,
+  answer: AnswerLike,
+  sent: LoginState | null,
+  call: { replays: number; reTry: boolean; request: RequestOptions },
+): 'fine' | 'keep' | 'exhausted' | 'renew' {
+  if (!sent) return 'fine';
+  const response = answer.header ? (answer as Required<AnswerLike>) : { statusCode: answer.statusCode, data: answer.data, header: {} };
+  if (!opts.isSessionExpired(response)) return 'fine';
+  if (!call.reTry || !opts.shouldRenew(response, call.request)) return 'keep';
+  return call.replays < opts.maxReplays ? 'renew' : 'exhausted';
 }
 
 /** The single flight of one kit instance. */
@@ -79,7 +87,30 @@ export class SingleFlight {
   /** `logout()` count; a flight that started before the current one commits nothing. */
   epoch = 0;
 
-  constructor(private readonly host: FlightHost) {}
+  constructor(private readonly kit: KitContext) {}
+
+  /**
+   * The session for a call of `mode`: the current one while it is fresh (`common`, `silent`), else the flight's —
+   * joined, or started. Rejects as `LoginKit.login`.
+   */
+  ensure(call: LoginCallOptions & { mode: LoginMode }): Promise<LoginState> {
+    if (MODES[call.mode].reuseSession) {
+      const state = this.kit.session.fresh();
+      if (state) return Promise.resolve(state);
+    }
+    return this.join(call.mode, call.tips);
+  }
+
+  /**
+   * The renewal after a `renew` verdict on an answer sent with `sent`'s credentials: marks that access token dead (if
+   * it is still the current one: the `sessionExpired` event, once per token), then resolves with the session a call of
+   * `mode` renews as (`MODES[mode].renewAs`). A 401 for a token already replaced (a stale 401) renews nothing: the
+   * current session is returned. Rejects as `ensure`.
+   */
+  renew(sent: LoginState, call: LoginCallOptions & { mode: LoginMode }): Promise<LoginState> {
+    if (this.kit.session.markExpired(sent)) this.kit.emit({ type: 'sessionExpired' });
+    return this.ensure({ mode: MODES[call.mode].renewAs, tips: call.tips });
+  }
 
   /** Ends the flight in the air (a logout): its waiters reject with `error`, and whatever it produces is discarded. */
   cancel(error: LoginError): void {
@@ -95,7 +126,7 @@ export class SingleFlight {
    * Joins the flight in the air, or starts one: resolves with the new state (a `silent` caller as soon as the part
    * without UI is decided), rejects with the flight's `LoginError`.
    */
-  join(mode: LoginMode, tips: Partial<AuthTips> | undefined): Promise<LoginState> {
+  private join(mode: LoginMode, tips: Partial<AuthTips> | undefined): Promise<LoginState> {
     const { mayShowUI, refreshFirst } = MODES[mode];
     let flight = this.flight;
     if (!flight) {
@@ -109,7 +140,7 @@ export class SingleFlight {
 
   /** Starts a flight. Its permissions are set before it runs: it may reach the "show UI?" decision synchronously. */
   private start(allowUI: boolean, tips: Partial<AuthTips> | undefined, refresh: boolean): Flight {
-    const { codeLogin } = this.host;
+    const { codeLogin } = this.kit;
     const flight: Flight = {
       allowUI,
       tips,
@@ -117,9 +148,9 @@ export class SingleFlight {
       epoch: this.epoch,
       silent: deferred(),
       full: deferred(),
-      startedAt: this.host.options().clock.now(),
+      startedAt: this.kit.opts().clock.now(),
       spentBefore: { ...codeLogin.spent },
-      ui: { emit: (event) => this.host.emit(event), uiMs: 0 },
+      ui: { emit: (event) => this.kit.emit(event), uiMs: 0 },
     };
     this.flight = flight;
     this.run(flight).then(flight.full.resolve, flight.full.reject);
@@ -128,9 +159,8 @@ export class SingleFlight {
 
   /** The escalation: refresh token → silent login → (if a caller allows it) the login UI and the authorize call. */
   private async run(flight: Flight): Promise<LoginState> {
-    const opts = this.host.options();
-    const session = this.host.session();
-    const { codeLogin } = this.host;
+    const opts = this.kit.opts();
+    const { session, codeLogin } = this.kit;
     try {
       const previous = session.state;
       if (flight.refresh && previous) {
@@ -139,7 +169,7 @@ export class SingleFlight {
           flight.silent.resolve(refreshed);
           return refreshed;
         }
-        this.host.emit({ type: 'relogin' });
+        this.kit.emit({ type: 'relogin' });
       }
       let ticket = session.loggedOut ? null : codeLogin.takeTicket(opts);
       if (!ticket && !session.loggedOut) {
@@ -164,13 +194,13 @@ export class SingleFlight {
       }
       let auth;
       try {
-        this.host.uiShowing(true);
+        this.kit.loading.pause(true);
         auth = await authorizeUser(opts, flight.tips, flight.ui);
       } catch (error) {
         codeLogin.keepTicket(ticket); // unused: the next attempt can skip wx.login
         throw error;
       } finally {
-        this.host.uiShowing(false);
+        this.kit.loading.pause(false);
       }
       const credentials = codeLogin.usable(opts, ticket) ? { loginTicket: ticket.value } : undefined;
       const { payload, avatarLater } = await backendPayload(opts, auth, credentials);
@@ -183,7 +213,7 @@ export class SingleFlight {
     } catch (error) {
       const loginError = toLoginError(error);
       flight.silent.reject(loginError);
-      if (this.flight === flight) this.host.emit({ type: 'loginFailed', error: loginError });
+      if (this.flight === flight) this.kit.emit({ type: 'loginFailed', error: loginError });
       throw loginError;
     } finally {
       if (this.flight === flight) this.flight = null;
@@ -201,7 +231,7 @@ export class SingleFlight {
       const avatarUrl = await callAdapter(opts, 'backend.uploadAvatar', () =>
         backend.uploadAvatar!(filePath, opts.context, { accessToken: state.accessToken }),
       );
-      const session = this.host.session();
+      const { session } = this.kit;
       if (!avatarUrl || session.state !== state || !state.user) return state;
       const updated = { ...state, user: { ...state.user, avatarUrl } };
       session.commit(updated);
@@ -223,21 +253,21 @@ export class SingleFlight {
     const { refreshToken, refreshExpiresAt } = previous;
     const { backend } = opts;
     if (!refreshToken || !backend.refresh || (refreshExpiresAt !== undefined && opts.clock.now() >= refreshExpiresAt)) return null;
-    this.host.codeLogin.checkGate(opts);
-    this.host.emit({ type: 'refreshStart' });
+    this.kit.codeLogin.checkGate(opts);
+    this.kit.emit({ type: 'refreshStart' });
     let backendSession: BackendSession;
     try {
       backendSession = await callAdapter(opts, 'backend.refresh', () => backend.refresh!(refreshToken, opts.context));
     } catch (error) {
       const refreshError = toLoginError(error);
-      this.host.emit({ type: 'refreshEnd', error: refreshError });
-      this.host.codeLogin.noteFailure(opts, refreshError);
+      this.kit.emit({ type: 'refreshEnd', error: refreshError });
+      this.kit.codeLogin.noteFailure(opts, refreshError);
       if (!isRejection(refreshError)) throw refreshError;
-      this.host.session().drop(previous);
+      this.kit.session.drop(previous);
       return null;
     }
     const state = this.commit(opts, flight, backendSession, 'refresh');
-    this.host.emit({ type: 'refreshEnd', state });
+    this.kit.emit({ type: 'refreshEnd', state });
     return state;
   }
 
@@ -247,22 +277,22 @@ export class SingleFlight {
    * session) when `logout()` was called since the flight started.
    */
   private commit(opts: ResolvedOptions, flight: Flight, backendSession: BackendSession, via: 'login' | 'refresh'): LoginState {
-    const state = this.host.session().stateOf(backendSession, via);
+    const state = this.kit.session.stateOf(backendSession, via);
     if (flight.epoch !== this.epoch) {
       void revoke(opts, state);
       throw new LoginError('LOGGED_OUT', 'logout() was called while this login was running; its session was discarded');
     }
-    this.host.session().commit(state);
-    this.host.codeLogin.keepTicket(null);
+    this.kit.session.commit(state);
+    this.kit.codeLogin.keepTicket(null);
     if (via === 'login') {
-      const { spent } = this.host.codeLogin;
+      const { spent } = this.kit.codeLogin;
       const timings = {
         wxLoginMs: spent.wxLoginMs - flight.spentBefore.wxLoginMs,
         backendMs: spent.backendMs - flight.spentBefore.backendMs,
         uiMs: flight.ui.uiMs,
         totalMs: opts.clock.now() - flight.startedAt,
       };
-      this.host.emit({ type: 'login', state, isNewUser: state.isNewUser, timings });
+      this.kit.emit({ type: 'login', state, isNewUser: state.isNewUser, timings });
     }
     return state;
   }

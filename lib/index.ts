@@ -8,7 +8,7 @@ export { LoginKit } from './login-kit';
 export { defaultIsSessionExpired } from './options';
 export type { Backoff, LoginOptions, LoginTimeouts } from './options';
 export type { RequireOptions, StepUpKind } from './step-up';
-export type { AnswerLike, AuthorizeOptions, Authorized, LoginHandle, ReplayDecision } from './request-gate';
+export type { AuthorizeOptions, Authorized, LoginHandle, ReplayDecision } from './request-gate';
 export type { CallKind } from './transport';
 export { LoginError, isLoginError } from './errors';
 export type { LoginErrorCode, LoginErrorDetails } from './errors';
@@ -29,6 +29,7 @@ export type {
 } from './wechat-types';
 export type {
   AfterResponseHook,
+  AnswerLike,
   BeforeRequestHook,
   CallOptions,
   DownloadFileWithLoginOptions,

@@ -49,21 +49,20 @@ export class Limiter {
   /** @param max tasks allowed to run at once (an integer >= 1); may be changed later. */
   constructor(public max: number) {}
 
-  /** Runs `task` when a slot is free; settles as the task does. A task that throws synchronously rejects. */
-  run<T>(task: () => Promise<T>, priority = false): Promise<T> {
-    return this.schedule(task, priority).promise;
-  }
-
-  /** Like `run`, with a handle to cancel the task while it waits. The slot is given back when the task settles. */
+  /**
+   * Runs `task` when a slot is free (the priority lane first), with a handle to cancel it while it waits. The slot is
+   * given back when the task settles; a task that throws synchronously rejects.
+   */
   schedule<T>(task: () => Promise<T>, priority = false): Scheduled<T> {
     const slot = this.acquire(priority);
-    const promise = slot.promise.then((release) => {
+    const promise = slot.promise.then(() => {
       let result: Promise<T>;
       try {
         result = task();
       } catch (error) {
         result = Promise.reject(error);
       }
+      const release = () => this.release();
       result.then(release, release);
       return result;
     });
@@ -71,8 +70,8 @@ export class Limiter {
   }
 
   /**
-   * A slot at once, without waiting, a promise or a closure: true when taken (give it back with `releaseOne()`, once),
-   * false when every slot is taken or tasks wait (they come first). The fast path of a request uses it.
+   * A slot at once, without waiting, a promise or a closure: true when taken, false when every slot is taken or tasks
+   * wait (they come first). Give it back with `release()`, once.
    */
   tryAcquire(): boolean {
     if (this.running >= this.max || this.queued) return false;
@@ -80,32 +79,22 @@ export class Limiter {
     return true;
   }
 
-  /** Gives back a slot taken by `tryAcquire`; the next waiting task starts. */
-  releaseOne(): void {
-    this.release();
-  }
-
   /**
-   * Waits for a slot and holds it: `promise` resolves with the function that gives it back (safe to call more than
-   * once) — for work whose end the limiter does not see, such as a request sent by the app's own request layer.
+   * Waits for a slot and holds it: `promise` resolves once the slot is held — for work whose end the limiter does not
+   * see, such as a request sent by the app's own request layer. Give it back with `release()`, once.
    */
-  acquire(priority = false): Scheduled<() => void> {
+  acquire(priority = false): Scheduled<void> {
     let started = false;
     let job!: Job;
     let rejectJob!: (error: unknown) => void;
-    const promise = new Promise<() => void>((resolve, reject) => {
+    const promise = new Promise<void>((resolve, reject) => {
       rejectJob = reject;
       job = {
         cancelled: false,
         start: () => {
           started = true;
           this.running++;
-          let held = true;
-          resolve(() => {
-            if (!held) return;
-            held = false;
-            this.release();
-          });
+          resolve();
         },
       };
     });
@@ -125,7 +114,8 @@ export class Limiter {
     };
   }
 
-  private release(): void {
+  /** Gives back a slot taken by `tryAcquire` or `acquire`; the next waiting task starts. */
+  release(): void {
     this.running--;
     while (this.queued && this.running < this.max) {
       const next = this.lanes.priority.shift() ?? this.lanes.normal.shift();

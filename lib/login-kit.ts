@@ -1,39 +1,29 @@
 /**
- * The public class: the kit's methods, the modes (`modes.ts`), logout, and the events. Framework-free: it talks to the
- * world only through the injected `wx` adapter, clock, backend adapter and `userAuthHandler` (the package entry wires
- * the default page UI in). The other concepts have rooms of their own: options (`options.ts`), the session
- * (`session.ts`), the flight (`flight.ts`: single flight, silent and full waiters, the logout epoch), the request path
- * (`authorized-call.ts`: hooks, loading, timing) over the session gate (`request-gate.ts`: credentials at dispatch,
- * the verdict in the slot, replay), the code exchange (`code-login.ts`), the
- * user-authorization step (`user-auth.ts`) and the step-up (`step-up.ts`).
+ * The public class: the kit's methods, their argument checks, `config()`, logout and the events. Framework-free: it
+ * talks to the world only through the injected `wx` adapter, clock, backend adapter and `userAuthHandler` (the package
+ * entry wires the default page UI and the privacy router in). Below it, each concept has one room, and calls only go
+ * down: the request path (`authorized-call.ts`: hooks, loading, timing) → the session gate (`request-gate.ts`: the URL
+ * rule, credentials at dispatch, the verdict in the slot, replay) → the step-ups (`step-up.ts`) → the flight
+ * (`flight.ts`: the session reused or renewed once for every caller, and the one rule for an expired session) → the
+ * code exchange (`code-login.ts`) and the user-authorization step (`user-auth.ts`) → the session (`session.ts`) and the
+ * network (`transport.ts`). They share the instance's state through one `KitContext` (`context.ts`).
  */
-import { authorizedCall, type CallHost } from './authorized-call';
-import { CodeLogin } from './code-login';
+import { authorizedCall } from './authorized-call';
+import { KitContext } from './context';
 import { LoginError, PACKAGE_NAME } from './errors';
 import { SingleFlight, revoke } from './flight';
-import { Limiter } from './limiter';
-import { LoadingToast } from './loading';
-import { MODES, modeOf } from './modes';
-import { invalid, resolveOptions, type LoginOptions, type ResolvedOptions } from './options';
-import {
-  authorize,
-  handleExpired,
-  loggedOutError,
-  type AnswerLike,
-  type AuthorizeOptions,
-  type Authorized,
-  type LoginHandle,
-  type ReplayDecision,
-} from './request-gate';
+import { modeOf } from './modes';
+import { invalid, resolveOptions, type LoginOptions, type PrivacySetup } from './options';
+import { Gate, loggedOutError, type AuthorizeOptions, type Authorized, type LoginHandle, type ReplayDecision } from './request-gate';
 import { Session } from './session';
 import { StepUps, type RequireOptions, type StepUpKind } from './step-up';
 import { checkTips } from './tips';
 import { RequestControl } from './transport';
 import type {
+  AnswerLike,
   DownloadFileWithLoginOptions,
   DownloadResponse,
   LoginCallOptions,
-  LoginEvent,
   LoginEventListener,
   LoginState,
   LoginUser,
@@ -49,70 +39,49 @@ export type { LoginOptions } from './options';
  * one; `createLogin()` makes more. All methods but `config`/`onStateChange` need `config()` first.
  */
 export class LoginKit {
-  private options: ResolvedOptions | null = null;
-  /** Set by `config()`; every method that reads it calls `requireConfigured()` first. */
-  private session!: Session;
-  private readonly codeLogin = new CodeLogin();
-  private readonly loading = new LoadingToast(() => this.options?.wx);
-  private readonly flights = new SingleFlight({
-    options: () => this.requireConfigured(),
-    session: () => this.session,
-    codeLogin: this.codeLogin,
-    emit: (event) => this.emit(event),
-    uiShowing: (showing) => this.loading.pause(showing),
-  });
-  /** Requests with credentials between their call and their dispatch: `logout()` rejects them at once. */
-  private readonly queued = new Set<RequestControl>();
-  /** The kit instance's limiters, one per kind (WeChat limits each to 10), kept across `config()` calls. */
-  private readonly limiters = { request: new Limiter(10), uploadFile: new Limiter(10), downloadFile: new Limiter(10) };
-  private readonly stepUps = new StepUps({
-    options: () => this.requireConfigured(),
-    session: () => this.session,
-    login: (call) => this.login(call),
-    emit: (event) => this.emit(event),
-    uiShowing: (showing) => this.loading.pause(showing),
-  });
-  /** What the request path (`authorized-call.ts`) needs of this instance. */
-  private readonly callHost: CallHost = {
-    options: () => this.requireConfigured(),
-    configured: () => this.options,
-    session: () => this.session,
-    flights: this.flights,
-    queued: this.queued,
-    login: (call) => this.login(call),
-    require: (kind, options) => this.require(kind, options),
-    emit: (event) => this.emit(event),
-    loading: this.loading,
-  };
-  private readonly listeners: LoginEventListener[] = [];
-  private reportedNotConfigured = false;
+  /** The state the rooms below share. */
+  private readonly kit: KitContext;
+  private readonly flight: SingleFlight;
+  private readonly stepUps: StepUps;
+  private readonly gate: Gate;
 
   /**
    * @param defaults options merged under every `config()` call (the package entry passes the page UI here).
-   * @param onConfigured called after each successful `config()` with the options in force (the package entry
-   *   configures the privacy router from `privacy` / `privacyAppHandler` here).
+   * @param privacy who can show the privacy agreement in the kit's own UI (the package entry passes its privacy
+   *   router). Without it, `config({privacy: 'kit'})` is refused with `INVALID_OPTIONS`: a bare `LoginKit` has no UI
+   *   to show the agreement in.
    */
   constructor(
     private readonly defaults: Partial<LoginOptions> = {},
-    private readonly onConfigured?: (options: LoginOptions) => void,
-  ) {}
+    private readonly privacy?: PrivacySetup,
+  ) {
+    this.kit = new KitContext(defaults.logger);
+    this.flight = new SingleFlight(this.kit);
+    this.stepUps = new StepUps(this.kit, this.flight);
+    this.gate = new Gate(this.kit, this.flight, this.stepUps);
+  }
 
   /**
    * Sets the options and restores the stored login state (corrupt or missing data: logged out).
    * Call once at launch (e.g. `App.onLaunch`); a later call replaces the options for later calls, keeps the session in
-   * memory when the storage key is the same, and keeps the one request limiter (its `max` follows the options).
-   * @throws LoginError `INVALID_OPTIONS` with a message saying what was expected.
+   * memory when the storage key is the same, and keeps the limiters (their `max` follows the options). Everything is
+   * checked before anything changes: a call that throws leaves the kit exactly as it was.
+   * @throws LoginError `INVALID_OPTIONS` with a message saying what was expected; `UNSUPPORTED_BASE_LIBRARY` below
+   *   base library 2.11.0.
    */
   config(options: LoginOptions): void {
+    const { kit } = this;
     const merged = { ...this.defaults, ...options } as LoginOptions;
-    const resolved = resolveOptions(merged, this.limiters);
-    const previous = this.options;
+    const resolved = resolveOptions(merged, kit.limiters, this.privacy);
+    const previous = kit.options;
     const session = new Session(resolved.wx, resolved.storageKey, resolved.logger, resolved.clock, resolved.expiryLeewayMs);
-    if (previous && previous.storageKey === resolved.storageKey && previous.wx === resolved.wx) session.adopt(this.session);
+    if (previous && previous.storageKey === resolved.storageKey && previous.wx === resolved.wx) session.adopt(kit.session);
     else session.load();
-    this.options = resolved;
-    this.session = session;
-    if (this.onConfigured) this.onConfigured(merged);
+    // Nothing above changed the kit; from here on nothing throws.
+    for (const limiter of Object.values(kit.limiters)) limiter.max = resolved.maxConcurrentRequests;
+    resolved.applyPrivacy();
+    kit.options = resolved;
+    kit.session = session;
   }
 
   /**
@@ -124,13 +93,9 @@ export class LoginKit {
    *   `AUTH_DENIED`, `UI_UNAVAILABLE`, `LOGIN_FAILED`, `NETWORK_ERROR`, `TIMEOUT`, `LOGGED_OUT`.
    */
   async login(options: LoginCallOptions = {}): Promise<LoginState> {
-    this.requireConfigured();
+    this.kit.opts();
     const mode = modeOf(options, 'login');
-    if (MODES[mode].reuseSession) {
-      const state = this.session.fresh();
-      if (state) return state;
-    }
-    return this.flights.join(mode, options.tips);
+    return this.flight.ensure({ mode, tips: options.tips });
   }
 
   /**
@@ -158,7 +123,7 @@ export class LoginKit {
    *   refresh: its cause, e.g. `RATE_LIMITED` with `retryAfterMs`).
    */
   requestWithLogin<T = unknown>(options: RequestWithLoginOptions): Promise<RequestResponse<T>> {
-    return authorizedCall<RequestResponse<T>>(this.callHost, 'request', 'requestWithLogin', options);
+    return authorizedCall<RequestResponse<T>>(this.kit, this.gate, 'request', 'requestWithLogin', options);
   }
 
   /**
@@ -169,7 +134,13 @@ export class LoginKit {
    * @throws LoginError as `requestWithLogin` (`INVALID_OPTIONS` also when `wx` has no `uploadFile`).
    */
   uploadFile<T = unknown>(options: UploadFileWithLoginOptions): Promise<RequestResponse<T>> {
-    return authorizedCall<RequestResponse<T>>(this.callHost, 'uploadFile', 'uploadFile', options as unknown as RequestWithLoginOptions);
+    return authorizedCall<RequestResponse<T>>(
+      this.kit,
+      this.gate,
+      'uploadFile',
+      'uploadFile',
+      options as unknown as RequestWithLoginOptions,
+    );
   }
 
   /**
@@ -178,7 +149,13 @@ export class LoginKit {
    * @throws LoginError as `requestWithLogin` (`INVALID_OPTIONS` also when `wx` has no `downloadFile`).
    */
   downloadFile(options: DownloadFileWithLoginOptions): Promise<DownloadResponse> {
-    return authorizedCall<DownloadResponse>(this.callHost, 'downloadFile', 'downloadFile', options as unknown as RequestWithLoginOptions);
+    return authorizedCall<DownloadResponse>(
+      this.kit,
+      this.gate,
+      'downloadFile',
+      'downloadFile',
+      options as unknown as RequestWithLoginOptions,
+    );
   }
 
   /**
@@ -211,11 +188,11 @@ export class LoginKit {
       if (options.kind !== undefined && ['request', 'uploadFile', 'downloadFile'].indexOf(options.kind) < 0) {
         throw invalid('authorize options.kind must be "request", "uploadFile" or "downloadFile"');
       }
-      this.requireConfigured();
+      this.kit.opts();
     } catch (error) {
       return Promise.reject(error);
     }
-    return authorize(this.callHost, request as never, options, new RequestControl(), true) as Promise<
+    return this.gate.authorize(request as never, options, new RequestControl(), true) as Promise<
       Authorized<T & { header?: Record<string, string> }>
     >;
   }
@@ -239,7 +216,7 @@ export class LoginKit {
     handle: LoginHandle,
   ): Promise<ReplayDecision<T>> {
     try {
-      return handleExpired(this.callHost, answer, handle) as Promise<ReplayDecision<T>>;
+      return this.gate.handleExpired(answer, handle) as Promise<ReplayDecision<T>>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -256,11 +233,15 @@ export class LoginKit {
    *   (no `backend.bind`, an unknown kind), and every `login()` error.
    */
   require(kind: StepUpKind, options: RequireOptions = {}): Promise<LoginUser> {
-    this.requireConfigured();
-    if (kind !== 'profile' && kind !== 'phone') throw invalid(`require(kind) expects "profile" or "phone", got ${JSON.stringify(kind)}`);
-    if (typeof options !== 'object' || options === null) throw invalid('require(kind, options) expects options such as {tips}');
-    if (options.tips !== undefined) checkTips(options.tips, 'require options.tips');
-    return this.stepUps.require(kind, { tips: options.tips, mode: modeOf(options, 'require options') });
+    try {
+      this.kit.opts();
+      if (kind !== 'profile' && kind !== 'phone') throw invalid(`require(kind) expects "profile" or "phone", got ${JSON.stringify(kind)}`);
+      if (typeof options !== 'object' || options === null) throw invalid('require(kind, options) expects options such as {tips}');
+      if (options.tips !== undefined) checkTips(options.tips, 'require options.tips');
+      return this.stepUps.require(kind, { tips: options.tips, mode: modeOf(options, 'require options') });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -269,8 +250,8 @@ export class LoginKit {
    * @throws LoginError `NOT_CONFIGURED`.
    */
   checkLogin(): boolean {
-    this.requireConfigured();
-    return this.session.fresh() !== null;
+    this.kit.opts();
+    return this.kit.session.fresh() !== null;
   }
 
   /**
@@ -278,8 +259,8 @@ export class LoginKit {
    * @throws LoginError `NOT_CONFIGURED`.
    */
   getState(): LoginState | null {
-    this.requireConfigured();
-    return this.session.state;
+    this.kit.opts();
+    return this.kit.session.state;
   }
 
   /**
@@ -287,8 +268,8 @@ export class LoginKit {
    * @throws LoginError `NOT_CONFIGURED`.
    */
   getUser(): LoginUser | null {
-    this.requireConfigured();
-    const state = this.session.state;
+    this.kit.opts();
+    const state = this.kit.session.state;
     return state ? state.user : null;
   }
 
@@ -300,14 +281,15 @@ export class LoginKit {
    * @throws LoginError `NOT_CONFIGURED`.
    */
   async logout(): Promise<void> {
-    const opts = this.requireConfigured();
-    this.flights.cancel(new LoginError('LOGGED_OUT', 'logout() was called while this request waited for a login'));
-    const state = this.session.logOut();
-    this.codeLogin.keepTicket(null);
-    this.queued.forEach((control) => control.cancel(loggedOutError()));
-    this.queued.clear();
+    const { kit } = this;
+    const opts = kit.opts();
+    this.flight.cancel(new LoginError('LOGGED_OUT', 'logout() was called while this request waited for a login'));
+    const state = kit.session.logOut();
+    kit.codeLogin.keepTicket(null);
+    kit.queued.forEach((control) => control.cancel(loggedOutError()));
+    kit.queued.clear();
     if (!state) return;
-    this.emit({ type: 'logout' });
+    kit.emit({ type: 'logout' });
     await revoke(opts, state);
   }
 
@@ -318,45 +300,22 @@ export class LoginKit {
    * @throws LoginError `NOT_CONFIGURED`.
    */
   onAppShow(): void {
-    const opts = this.requireConfigured();
-    if (!this.session.state || this.session.fresh() || this.session.loggedOut) return;
+    const opts = this.kit.opts();
+    const { session } = this.kit;
+    if (!session.state || session.fresh() || session.loggedOut) return;
     this.login({ mode: 'silent' }).catch((error: unknown) =>
       opts.logger.warn(`${PACKAGE_NAME}: renewing the session on App.onShow failed`, error),
     );
   }
 
   /**
-   * Subscribes to login events (`login`, `loginFailed`, `sessionExpired`, `logout`), each fired once per occurrence.
-   * Returns the unsubscribe function. May be called before `config()`.
+   * Subscribes to the kit's events (`LoginEvent`), each fired once per occurrence: `login` (with `isNewUser` and the
+   * `timings`), `loginFailed`, `sessionExpired`, `refreshStart`, `refreshEnd`, `relogin`, `logout`, `stepUp`, `uiShown`
+   * and `uiAnswered`. Returns the unsubscribe function. May be called before `config()`.
+   * @throws LoginError `INVALID_OPTIONS` when `listener` is not a function (synchronous set-up).
    */
   onStateChange(listener: LoginEventListener): () => void {
     if (typeof listener !== 'function') throw invalid('onStateChange(listener) expects a function');
-    this.listeners.push(listener);
-    return () => {
-      const index = this.listeners.indexOf(listener);
-      if (index >= 0) this.listeners.splice(index, 1);
-    };
-  }
-
-  // ---- internals ----------------------------------------------------------------------------------------------
-
-  private requireConfigured(): ResolvedOptions {
-    if (this.options) return this.options;
-    const error = new LoginError('NOT_CONFIGURED', 'call Login.config({source, baseURL}) before using the kit, e.g. in App.onLaunch');
-    if (!this.reportedNotConfigured) {
-      this.reportedNotConfigured = true;
-      (this.defaults.logger ?? console).error(error.message);
-    }
-    throw error;
-  }
-
-  private emit(event: LoginEvent): void {
-    for (const listener of this.listeners.slice()) {
-      try {
-        listener(event);
-      } catch (error) {
-        (this.options?.logger ?? console).error(`${PACKAGE_NAME}: an onStateChange listener threw on "${event.type}"`, error);
-      }
-    }
+    return this.kit.listen(listener);
   }
 }

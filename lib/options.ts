@@ -1,7 +1,8 @@
 /**
  * The kit's options: what `Login.config()` accepts, the defaults, and `resolveOptions`, the one place where every
- * option is checked (a bad one throws `INVALID_OPTIONS` saying what was expected). The transport and the backend
- * context are built here once per `config()`.
+ * option is checked (a bad one throws `INVALID_OPTIONS` saying what was expected) — all of them before anything is
+ * changed, so a rejected `config()` leaves the kit as it was. The transport and the backend context are built here
+ * once per `config()`. The privacy options are checked by the privacy router the kit was made with (`PrivacySetup`).
  */
 import { createContractBackend, contractErrorCode } from './contract-backend';
 import { LoginError } from './errors';
@@ -33,7 +34,7 @@ export interface LoginTimeouts {
   request: number;
   /** The user-auth step, i.e. the user looking at the login UI (default 600 000 ms = 10 minutes). */
   userAuth: number;
-  /** Each call of the backend adapter (`login`, `refresh`, `uploadAvatar`, `logout`), for adapters that never settle (default 30 000 ms). */
+  /** Each call of the backend adapter (`login`, `refresh`, `uploadAvatar`, `bind`, `logout`), for adapters that never settle (default 30 000 ms). */
   backend: number;
 }
 
@@ -139,8 +140,10 @@ export interface ResolvedOptions {
   wx: WxAdapter;
   clock: Clock;
   logger: Logger;
-  privacy: 'official' | 'kit';
-  privacyAppHandler?: NeedPrivacyAuthorizationListener;
+  /** `maxConcurrentRequests`: the `max` of each of the kit's limiters, set by `config()` once every option passed. */
+  maxConcurrentRequests: number;
+  /** Applies `privacy` / `privacyAppHandler` (checked already) to the kit's privacy router; a no-op without one. */
+  applyPrivacy: () => void;
   hooks: { beforeRequest: BeforeRequestHook[]; afterResponse: AfterResponseHook[]; onTiming?: Hooks['onTiming'] };
   /** The kit's network layer (the kit instance's limiters, one per kind). */
   network: NetworkOptions;
@@ -200,6 +203,21 @@ function bearerHeader(): (state: LoginState) => Record<string, string> {
   };
 }
 
+/**
+ * Who shows the privacy agreement in the kit's own UI: the package entry passes its privacy router (`hub/privacy.ts`),
+ * the one place that knows `config.privacy` and `config.privacyAppHandler`.
+ */
+export interface PrivacySetup {
+  /**
+   * Checks `config.privacy` and `config.privacyAppHandler` and returns the function that applies them; changes nothing.
+   * @throws LoginError `INVALID_OPTIONS` saying what was expected.
+   */
+  prepare(privacy: unknown, appHandler: unknown): () => void;
+}
+
+const noop = (): void => undefined;
+
+/** `INVALID_OPTIONS` with `message`. */
 export function invalid(message: string): LoginError {
   return new LoginError('INVALID_OPTIONS', message);
 }
@@ -257,10 +275,11 @@ function resolveHooks(hooks: unknown): ResolvedOptions['hooks'] {
 }
 
 /**
- * Checks `config()` options; throws `INVALID_OPTIONS` saying what was expected. `limiters` are the kit instance's
- * (kept across `config()` calls); their `max` is set here.
+ * Checks `config()` options and resolves them; changes nothing outside what it returns. `limiters` are the kit
+ * instance's (kept across `config()` calls; `config()` sets their `max`); `privacy` the kit's privacy router, if any.
+ * @throws LoginError `INVALID_OPTIONS` saying what was expected; `UNSUPPORTED_BASE_LIBRARY` below 2.11.0.
  */
-export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, Limiter>): ResolvedOptions {
+export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, Limiter>, privacy?: PrivacySetup): ResolvedOptions {
   if (typeof input !== 'object' || input === null) throw invalid('config(options) expects an object such as {source, baseURL}');
   for (const key of Object.keys(input)) {
     if (OPTION_KEYS.indexOf(key as keyof LoginOptions) < 0)
@@ -294,14 +313,12 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
   if (!(typeof maxReplays === 'number' && Math.floor(maxReplays) === maxReplays && maxReplays >= 0))
     throw invalid('config.maxReplays must be an integer >= 0');
   if (input.tips !== undefined) checkTips(input.tips, 'config.tips');
-  const privacy = input.privacy ?? 'official';
-  if (privacy !== 'official' && privacy !== 'kit')
-    throw invalid(`config.privacy must be "official" or "kit", got ${JSON.stringify(privacy)}`);
-  optionalFunction(input.privacyAppHandler, 'privacyAppHandler');
-  if (privacy === 'kit' && !input.privacyAppHandler) {
+  let applyPrivacy = noop;
+  if (privacy) applyPrivacy = privacy.prepare(input.privacy, input.privacyAppHandler);
+  else if (input.privacy !== undefined && input.privacy !== 'official') {
     throw invalid(
-      'config.privacy "kit" needs config.privacyAppHandler: the kit then owns the app\'s one privacy listener, so privacy ' +
-        'requests that arrive while no kit UI is visible go to your handler',
+      `config.privacy ${JSON.stringify(input.privacy)}: this kit has no login UI to show the privacy agreement in; make it with ` +
+        'createLogin() from \'miniprogram-login-kit\' (the package entry), or leave the agreement to WeChat ("official")',
     );
   }
   if (input.storageKey !== undefined && (typeof input.storageKey !== 'string' || input.storageKey === ''))
@@ -328,8 +345,6 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
   const logger = input.logger ?? console;
   requireFunctions(logger, 'logger', ['warn', 'error']);
   const origins = apiOrigins(input.baseURL, input.trustedOrigins);
-  // Requests and uploads share one limiter: WeChat's network limit is per app.
-  for (const kind of Object.keys(limiters) as CallKind[]) limiters[kind].max = max;
   const network: NetworkOptions = {
     wx: wxAdapter,
     clock,
@@ -350,8 +365,8 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
     authHeader: input.authHeader ?? bearerHeader(),
     apiOrigins: origins,
     apiBase: input.baseURL ? input.baseURL.replace(/\/+$/, '') : '',
-    privacy,
-    privacyAppHandler: input.privacyAppHandler,
+    maxConcurrentRequests: max,
+    applyPrivacy,
     noAuthUrls: input.noAuthUrls ?? [],
     shouldRenew: input.shouldRenew ?? (() => true),
     maxReplays,

@@ -9,17 +9,20 @@
  * request still holds its slot — a "session expired" answer marks that token dead before the next queued request
  * leaves — then gives the slot back and, when the answer deserves it, waits for the renewal and takes a new slot for
  * the replay. A 401 for a token the session already replaced (a stale 401) replays with the current one, renewing
- * nothing.
+ * nothing. What "session expired" means and how it renews is the flight's one rule (`verdictOf`, `SingleFlight.renew`).
+ *
+ * `requestWithLogin`'s common case — a fresh session and a free slot — is the gate's own case (`sendNow`): the same
+ * URL predicate (`credentialUrl`) and the same slot function (`seated`), decided synchronously, in one promise.
  */
 import { contractErrorCode } from './contract-backend';
+import type { KitContext } from './context';
 import { LoginError } from './errors';
-import type { SingleFlight } from './flight';
+import { verdictOf, type SingleFlight } from './flight';
 import { MODES } from './modes';
 import type { ResolvedOptions } from './options';
-import type { Session } from './session';
-import type { RequireOptions, StepUpKind } from './step-up';
-import { RequestControl, originOf, resolveUrl, type CallKind, type Watched } from './transport';
-import type { LoginCallOptions, LoginEvent, LoginMode, LoginState, LoginUser, RequestOptions, RequestResponse } from './types';
+import type { StepUps } from './step-up';
+import { RequestControl, callInSlot, originOf, resolveUrl, startCall, type CallKind, type Watched } from './transport';
+import type { AnswerLike, LoginCallOptions, LoginMode, LoginState, RequestOptions, RequestResponse } from './types';
 
 /** How many times one request may find its credentials dead when it gets its slot and wait for a renewal. */
 const MAX_DEFERRALS = 3;
@@ -27,23 +30,11 @@ const MAX_DEFERRALS = 3;
 /** `LOGGED_OUT` for a request that waited while `logout()` ran. */
 export const loggedOutError = (): LoginError => new LoginError('LOGGED_OUT', 'logout() was called while this request waited');
 
-/** What the gate needs from the kit instance. */
-export interface GateHost {
-  options(): ResolvedOptions;
-  session(): Session;
-  readonly flights: SingleFlight;
-  /** Requests with credentials waiting for a slot: `logout()` rejects them at once. */
-  readonly queued: Set<RequestControl>;
-  login(call: LoginCallOptions & { mode: LoginMode }): Promise<LoginState>;
-  require(kind: StepUpKind, options: RequireOptions): Promise<LoginUser>;
-  emit(event: LoginEvent): void;
-}
-
 /**
  * A request that passed the gate: it holds a slot of the kit's limiter until `handleExpired` decides on its answer or
  * `release()` is called. Give every handle to one of the two exactly once; an adapter whose request failed without an
  * answer (network error, abort) calls `release()`. A handle still held after the request's timeout
- * (`config.timeouts.request`, 60 000 ms by default) plus 1 000 ms gives its slot back by itself, with a warning.
+ * (`config.timeouts.request`, 20 000 ms by default) plus 1 000 ms gives its slot back by itself, with a warning.
  */
 export interface LoginHandle {
   /** Gives the slot back without an answer. Safe to call more than once. */
@@ -68,51 +59,42 @@ export interface Authorized<T extends { url: string } = RequestOptions> {
   handle: LoginHandle;
 }
 
-/** The answer of a request, as `handleExpired` reads it (`wx.request`'s `success` shape; axios: `status`, `headers`). */
-export interface AnswerLike {
-  statusCode: number;
-  data?: unknown;
-  header?: Record<string, string>;
-}
-
 /** `handleExpired`'s decision: keep the answer, or send `request` again (it already holds a new slot: `handle`). */
 export type ReplayDecision<T extends { url: string } = RequestOptions> = { replay: false } | ({ replay: true } & Authorized<T>);
 
-/** What an answer means: not expired; expired but returned as it is; past the replay budget; renew and replay. */
-type Verdict = 'fine' | 'keep' | 'exhausted' | 'renew';
-
-/** The gate's own record of a handle. */
+/** The gate's own record of a request across its attempts: its handle. */
 class Pass implements LoginHandle, Watched {
   /** The session the credentials came from (null: sent without credentials). */
   state: LoginState | null = null;
   replays = 0;
-  /** Gives the slot back; null while no slot is held. */
-  private slot: (() => void) | null = null;
+  /** Whether it holds a slot of its kind's limiter. */
+  private holding = false;
   /** When the network's watchdog takes the slot back (epoch ms; 0: not watched). */
   deadline = 0;
   prev: Watched | null = null;
   next: Watched | null = null;
 
   constructor(
-    readonly host: GateHost,
+    readonly gate: Gate,
     readonly kind: CallKind,
     /** The request as the caller gave it, without the credentials. */
     readonly request: RequestOptions,
-    readonly credentialed: boolean,
     readonly mode: LoginMode,
     readonly tips: LoginCallOptions['tips'],
     readonly reTry: boolean,
-    readonly control: RequestControl,
+    /** The caller's abort and task events (the fast path makes one only when it leaves for the gate). */
+    public control: RequestControl | null,
     /** The logout epoch at the call: a logout since rejects the request. */
     readonly epoch: number,
     /** Guard the slot with a watchdog (a handle given to the app's request layer). */
     readonly external: boolean,
   ) {}
 
-  hold(release: () => void): void {
-    this.slot = release;
+  /** The pass now holds a slot (taken for it from its kind's limiter). */
+  hold(): void {
+    this.holding = true;
     if (!this.external) return;
-    const { network } = this.host.options();
+    const { network } = this.gate.kit.opts();
     const timeout = this.request.timeout ?? network.defaultTimeoutMs;
     if (timeout <= 0) return;
     this.deadline = network.clock.now() + timeout + 1000;
@@ -122,201 +104,258 @@ class Pass implements LoginHandle, Watched {
   /** The network's watchdog: the app's layer neither decided nor released this handle in time. */
   expire(): void {
     this.deadline = 0;
-    const opts = this.host.options();
+    const opts = this.gate.kit.opts();
     const bound = (this.request.timeout ?? opts.network.defaultTimeoutMs) + 1000;
     opts.logger.warn(`miniprogram-login-kit: a request to ${this.request.url} held its slot past ${bound} ms; released`);
     this.release();
   }
 
   release(): void {
-    const slot = this.slot;
-    if (!slot) return;
-    this.slot = null;
-    if (this.deadline) this.host.options().network.watchdog.unwatch(this);
+    if (!this.holding) return;
+    this.holding = false;
+    if (this.deadline) this.gate.kit.opts().network.watchdog.unwatch(this);
     this.deadline = 0;
-    slot();
+    this.gate.kit.limiters[this.kind].release();
   }
 
-  get holding(): boolean {
-    return this.slot !== null;
-  }
-}
-
-/** Credentials for a request: a login per mode; null when the login fails and the mode sends anonymously then. */
-async function credentials(host: GateHost, call: LoginCallOptions & { mode: LoginMode }): Promise<LoginState | null> {
-  if (!MODES[call.mode].sendAnonymouslyOnFailure) return host.login(call);
-  try {
-    return await host.login(call);
-  } catch {
-    return null;
+  get held(): boolean {
+    return this.holding;
   }
 }
 
 /**
- * True when `url` may carry the credentials: it is on an API origin (`baseURL`'s or `config.trustedOrigins`) and is
- * neither one of the contract's `/auth/` endpoints of the API nor in `config.noAuthUrls`.
+ * The one URL predicate: the absolute URL of `url` when it may carry the credentials — it is on an API origin
+ * (`baseURL`'s or `config.trustedOrigins`) and is neither one of the contract's `/auth/` endpoints of the API nor in
+ * `config.noAuthUrls` — else null. A path relative to the API (`/x`) is decided without a regular expression.
+ * @throws LoginError `INVALID_OPTIONS` for a relative URL without `config.baseURL`.
  */
-function carriesCredentials(opts: ResolvedOptions, url: string): boolean {
-  const absolute = resolveUrl(url, opts.baseURL);
-  if (opts.apiOrigins.indexOf(originOf(absolute) as string) < 0) return false;
-  const base = opts.apiBase ? opts.apiBase + '/' : '';
-  const onApi = base !== '' && absolute.indexOf(base) === 0;
-  const path = (onApi ? absolute.slice(base.length - 1) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')).replace(/[?#].*$/, '');
-  if (onApi && path.indexOf('/auth/') === 0) return false;
-  return !opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? path.indexOf(rule) === 0 : rule.test(url)));
-}
-
-/** The pass behind a handle, checked: a handle of another kit instance, or one already decided, is refused. */
-function passOf(host: GateHost, handle: LoginHandle, name: string): Pass {
-  if (!(handle instanceof Pass) || handle.host !== host) {
-    throw new LoginError('INVALID_OPTIONS', `${name}: the handle was not made by this kit's authorize()`);
+export function credentialUrl(opts: ResolvedOptions, url: string): string | null {
+  let absolute: string;
+  let path: string;
+  if (opts.apiBase !== '' && url.charCodeAt(0) === 47 && url.charCodeAt(1) !== 47) {
+    absolute = opts.apiBase + url;
+    path = url;
+  } else {
+    absolute = resolveUrl(url, opts.baseURL);
+    if (opts.apiOrigins.indexOf(originOf(absolute) as string) < 0) return null;
+    const base = opts.apiBase + '/';
+    const onApi = opts.apiBase !== '' && absolute.indexOf(base) === 0;
+    path = onApi ? absolute.slice(base.length - 1) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+    if (!onApi) return allowedBy(opts, path, url) ? absolute : null;
   }
-  if (!handle.holding) throw new LoginError('INVALID_OPTIONS', `${name}: the handle was already decided or released`);
-  return handle;
+  if (path.indexOf('/auth/') === 0) return null;
+  return allowedBy(opts, path, url) ? absolute : null;
 }
 
-/**
- * Waits for a slot and returns the request with the credentials current at that moment. Credentials that went dead
- * while the request waited (marked expired, or logged out) give the slot back: the request waits for the renewal and
- * queues again, at most `MAX_DEFERRALS` times.
- */
-async function takeSlot<T extends RequestOptions>(pass: Pass): Promise<T> {
-  const { host, control } = pass;
-  const opts = host.options();
-  for (let deferrals = 0; ; deferrals++) {
-    if (control.aborted) throw control.aborted;
-    const epoch = host.flights.epoch;
-    const slot = opts.network.limiters[pass.kind].acquire(false);
-    control.queued(slot.cancel);
-    if (pass.state) host.queued.add(control);
-    let release: () => void;
-    try {
-      release = await slot.promise;
-    } finally {
-      host.queued.delete(control);
-    }
-    pass.hold(release);
-    if (!pass.state) return { ...pass.request } as T;
-    const current = host.session().fresh();
-    if (current && host.flights.epoch === epoch) {
+/** False when `config.noAuthUrls` names the request (a string: a prefix of its path; a RegExp: tested on `url` as given). */
+function allowedBy(opts: ResolvedOptions, path: string, url: string): boolean {
+  if (opts.noAuthUrls.length === 0) return true;
+  const bare = path.replace(/[?#].*$/, '');
+  return !opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? bare.indexOf(rule) === 0 : rule.test(url)));
+}
+
+/** The request with the credentials of `state` in its header (a copy; the caller's object is never changed). */
+function withCredentials<T extends RequestOptions>(opts: ResolvedOptions, request: RequestOptions, state: LoginState | null): T {
+  if (!state) return { ...request } as T;
+  return { ...request, header: { ...request.header, ...opts.authHeader(state) } } as T;
+}
+
+/** The session gate of one kit instance (see the module doc). */
+export class Gate {
+  constructor(
+    readonly kit: KitContext,
+    private readonly flight: SingleFlight,
+    private readonly stepUps: StepUps,
+  ) {}
+
+  /** `login` per mode; in a mode that sends anonymously on failure, a failed login resolves null. */
+  private credentials(mode: LoginMode, login: Promise<LoginState>): Promise<LoginState | null> {
+    return MODES[mode].sendAnonymouslyOnFailure ? login.catch(() => null) : login;
+  }
+
+  /**
+   * The one slot function: `pass` was just given a slot; it leaves with the credentials current now (`pass.state`
+   * updated) and true — or, when they went dead while it waited (marked expired, or a logout since `epoch`), it gives
+   * the slot back and returns false. `now` (epoch ms) saves a clock read.
+   */
+  private seated(pass: Pass, epoch: number, now?: number): boolean {
+    if (!pass.state) return true;
+    const current = this.kit.session.fresh(now);
+    if (current && this.flight.epoch === epoch) {
       pass.state = current;
-      return { ...pass.request, header: { ...pass.request.header, ...opts.authHeader(current) } } as T;
+      return true;
     }
     pass.release();
-    if (host.flights.epoch !== epoch || host.session().loggedOut) throw loggedOutError();
-    if (deferrals >= MAX_DEFERRALS) {
-      throw new LoginError('SESSION_EXPIRED', `${pass.request.url} found its credentials expired at dispatch ${deferrals + 1} times`);
-    }
-    pass.state = await control.guard(credentials(host, { mode: MODES[pass.mode].renewAs, tips: pass.tips }));
+    return false;
   }
-}
 
-/**
- * Passes `request` through the gate (see the module doc and `LoginKit.authorize`). `control` is the caller's (abort,
- * task events); `external` handles get a watchdog on their slot. Rejects as `LoginKit.authorize`.
- */
-export async function authorize<T extends RequestOptions>(
-  host: GateHost,
-  request: T,
-  options: AuthorizeOptions,
-  control: RequestControl,
-  external: boolean,
-): Promise<Authorized<T>> {
-  const opts = host.options();
-  const mode = options.mode ?? 'common';
-  const credentialed = carriesCredentials(opts, request.url);
-  const kind = options.kind ?? 'request';
-  const pass = new Pass(
-    host,
-    kind,
-    request,
-    credentialed,
-    mode,
-    options.tips,
-    options.reTry !== false,
-    control,
-    host.flights.epoch,
-    external,
-  );
-  if (credentialed) {
-    pass.state = await control.guard(credentials(host, { mode, tips: options.tips }));
-    if (options.require !== undefined) {
-      // The step-up first; its failure rejects and the request is not sent.
-      await control.guard(host.require(options.require, { tips: options.tips, mode: mode === 'silent' ? 'silent' : 'common' }));
-      pass.state = host.session().fresh() ?? pass.state;
+  /**
+   * Waits for a slot and returns the request with the credentials current at that moment. Credentials that went dead
+   * while the request waited give the slot back: the request waits for the renewal and queues again, at most
+   * `MAX_DEFERRALS` times.
+   */
+  private async dispatch<T extends RequestOptions>(pass: Pass): Promise<T> {
+    const { kit } = this;
+    const control = pass.control!;
+    for (let deferrals = 0; ; deferrals++) {
+      if (control.aborted) throw control.aborted;
+      const epoch = this.flight.epoch;
+      const limiter = kit.limiters[pass.kind];
+      if (!limiter.tryAcquire()) {
+        const slot = limiter.acquire(false);
+        control.queued(slot.cancel);
+        if (pass.state) kit.queued.add(control);
+        try {
+          await slot.promise;
+        } finally {
+          kit.queued.delete(control);
+        }
+      }
+      pass.hold();
+      if (this.seated(pass, epoch)) return withCredentials<T>(kit.opts(), pass.request, pass.state);
+      if (this.flight.epoch !== epoch || kit.session.loggedOut) throw loggedOutError();
+      if (deferrals >= MAX_DEFERRALS) {
+        throw new LoginError('SESSION_EXPIRED', `${pass.request.url} found its credentials expired at dispatch ${deferrals + 1} times`);
+      }
+      const renewAs = MODES[pass.mode].renewAs;
+      pass.state = await control.guard(this.credentials(renewAs, this.flight.ensure({ mode: renewAs, tips: pass.tips })));
     }
   }
-  return { request: await takeSlot<T>(pass), handle: pass };
-}
 
-/**
- * A pass for a request its caller already sent with `state`'s credentials while holding a slot (`release`) — the fast
- * path of `requestWithLogin` — so that a "session expired" answer is decided by the gate like any other. `epoch` is
- * the logout epoch when the request was sent.
- */
-export function adopt<T extends RequestOptions>(
-  host: GateHost,
-  request: T,
-  state: LoginState,
-  release: () => void,
-  options: AuthorizeOptions,
-  control: RequestControl,
-  epoch: number,
-): Authorized<T> {
-  const pass = new Pass(
-    host,
-    options.kind ?? 'request',
-    request,
-    true,
-    options.mode ?? 'common',
-    options.tips,
-    options.reTry !== false,
-    control,
-    epoch,
-    false,
-  );
-  pass.state = state;
-  pass.hold(release);
-  return { request, handle: pass };
-}
-
-/** What `answer` means for the session the pass was sent with. */
-function verdictOf(pass: Pass, answer: AnswerLike): Verdict {
-  const opts = pass.host.options();
-  const response = { statusCode: answer.statusCode, data: answer.data, header: answer.header ?? {} } as RequestResponse;
-  if (!pass.state || !opts.isSessionExpired(response)) return 'fine';
-  if (!pass.reTry || !opts.shouldRenew(response, pass.request)) return 'keep';
-  return pass.replays < opts.maxReplays ? 'renew' : 'exhausted';
-}
-
-/**
- * Decides on `answer` for `handle` (see the module doc and `LoginKit.handleExpired`): the verdict in the slot, the
- * slot given back, then — for a "session expired" answer that deserves it — the renewal and a new slot for the
- * replay. Rejects as `LoginKit.handleExpired`.
- */
-export async function handleExpired<T extends RequestOptions>(
-  host: GateHost,
-  answer: AnswerLike,
-  handle: LoginHandle,
-): Promise<ReplayDecision<T>> {
-  const pass = passOf(host, handle, 'handleExpired');
-  if (!answer || typeof answer !== 'object' || typeof answer.statusCode !== 'number') {
-    pass.release();
-    throw new LoginError('INVALID_OPTIONS', 'handleExpired(answer, handle): answer must be {statusCode, data, header}');
+  /**
+   * Passes `request` through the gate (see the module doc and `LoginKit.authorize`). `control` is the caller's (abort,
+   * task events); `external` handles get a watchdog on their slot. Rejects as `LoginKit.authorize`.
+   */
+  async authorize<T extends RequestOptions>(
+    request: T,
+    options: AuthorizeOptions,
+    control: RequestControl,
+    external: boolean,
+  ): Promise<Authorized<T>> {
+    const opts = this.kit.opts();
+    const mode = options.mode ?? 'common';
+    const kind = options.kind ?? 'request';
+    const pass = new Pass(this, kind, request, mode, options.tips, options.reTry !== false, control, this.flight.epoch, external);
+    if (credentialUrl(opts, request.url) !== null) {
+      pass.state = await control.guard(this.credentials(mode, this.flight.ensure({ mode, tips: options.tips })));
+      if (options.require !== undefined) {
+        // The step-up first; its failure rejects and the request is not sent.
+        await control.guard(this.stepUps.require(options.require, { tips: options.tips, mode: mode === 'silent' ? 'silent' : 'common' }));
+        pass.state = this.kit.session.fresh() ?? pass.state;
+      }
+    }
+    return { request: await this.dispatch<T>(pass), handle: pass };
   }
-  const verdict = verdictOf(pass, answer);
-  if (verdict === 'renew' && host.session().markExpired(pass.state!)) host.emit({ type: 'sessionExpired' });
-  pass.release();
-  if (verdict === 'fine' || verdict === 'keep') return { replay: false };
-  if (host.flights.epoch !== pass.epoch) throw loggedOutError();
-  if (verdict === 'exhausted') {
-    throw new LoginError('SESSION_EXPIRED', `${pass.request.url} still answered "session expired" after ${pass.replays} replay(s)`, {
-      statusCode: answer.statusCode,
-      backendCode: contractErrorCode(answer.data),
-      cause: answer.data,
+
+  /**
+   * The common case of `requestWithLogin` (`mode` `common` or `silent`), decided synchronously: a URL that carries
+   * credentials, a session, a free slot and credentials still fresh once seated — then it goes out at once, one
+   * promise and no timer, and its answer is decided in WeChat's callback while the slot is held (an expired answer
+   * continues through `decide` like any other). Null, having changed nothing, when the call is not that case.
+   */
+  sendNow<R extends RequestResponse<unknown>>(options: RequestOptions & { reTry?: boolean }, mode: LoginMode): Promise<R> | null {
+    const opts = this.kit.options;
+    const state = this.kit.session && this.kit.session.state;
+    if (!opts || !state) return null;
+    const url = credentialUrl(opts, options.url);
+    if (url === null) return null;
+    const limiter = this.kit.limiters.request;
+    if (!limiter.tryAcquire()) return null;
+    const now = opts.clock.now();
+    const pass = new Pass(this, 'request', options, mode, undefined, options.reTry !== false, null, this.flight.epoch, false);
+    pass.state = state;
+    pass.hold();
+    if (!this.seated(pass, pass.epoch, now)) return null;
+    const credentials = opts.authHeader(pass.state);
+    const header = options.header ? Object.assign({}, options.header, credentials) : credentials;
+    return new Promise<R>((resolve, reject) => {
+      const settle = (error: unknown, response?: R) => {
+        if (error) {
+          pass.release();
+          reject(error);
+        } else if (verdictOf(opts, response!, pass.state, pass) === 'fine') {
+          pass.release();
+          resolve(response!);
+        } else {
+          pass.control = new RequestControl();
+          this.exchange<R>(pass, response).then(resolve, reject);
+        }
+      };
+      startCall<R>(opts.network, 'request', options, url, header, undefined, settle, now);
     });
   }
-  pass.replays++;
-  pass.state = await pass.control.guard(credentials(host, { mode: MODES[pass.mode].renewAs, tips: pass.tips }));
-  return { replay: true, request: await takeSlot<T>(pass), handle: pass };
+
+  /**
+   * Sends the kit's own authorized request (unless `answer` already came for it) and lets the gate decide, replaying
+   * after each renewal until it keeps an answer; `replayed` counts the replays. Rejects as `callInSlot` and
+   * `handleExpired`.
+   */
+  async exchange<R extends RequestResponse<unknown>>(handle: LoginHandle, answer?: R, replayed?: () => void): Promise<R> {
+    const pass = this.passOf(handle, 'exchange');
+    let request: RequestOptions = withCredentials(this.kit.opts(), pass.request, pass.state);
+    for (;;) {
+      if (answer === undefined) {
+        try {
+          answer = await callInSlot<R>(this.kit.opts().network, pass.kind, request, pass.control!);
+        } catch (error) {
+          pass.release();
+          throw error;
+        }
+      }
+      const decision = await this.decide<RequestOptions>(pass, answer);
+      if (!decision.replay) return answer;
+      if (replayed) replayed();
+      request = decision.request;
+      answer = undefined;
+    }
+  }
+
+  /** The pass behind a handle, checked: a handle of another kit instance, or one already decided, is refused. */
+  private passOf(handle: LoginHandle, name: string): Pass {
+    if (!(handle instanceof Pass) || handle.gate !== this) {
+      throw new LoginError('INVALID_OPTIONS', `${name}: the handle was not made by this kit's authorize()`);
+    }
+    if (!handle.held) throw new LoginError('INVALID_OPTIONS', `${name}: the handle was already decided or released`);
+    return handle;
+  }
+
+  /** See `LoginKit.handleExpired`. Rejects as it does. */
+  handleExpired<T extends RequestOptions>(answer: AnswerLike, handle: LoginHandle): Promise<ReplayDecision<T>> {
+    const pass = this.passOf(handle, 'handleExpired');
+    if (!answer || typeof answer !== 'object' || typeof answer.statusCode !== 'number') {
+      pass.release();
+      throw new LoginError('INVALID_OPTIONS', 'handleExpired(answer, handle): answer must be {statusCode, data, header}');
+    }
+    return this.decide<T>(pass, answer);
+  }
+
+  /**
+   * The verdict in the slot (`verdictOf`), the slot given back, then — for a "session expired" answer that deserves
+   * it — the renewal (`SingleFlight.renew`: the dead token marked before the slot is given back) and a new slot for
+   * the replay.
+   */
+  private async decide<T extends RequestOptions>(pass: Pass, answer: AnswerLike): Promise<ReplayDecision<T>> {
+    const verdict = verdictOf(this.kit.opts(), answer, pass.state, pass);
+    if (verdict === 'fine' || verdict === 'keep') {
+      pass.release();
+      return { replay: false };
+    }
+    if (this.flight.epoch !== pass.epoch) {
+      pass.release();
+      throw loggedOutError();
+    }
+    if (verdict === 'exhausted') {
+      pass.release();
+      throw new LoginError('SESSION_EXPIRED', `${pass.request.url} still answered "session expired" after ${pass.replays} replay(s)`, {
+        statusCode: answer.statusCode,
+        backendCode: contractErrorCode(answer.data),
+        cause: answer.data,
+      });
+    }
+    const renewal = this.credentials(pass.mode, this.flight.renew(pass.state!, pass));
+    pass.release();
+    pass.replays++;
+    pass.state = await pass.control!.guard(renewal);
+    return { replay: true, request: await this.dispatch<T>(pass), handle: pass };
+  }
 }

@@ -7,11 +7,11 @@
  * before the user has used the app, and a phone number only where the service needs one.
  */
 import { FEATURES, supports, unsupported } from './base-library';
-import { toLoginError } from './code-login';
+import { callAdapter, toLoginError } from './code-login';
+import type { KitContext } from './context';
 import { LoginError } from './errors';
-import type { ResolvedOptions } from './options';
-import type { Session } from './session';
-import type { AuthTips, LoginEvent, LoginMode, LoginState, LoginUser } from './types';
+import { verdictOf, type SingleFlight } from './flight';
+import type { AuthTips, LoginMode, LoginState, LoginUser } from './types';
 import { authorizeUser, backendPayload } from './user-auth';
 
 /** What a step-up asks for. */
@@ -26,29 +26,22 @@ export interface RequireOptions {
 }
 
 /** True when `user` already has `kind`: the backend's `profileComplete` / `phoneBound` (a nickname counts as a profile). */
-export function hasStep(user: LoginUser | null, kind: StepUpKind): boolean {
+function hasStep(user: LoginUser | null, kind: StepUpKind): boolean {
   if (!user) return false;
   if (kind === 'phone') return user.phoneBound === true;
   return user.profileComplete === true || (user.profileComplete === undefined && typeof user.nickName === 'string' && user.nickName !== '');
 }
 
-/** What the step-ups need from the kit instance. */
-export interface StepUpHost {
-  options(): ResolvedOptions;
-  session(): Session;
-  /** A login per `mode` (the kit's `login`). */
-  login(call: { mode: LoginMode; tips?: Partial<AuthTips> }): Promise<LoginState>;
-  emit(event: LoginEvent): void;
-  /** The login UI is about to show (true) or is gone (false). */
-  uiShowing(showing: boolean): void;
-}
-
+/** The step-ups of one kit instance: one per kind at a time, shared by its concurrent callers. */
 export class StepUps {
   private readonly inFlight = new Map<StepUpKind, Promise<LoginUser>>();
 
-  constructor(private readonly host: StepUpHost) {}
+  constructor(
+    private readonly kit: KitContext,
+    private readonly flight: SingleFlight,
+  ) {}
 
-  /** See `LoginKit.require`. */
+  /** See `LoginKit.require`. A step-up that settles (bounded: the UI by `timeouts.userAuth`, the bind by `timeouts.backend`) frees its kind. */
   require(kind: StepUpKind, options: RequireOptions): Promise<LoginUser> {
     const pending = this.inFlight.get(kind);
     if (pending) return pending;
@@ -60,9 +53,9 @@ export class StepUps {
   }
 
   private async run(kind: StepUpKind, { tips, mode = 'common' }: RequireOptions): Promise<LoginUser> {
-    let state = await this.host.login({ mode, tips });
+    let state = await this.flight.ensure({ mode, tips });
     if (hasStep(state.user, kind)) return state.user!;
-    const opts = this.host.options();
+    const opts = this.kit.opts();
     const { backend } = opts;
     if (!backend.bind)
       throw new LoginError('INVALID_OPTIONS', 'config.backend has no bind(): a step-up needs POST /auth/bind (contract 1.2)');
@@ -71,30 +64,41 @@ export class StepUps {
     if (kind === 'profile' && !supports(opts.wx, 'chooseAvatar')) throw unsupported('the profile step-up', FEATURES.chooseAvatar, opts.wx);
     let auth;
     try {
-      this.host.uiShowing(true);
-      auth = await authorizeUser(opts, { ...tips, authType: kind }, { emit: (event) => this.host.emit(event), uiMs: 0 });
+      this.kit.loading.pause(true);
+      auth = await authorizeUser(opts, { ...tips, authType: kind }, { emit: (event) => this.kit.emit(event), uiMs: 0 });
     } finally {
-      this.host.uiShowing(false);
+      this.kit.loading.pause(false);
     }
     if (auth.authType !== kind) throw new LoginError('LOGIN_FAILED', `the login UI answered "${auth.authType}" to a "${kind}" step-up`);
     const { payload } = await backendPayload(opts, auth, { accessToken: state.accessToken });
     const request = { profile: payload.profile, phoneCode: payload.phoneCode };
     let user: LoginUser;
-    try {
-      user = await backend.bind(request, state, opts.context);
-    } catch (error) {
-      const bindError = toLoginError(error);
-      if (bindError.statusCode !== 401) throw bindError;
-      // The access token expired on the way: renew it (one shared renewal) and bind once more.
-      if (this.host.session().markExpired(state)) this.host.emit({ type: 'sessionExpired' });
-      state = await this.host.login({ mode: 'common', tips });
-      user = await backend.bind(request, state, opts.context);
+    // The bind follows the session rule of every request: an expired answer renews (one shared renewal) and replays.
+    for (let replays = 0; ; replays++) {
+      const sent: LoginState = state;
+      try {
+        user = await callAdapter(opts, 'backend.bind', () => backend.bind!(request, sent, opts.context));
+        break;
+      } catch (error) {
+        const bindError = toLoginError(error);
+        if (bindError.statusCode === undefined) throw bindError;
+        const answer = { statusCode: bindError.statusCode, data: bindError.cause };
+        const verdict = verdictOf(opts, answer, sent, { replays, reTry: true, request: { url: '/auth/bind', method: 'POST' } });
+        if (verdict === 'exhausted')
+          throw new LoginError('SESSION_EXPIRED', `the bind still answered "session expired" after ${replays} replay(s)`, {
+            statusCode: bindError.statusCode,
+            backendCode: bindError.backendCode,
+            cause: bindError.cause,
+          });
+        if (verdict !== 'renew') throw bindError;
+        state = await this.flight.renew(sent, { mode: 'common', tips });
+      }
     }
-    const session = this.host.session();
+    const { session } = this.kit;
     const current = session.state;
     if (!current || session.loggedOut) throw new LoginError('LOGGED_OUT', 'logout() was called while the step-up ran');
     session.commit({ ...current, user: { ...current.user, ...user } });
-    this.host.emit({ type: 'stepUp', kind, user });
+    this.kit.emit({ type: 'stepUp', kind, user });
     return user;
   }
 }

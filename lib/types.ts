@@ -155,6 +155,16 @@ export interface RequestResponse<T = unknown> {
   header: Record<string, string>;
 }
 
+/**
+ * The answer of a request as the kit's session rule reads it (`wx.request`'s `success` shape; axios: `{statusCode:
+ * status, data, header: headers}`).
+ */
+export interface AnswerLike {
+  statusCode: number;
+  data?: unknown;
+  header?: Record<string, string>;
+}
+
 /** HTTP methods `wx.request` accepts. */
 export type RequestMethod = NonNullable<WechatMiniprogram.RequestOption['method']>;
 

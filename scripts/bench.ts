@@ -131,7 +131,7 @@ async function limiterQueue() {
     const limiter = new Limiter(1);
     const tasks: Array<Promise<unknown>> = [];
     const start = process.hrtime.bigint();
-    for (let i = 0; i < size; i++) tasks.push(limiter.run(() => Promise.resolve(i)));
+    for (let i = 0; i < size; i++) tasks.push(limiter.schedule(() => Promise.resolve(i)).promise);
     await Promise.all(tasks);
     const us = Number(process.hrtime.bigint() - start) / 1000;
     rows.push({ queued: size, microsecondsPerTask: Number((us / size).toFixed(2)) });
