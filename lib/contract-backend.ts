@@ -1,4 +1,4 @@
-/** The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.1. */
+/** The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.2. */
 import { LoginError } from './errors';
 import type {
   AvatarCredentials,
@@ -32,7 +32,7 @@ function isPositiveNumber(value: unknown): value is number {
  * Checks a contract token body (`accessToken`, `expiresIn` s, optional `refreshToken`, `refreshExpiresIn` s, `user`).
  * Throws `LOGIN_FAILED` for a malformed body (wrong types, HTML instead of JSON, ...).
  */
-export function parseBackendSession(response: RequestResponse): BackendSession {
+function parseBackendSession(response: RequestResponse): BackendSession {
   const body = response.data as Record<string, unknown> | null;
   const malformed = (what: string) =>
     new LoginError('LOGIN_FAILED', `backend answered ${response.statusCode} with a malformed body: ${what}`, {
@@ -62,7 +62,7 @@ export function parseBackendSession(response: RequestResponse): BackendSession {
  * Turns a contract error answer into a `LoginError` with `backendCode` and `statusCode`: `RATE_LIMITED` (with
  * `retryAfterMs` from `retryAfter` s, default 60 s), `USER_BLOCKED`, or `LOGIN_FAILED` for every other code.
  */
-export function backendError(what: string, response: RequestResponse): LoginError {
+function backendError(what: string, response: RequestResponse): LoginError {
   const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as {
     message?: unknown;
     retryAfter?: unknown;

@@ -114,15 +114,11 @@ export interface Logger {
   error(...args: unknown[]): void;
 }
 
-/**
- * Settles with `promise`, or rejects with a `TIMEOUT` `LoginError` after `ms` milliseconds (ms <= 0: no bound).
- * `onTimeout` runs when the bound is hit (e.g. to abort a request).
- */
-export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock, what: string, onTimeout?: () => void): Promise<T> {
+/** Settles with `promise`, or rejects with a `TIMEOUT` `LoginError` after `ms` milliseconds (ms <= 0: no bound). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock, what: string): Promise<T> {
   if (!(ms > 0)) return promise;
   return new Promise<T>((resolve, reject) => {
     const timer = clock.setTimeout(() => {
-      if (onTimeout) onTimeout();
       reject(new LoginError('TIMEOUT', `${what} did not finish within ${ms} ms`));
     }, ms);
     promise.then(
@@ -140,19 +136,18 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock, wh
 
 /**
  * Calls a callback-style `wx` API, resolving with its `success` result and rejecting with a `LoginError` carrying
- * WeChat's `errMsg`/`errno`; its code is `failCode`, or what `failCode(errMsg)` says. A synchronous throw is turned
+ * WeChat's `errMsg`/`errno` and the code `failCode`. A synchronous throw is turned
  * into the same rejection.
  */
 export function callWx<R>(
   start: (callbacks: { success: (result: R) => void; fail: (error: WxFailResult) => void }) => void,
-  failCode: LoginErrorCode | ((errMsg: string) => LoginErrorCode),
+  failCode: LoginErrorCode,
   what: string,
 ): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     const fail = (error: WxFailResult | undefined) => {
       const errMsg = error && typeof error.errMsg === 'string' ? error.errMsg : `${what}:fail`;
-      const code = typeof failCode === 'function' ? failCode(errMsg) : failCode;
-      reject(new LoginError(code, `${what} failed: ${errMsg}`, { errMsg, errno: error?.errno, cause: error }));
+      reject(new LoginError(failCode, `${what} failed: ${errMsg}`, { errMsg, errno: error?.errno, cause: error }));
     };
     try {
       start({ success: resolve, fail });

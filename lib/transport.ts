@@ -1,6 +1,7 @@
 /**
- * The kit's network layer over `wx.request` / `wx.uploadFile`: URL resolution, a hard timeout, typed errors, the
- * concurrency limit (one limiter per kit instance, two lanes), and the per-call control (abort, task events).
+ * The kit's network layer over `wx.request` / `wx.uploadFile` / `wx.downloadFile`: URL resolution, a hard bound on
+ * every call (one watchdog timer), typed errors, the auth lane (the kit's own calls first in the limiters), and the
+ * per-call control (abort, task events).
  */
 import { LoginError, type LoginErrorCode } from './errors';
 import type { Limiter } from './limiter';
@@ -360,21 +361,9 @@ export function callInSlot<R>(network: NetworkOptions, kind: CallKind, original:
   });
 }
 
-/**
- * `callInSlot` through the limiter of `kind`: waits for a slot (the kit's own auth calls in the priority lane; a
- * `control` can cancel the wait), sends, gives the slot back. Resolves and rejects as `callInSlot`.
- */
-export function sendCall<R>(
-  network: NetworkOptions,
-  kind: CallKind,
-  original: RequestOptions,
-  call: { priority?: boolean; control?: RequestControl } = {},
-): Promise<R> {
-  const { control } = call;
-  if (control && control.aborted) return Promise.reject(control.aborted);
-  const job = network.limiters[kind].schedule(() => callInSlot<R>(network, kind, original, control), call.priority === true);
-  if (control) control.queued(job.cancel);
-  return job.promise;
+/** `callInSlot` in the priority lane of the limiter of `kind`: waits for a slot, sends, gives the slot back. */
+function sendWithPriority<R>(network: NetworkOptions, kind: CallKind, original: RequestOptions): Promise<R> {
+  return network.limiters[kind].schedule(() => callInSlot<R>(network, kind, original), true).promise;
 }
 
 /** The `Transport` and `Uploader` a backend adapter gets: the kit's auth lane (never behind the app's queue). */
@@ -384,8 +373,8 @@ export function authLane(network: NetworkOptions): {
 } {
   return {
     request: <T>(options: RequestOptions) =>
-      sendCall<RequestResponse<T>>(network, 'request', options, { priority: true }) as Promise<RequestResponse<T>>,
+      sendWithPriority<RequestResponse<T>>(network, 'request', options),
     uploadFile: (upload) =>
-      sendCall<RequestResponse>(network, 'uploadFile', upload as unknown as RequestOptions, { priority: true }) as Promise<RequestResponse>,
+      sendWithPriority<RequestResponse>(network, 'uploadFile', upload as unknown as RequestOptions),
   };
 }
