@@ -226,3 +226,75 @@ describe.each(layers)('%s', (name, build) => {
     await Promise.all([loggingOut, ...calls]);
   });
 });
+
+/**
+ * `task.abort()` through the interceptors, inside the real Taro and uni-app runtimes: what a page that aborts its
+ * requests on unload relies on. (Without the kit's interceptor, both frameworks return WeChat's task methods; with it,
+ * they must still be there and must work.)
+ */
+type Abortable = Promise<{ statusCode: number }> & { abort?: () => void };
+const frameworks: Array<[string, () => (options: object) => Abortable]> = [
+  [
+    'uni-app',
+    () => {
+      const uni = loadUni();
+      uni.addInterceptor('request', uniLoginInterceptor(kitOfTheTest));
+      return (options) => uni.request(options) as Abortable;
+    },
+  ],
+  [
+    'Taro',
+    () => {
+      const taro = loadTaro();
+      taro.addInterceptor(taroLoginInterceptor(kitOfTheTest));
+      return (options) => taro.request(options) as Abortable;
+    },
+  ],
+];
+
+describe.each(frameworks)('abort through the %s interceptor', (name, build) => {
+  let request: (options: object) => Abortable;
+  beforeAll(() => {
+    phone = newPhone('setup');
+    (globalThis as Record<string, unknown>).wx = globalWxProxy;
+    request = build();
+  });
+  const aborted = (call: Abortable) =>
+    Promise.race([
+      call.then(
+        () => 'answered',
+        (error: { code?: string; errMsg?: string }) => `${error.code} ${error.errMsg}`,
+      ),
+      new Promise((resolve) => setTimeout(resolve, 1000, 'hung')),
+    ]);
+
+  it('aborts a request still waiting for its login or slot: rejected ABORTED, nothing sent', async () => {
+    const { kit } = await loggedIn(`${name}-abort-early`);
+    currentKit = kit;
+    const call = request({ url: `${stack.baseURL}/api/comments`, method: 'POST', data: { text: 'early' } });
+    expect(typeof call.abort).toBe('function');
+    call.abort!();
+    expect(await aborted(call)).toBe('ABORTED request:fail abort');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(phone.sent.filter((sent) => sent.url.endsWith('/api/comments'))).toHaveLength(0);
+  });
+
+  it('aborts a request in flight: rejected ABORTED at once, and its slot comes back', async () => {
+    const { kit } = await loggedIn(`${name}-abort-late`);
+    currentKit = kit;
+    let release!: () => void;
+    phone.hold = new Promise((resolve) => (release = resolve));
+    const held = Array.from({ length: 10 }, (_, i) =>
+      request({ url: `${stack.baseURL}/api/comments`, method: 'POST', data: { text: `${i}` } }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(phone.sent).toHaveLength(10); // every slot taken
+    held[0].abort!();
+    expect(await aborted(held[0])).toBe('ABORTED request:fail abort');
+    phone.hold = null;
+    release();
+    await Promise.all(held.slice(1));
+    const after = await request({ url: `${stack.baseURL}/api/comments`, method: 'POST', data: { text: 'after' } });
+    expect(after.statusCode).toBe(201); // the aborted call's slot was given back
+  });
+});
