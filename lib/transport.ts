@@ -372,9 +372,7 @@ export function authLane(network: NetworkOptions): {
   uploadFile: Uploader;
 } {
   return {
-    request: <T>(options: RequestOptions) =>
-      sendWithPriority<RequestResponse<T>>(network, 'request', options),
-    uploadFile: (upload) =>
-      sendWithPriority<RequestResponse>(network, 'uploadFile', upload as unknown as RequestOptions),
+    request: <T>(options: RequestOptions) => sendWithPriority<RequestResponse<T>>(network, 'request', options),
+    uploadFile: (upload) => sendWithPriority<RequestResponse>(network, 'uploadFile', upload as unknown as RequestOptions),
   };
 }
