@@ -6,7 +6,7 @@
  */
 export { LoginKit } from './login-kit';
 export { defaultIsSessionExpired } from './options';
-export type { Backoff, LoginOptions, LoginTimeouts } from './options';
+export type { Backoff, LoginOptions, LoginTimeouts, PrivacySetup } from './options';
 export type { RequireOptions, StepUpKind } from './step-up';
 export type { AuthorizeOptions, Authorized, LoginHandle, ReplayDecision } from './request-gate';
 export type { CallKind } from './transport';
