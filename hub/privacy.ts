@@ -67,13 +67,8 @@ export class PrivacyRouter {
       throw new LoginError('INVALID_OPTIONS', `config.privacy must be "official" or "kit", got ${JSON.stringify(privacy)}`);
     if (appHandler !== undefined && typeof appHandler !== 'function')
       throw new LoginError('INVALID_OPTIONS', 'config.privacyAppHandler must be a function');
-    if (mode === 'kit' && !appHandler) {
-      throw new LoginError(
-        'INVALID_OPTIONS',
-        'config.privacy "kit" needs config.privacyAppHandler: the kit then owns the app\'s one privacy listener, so privacy ' +
-          'requests that arrive while no kit UI is visible go to your handler',
-      );
-    }
+    if (mode === 'kit' && !appHandler)
+      throw new LoginError('INVALID_OPTIONS', 'config.privacy "kit" needs config.privacyAppHandler, for requests while no kit UI shows');
     const handler = appHandler as NeedPrivacyAuthorizationListener | undefined;
     return () => {
       this.current = mode;

@@ -8,6 +8,7 @@
  * step-up's bind.
  */
 import { callAdapter, toLoginError } from './code-login';
+import { contractErrorCode } from './contract-backend';
 import type { KitContext } from './context';
 import { LoginError, PACKAGE_NAME } from './errors';
 import { MODES } from './modes';
@@ -79,6 +80,20 @@ export function verdictOf(
   if (!opts.isSessionExpired(response)) return 'fine';
   if (!call.reTry || !opts.shouldRenew(response, call.request)) return 'keep';
   return call.replays < opts.maxReplays ? 'renew' : 'exhausted';
+}
+
+/** `LOGGED_OUT`: `logout()` was called while `what` (a call waited, a login ran, ...). */
+export const loggedOutError = (what = 'this request waited'): LoginError =>
+  new LoginError('LOGGED_OUT', `logout() was called while ${what}`);
+
+/** `SESSION_EXPIRED` for a call (`what`) still answered "session expired" after `replays` replays (an `exhausted` verdict). */
+export function stillExpired(what: string, replays: number, answer: AnswerLike): LoginError {
+  const { statusCode, data } = answer;
+  return new LoginError('SESSION_EXPIRED', `${what} still answered "session expired" after ${replays} replay(s)`, {
+    statusCode,
+    backendCode: contractErrorCode(data),
+    cause: data,
+  });
 }
 
 /** The single flight of one kit instance. */
@@ -280,7 +295,7 @@ export class SingleFlight {
     const state = this.kit.session.stateOf(backendSession, via);
     if (flight.epoch !== this.epoch) {
       void revoke(opts, state);
-      throw new LoginError('LOGGED_OUT', 'logout() was called while this login was running; its session was discarded');
+      throw loggedOutError('this login ran; its session was discarded');
     }
     this.kit.session.commit(state);
     this.kit.codeLogin.keepTicket(null);

@@ -10,11 +10,11 @@
  */
 import { authorizedCall } from './authorized-call';
 import { KitContext } from './context';
-import { LoginError, PACKAGE_NAME } from './errors';
-import { SingleFlight, revoke } from './flight';
+import { PACKAGE_NAME } from './errors';
+import { SingleFlight, loggedOutError, revoke } from './flight';
 import { modeOf } from './modes';
 import { invalid, resolveOptions, type LoginOptions, type PrivacySetup } from './options';
-import { Gate, loggedOutError, type AuthorizeOptions, type Authorized, type LoginHandle, type ReplayDecision } from './request-gate';
+import { Gate, type AuthorizeOptions, type Authorized, type LoginHandle, type ReplayDecision } from './request-gate';
 import { Session } from './session';
 import { StepUps, type RequireOptions, type StepUpKind } from './step-up';
 import { checkTips } from './tips';
@@ -283,7 +283,7 @@ export class LoginKit {
   async logout(): Promise<void> {
     const { kit } = this;
     const opts = kit.opts();
-    this.flight.cancel(new LoginError('LOGGED_OUT', 'logout() was called while this request waited for a login'));
+    this.flight.cancel(loggedOutError('this call waited for a login'));
     const state = kit.session.logOut();
     kit.codeLogin.keepTicket(null);
     kit.queued.forEach((control) => control.cancel(loggedOutError()));

@@ -316,10 +316,7 @@ export function resolveOptions(input: LoginOptions, limiters: Record<CallKind, L
   let applyPrivacy = noop;
   if (privacy) applyPrivacy = privacy.prepare(input.privacy, input.privacyAppHandler);
   else if (input.privacy !== undefined && input.privacy !== 'official') {
-    throw invalid(
-      `config.privacy ${JSON.stringify(input.privacy)}: this kit has no login UI to show the privacy agreement in; make it with ` +
-        'createLogin() from \'miniprogram-login-kit\' (the package entry), or leave the agreement to WeChat ("official")',
-    );
+    throw invalid('config.privacy "kit" needs a kit with a login UI (createLogin())');
   }
   if (input.storageKey !== undefined && (typeof input.storageKey !== 'string' || input.storageKey === ''))
     throw invalid('config.storageKey must be a non-empty string');

@@ -14,10 +14,9 @@
  * `requestWithLogin`'s common case — a fresh session and a free slot — is the gate's own case (`sendNow`): the same
  * URL predicate (`credentialUrl`) and the same slot function (`seated`), decided synchronously, in one promise.
  */
-import { contractErrorCode } from './contract-backend';
 import type { KitContext } from './context';
 import { LoginError } from './errors';
-import { verdictOf, type SingleFlight } from './flight';
+import { loggedOutError, stillExpired, verdictOf, type SingleFlight } from './flight';
 import { MODES } from './modes';
 import type { ResolvedOptions } from './options';
 import type { StepUps } from './step-up';
@@ -26,9 +25,6 @@ import type { AnswerLike, LoginCallOptions, LoginMode, LoginState, RequestOption
 
 /** How many times one request may find its credentials dead when it gets its slot and wait for a renewal. */
 const MAX_DEFERRALS = 3;
-
-/** `LOGGED_OUT` for a request that waited while `logout()` ran. */
-export const loggedOutError = (): LoginError => new LoginError('LOGGED_OUT', 'logout() was called while this request waited');
 
 /**
  * A request that passed the gate: it holds a slot of the kit's limiter until `handleExpired` decides on its answer or
@@ -68,7 +64,7 @@ class Pass implements LoginHandle, Watched {
   state: LoginState | null = null;
   replays = 0;
   /** Whether it holds a slot of its kind's limiter. */
-  private holding = false;
+  held = false;
   /** When the network's watchdog takes the slot back (epoch ms; 0: not watched). */
   deadline = 0;
   prev: Watched | null = null;
@@ -92,7 +88,7 @@ class Pass implements LoginHandle, Watched {
 
   /** The pass now holds a slot (taken for it from its kind's limiter). */
   hold(): void {
-    this.holding = true;
+    this.held = true;
     if (!this.external) return;
     const { network } = this.gate.kit.opts();
     const timeout = this.request.timeout ?? network.defaultTimeoutMs;
@@ -111,47 +107,33 @@ class Pass implements LoginHandle, Watched {
   }
 
   release(): void {
-    if (!this.holding) return;
-    this.holding = false;
+    if (!this.held) return;
+    this.held = false;
     if (this.deadline) this.gate.kit.opts().network.watchdog.unwatch(this);
     this.deadline = 0;
     this.gate.kit.limiters[this.kind].release();
-  }
-
-  get held(): boolean {
-    return this.holding;
   }
 }
 
 /**
  * The one URL predicate: the absolute URL of `url` when it may carry the credentials — it is on an API origin
  * (`baseURL`'s or `config.trustedOrigins`) and is neither one of the contract's `/auth/` endpoints of the API nor in
- * `config.noAuthUrls` — else null. A path relative to the API (`/x`) is decided without a regular expression.
+ * `config.noAuthUrls` (a string: a prefix of the URL's path; a RegExp: tested on `url` as given) — else null. A path
+ * relative to the API (`/x`) is decided without a regular expression.
  * @throws LoginError `INVALID_OPTIONS` for a relative URL without `config.baseURL`.
  */
 export function credentialUrl(opts: ResolvedOptions, url: string): string | null {
-  let absolute: string;
-  let path: string;
-  if (opts.apiBase !== '' && url.charCodeAt(0) === 47 && url.charCodeAt(1) !== 47) {
-    absolute = opts.apiBase + url;
-    path = url;
-  } else {
-    absolute = resolveUrl(url, opts.baseURL);
-    if (opts.apiOrigins.indexOf(originOf(absolute) as string) < 0) return null;
-    const base = opts.apiBase + '/';
-    const onApi = opts.apiBase !== '' && absolute.indexOf(base) === 0;
-    path = onApi ? absolute.slice(base.length - 1) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
-    if (!onApi) return allowedBy(opts, path, url) ? absolute : null;
-  }
-  if (path.indexOf('/auth/') === 0) return null;
-  return allowedBy(opts, path, url) ? absolute : null;
-}
-
-/** False when `config.noAuthUrls` names the request (a string: a prefix of its path; a RegExp: tested on `url` as given). */
-function allowedBy(opts: ResolvedOptions, path: string, url: string): boolean {
-  if (opts.noAuthUrls.length === 0) return true;
+  const { apiBase } = opts;
+  // '/x' (not '//host/x') is on the API; anything else is resolved and its origin checked.
+  const relative = apiBase !== '' && url.charCodeAt(0) === 47 && url.charCodeAt(1) !== 47;
+  const absolute = relative ? apiBase + url : resolveUrl(url, opts.baseURL);
+  if (!relative && opts.apiOrigins.indexOf(originOf(absolute) as string) < 0) return null;
+  const onApi = relative || (apiBase !== '' && absolute.indexOf(apiBase + '/') === 0);
+  const path = relative ? url : onApi ? absolute.slice(apiBase.length) : absolute.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  if (onApi && path.indexOf('/auth/') === 0) return null;
+  if (opts.noAuthUrls.length === 0) return absolute;
   const bare = path.replace(/[?#].*$/, '');
-  return !opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? bare.indexOf(rule) === 0 : rule.test(url)));
+  return opts.noAuthUrls.some((rule) => (typeof rule === 'string' ? bare.indexOf(rule) === 0 : rule.test(url))) ? null : absolute;
 }
 
 /** The request with the credentials of `state` in its header (a copy; the caller's object is never changed). */
@@ -200,16 +182,13 @@ export class Gate {
     for (let deferrals = 0; ; deferrals++) {
       if (control.aborted) throw control.aborted;
       const epoch = this.flight.epoch;
-      const limiter = kit.limiters[pass.kind];
-      if (!limiter.tryAcquire()) {
-        const slot = limiter.acquire(false);
-        control.queued(slot.cancel);
-        if (pass.state) kit.queued.add(control);
-        try {
-          await slot.promise;
-        } finally {
-          kit.queued.delete(control);
-        }
+      const slot = kit.limiters[pass.kind].acquire(false);
+      control.queued(slot.cancel);
+      if (pass.state) kit.queued.add(control);
+      try {
+        await slot.promise;
+      } finally {
+        kit.queued.delete(control);
       }
       pass.hold();
       if (this.seated(pass, epoch)) return withCredentials<T>(kit.opts(), pass.request, pass.state);
@@ -291,7 +270,7 @@ export class Gate {
    * `handleExpired`.
    */
   async exchange<R extends RequestResponse<unknown>>(handle: LoginHandle, answer?: R, replayed?: () => void): Promise<R> {
-    const pass = this.passOf(handle, 'exchange');
+    const pass = handle as Pass; // the kit's own: made by this gate's authorize() or sendNow()
     let request: RequestOptions = withCredentials(this.kit.opts(), pass.request, pass.state);
     for (;;) {
       if (answer === undefined) {
@@ -346,11 +325,7 @@ export class Gate {
     }
     if (verdict === 'exhausted') {
       pass.release();
-      throw new LoginError('SESSION_EXPIRED', `${pass.request.url} still answered "session expired" after ${pass.replays} replay(s)`, {
-        statusCode: answer.statusCode,
-        backendCode: contractErrorCode(answer.data),
-        cause: answer.data,
-      });
+      throw stillExpired(pass.request.url, pass.replays, answer);
     }
     const renewal = this.credentials(pass.mode, this.flight.renew(pass.state!, pass));
     pass.release();

@@ -10,7 +10,7 @@ import { FEATURES, supports, unsupported } from './base-library';
 import { callAdapter, toLoginError } from './code-login';
 import type { KitContext } from './context';
 import { LoginError } from './errors';
-import { verdictOf, type SingleFlight } from './flight';
+import { loggedOutError, stillExpired, verdictOf, type SingleFlight } from './flight';
 import type { AuthTips, LoginMode, LoginState, LoginUser } from './types';
 import { authorizeUser, backendPayload } from './user-auth';
 
@@ -84,19 +84,14 @@ export class StepUps {
         if (bindError.statusCode === undefined) throw bindError;
         const answer = { statusCode: bindError.statusCode, data: bindError.cause };
         const verdict = verdictOf(opts, answer, sent, { replays, reTry: true, request: { url: '/auth/bind', method: 'POST' } });
-        if (verdict === 'exhausted')
-          throw new LoginError('SESSION_EXPIRED', `the bind still answered "session expired" after ${replays} replay(s)`, {
-            statusCode: bindError.statusCode,
-            backendCode: bindError.backendCode,
-            cause: bindError.cause,
-          });
+        if (verdict === 'exhausted') throw stillExpired('the bind', replays, answer);
         if (verdict !== 'renew') throw bindError;
         state = await this.flight.renew(sent, { mode: 'common', tips });
       }
     }
     const { session } = this.kit;
     const current = session.state;
-    if (!current || session.loggedOut) throw new LoginError('LOGGED_OUT', 'logout() was called while the step-up ran');
+    if (!current || session.loggedOut) throw loggedOutError('the step-up ran');
     session.commit({ ...current, user: { ...current.user, ...user } });
     this.kit.emit({ type: 'stepUp', kind, user });
     return user;
