@@ -279,6 +279,30 @@ describe.each(frameworks)('abort through the %s interceptor', (name, build) => {
     expect(phone.sent.filter((sent) => sent.url.endsWith('/api/comments'))).toHaveLength(0);
   });
 
+  it('gives the slot back after a network error: 10 interrupted requests, then an 11th goes out', async () => {
+    const { kit } = await loggedIn(`${name}-network-error`);
+    currentKit = kit;
+    const working = phone.wx.request;
+    phone.wx.request = (options: WxRequestOptions) => {
+      setImmediate(() => options.fail?.({ errMsg: 'request:fail interrupted' }));
+      return { abort: () => undefined } as never;
+    };
+    const failed = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        request({ url: `${stack.baseURL}/api/comments`, method: 'POST', data: { text: `${i}` } }).then(
+          () => 'answered',
+          (error: { errMsg?: string }) => error.errMsg,
+        ),
+      ),
+    );
+    expect(failed).toEqual(Array(10).fill('request:fail interrupted'));
+    phone.wx.request = working;
+    const after = request({ url: `${stack.baseURL}/api/comments`, method: 'POST', data: { text: 'after' } });
+    expect(
+      await Promise.race([after.then((answer) => answer.statusCode), new Promise((resolve) => setTimeout(resolve, 1000, 'hung'))]),
+    ).toBe(201);
+  });
+
   it('aborts a request in flight: rejected ABORTED at once, and its slot comes back', async () => {
     const { kit } = await loggedIn(`${name}-abort-late`);
     currentKit = kit;
