@@ -1,17 +1,26 @@
-/** Node tests for the core, hub, server and package; jsdom tests for the components (miniprogram-simulate). */
+/**
+ * Node tests for the core, hub, server and package; jsdom tests for the components (miniprogram-simulate).
+ * `testTimeout`: every test and hook gets 60 s instead of jest's 5 s. Heavy set-up — PGlite, an embedded Postgres,
+ * building the demos and the example apps — takes seconds on a quiet machine and several times that on a busy one
+ * (a CI runner, a laptop building something else); nothing in the suite asserts on wall-clock speed, and anything that
+ * hangs still fails, after the budget. Suites with heavier set-up give their hooks an explicit budget of their own.
+ */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.tools.json' }] };
+const testTimeout = 60_000;
 module.exports = {
   projects: [
     {
       displayName: 'node',
       testEnvironment: 'node',
       transform,
+      testTimeout,
       testMatch: ['<rootDir>/test/{lib,hub,server,emulator,e2e,package,usage}/**/*.test.ts'],
     },
     {
       displayName: 'components',
       testEnvironment: 'jsdom',
       transform,
+      testTimeout,
       testMatch: ['<rootDir>/test/{components,pages}/**/*.test.ts'],
     },
   ],

@@ -12,6 +12,7 @@ import { isLoginError } from '../../lib/errors';
 import { LoginKit } from '../../lib/login-kit';
 import type { LoginEvent, WxRequestOptions } from '../../lib/index';
 import { startStack, type Stack } from '../../scripts/stack';
+import { until } from '../helpers/app-device';
 import { loadTaro, loadUni } from '../helpers/request-layers';
 
 /** One call through the app's request layer: the answer as `{statusCode, data}` (axios rejects 4xx: mapped back). */
@@ -185,7 +186,7 @@ describe.each(layers)('%s', (name, build) => {
     let release!: () => void;
     phone.hold = new Promise((resolve) => (release = resolve));
     const first = comment('held'); // goes out with the dead token; its 401 is held back
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => phone.sent.length >= 1);
     phone.hold = null;
     expect(await comment('second')).toMatchObject({ statusCode: 201 }); // 401 → the one refresh → replay
     expect(events.filter((event) => event.type === 'refreshStart')).toHaveLength(1);
@@ -215,10 +216,10 @@ describe.each(layers)('%s', (name, build) => {
         (error: unknown) => error,
       ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => phone.sent.length >= 10);
     expect(phone.sent).toHaveLength(10); // 10 in flight, 5 waiting for a slot
     const loggingOut = kit.logout();
-    const outcomes = await Promise.race([Promise.all(calls.slice(10)), new Promise((resolve) => setTimeout(resolve, 1000, 'hung'))]);
+    const outcomes = await Promise.race([Promise.all(calls.slice(10)), new Promise((resolve) => setTimeout(resolve, 10_000, 'hung'))]);
     expect(Array.isArray(outcomes) && outcomes.every((error) => isLoginError(error) && error.code === 'LOGGED_OUT')).toBe(true);
     expect(phone.sent.filter((call) => call.url.endsWith('/api/comments'))).toHaveLength(10);
     phone.hold = null;
@@ -265,7 +266,7 @@ describe.each(frameworks)('abort through the %s interceptor', (name, build) => {
         () => 'answered',
         (error: { code?: string; errMsg?: string }) => `${error.code} ${error.errMsg}`,
       ),
-      new Promise((resolve) => setTimeout(resolve, 1000, 'hung')),
+      new Promise((resolve) => setTimeout(resolve, 10_000, 'hung')),
     ]);
 
   it('aborts a request still waiting for its login or slot: rejected ABORTED, nothing sent', async () => {
@@ -275,8 +276,9 @@ describe.each(frameworks)('abort through the %s interceptor', (name, build) => {
     expect(typeof call.abort).toBe('function');
     call.abort!();
     expect(await aborted(call)).toBe('ABORTED request:fail abort');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(phone.sent.filter((sent) => sent.url.endsWith('/api/comments'))).toHaveLength(0);
+    // A later call goes out and is answered: the aborted one, ahead of it, would have gone out by then.
+    expect((await request({ url: `${stack.baseURL}/api/me` })).statusCode).toBe(200);
+    expect(phone.sent.map((sent) => sent.url.replace(stack.baseURL, ''))).toEqual(['/api/me']);
   });
 
   it('gives the slot back after a network error: 10 interrupted requests, then an 11th goes out', async () => {
@@ -299,7 +301,7 @@ describe.each(frameworks)('abort through the %s interceptor', (name, build) => {
     phone.wx.request = working;
     const after = request({ url: `${stack.baseURL}/api/comments`, method: 'POST', data: { text: 'after' } });
     expect(
-      await Promise.race([after.then((answer) => answer.statusCode), new Promise((resolve) => setTimeout(resolve, 1000, 'hung'))]),
+      await Promise.race([after.then((answer) => answer.statusCode), new Promise((resolve) => setTimeout(resolve, 10_000, 'hung'))]),
     ).toBe(201);
   });
 
@@ -311,7 +313,7 @@ describe.each(frameworks)('abort through the %s interceptor', (name, build) => {
     const held = Array.from({ length: 10 }, (_, i) =>
       request({ url: `${stack.baseURL}/api/comments`, method: 'POST', data: { text: `${i}` } }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => phone.sent.length >= 10);
     expect(phone.sent).toHaveLength(10); // every slot taken
     held[0].abort!();
     expect(await aborted(held[0])).toBe('ABORTED request:fail abort');
