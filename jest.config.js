@@ -8,19 +8,18 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.tools.json' }] };
 const testTimeout = 60_000;
 module.exports = {
+  testTimeout,
   projects: [
     {
       displayName: 'node',
       testEnvironment: 'node',
       transform,
-      testTimeout,
       testMatch: ['<rootDir>/test/{lib,hub,server,emulator,e2e,package,usage}/**/*.test.ts'],
     },
     {
       displayName: 'components',
       testEnvironment: 'jsdom',
       transform,
-      testTimeout,
       testMatch: ['<rootDir>/test/{components,pages}/**/*.test.ts'],
     },
   ],

@@ -4,6 +4,7 @@
  * user's `AuthResult`.
  */
 import { LoginError } from '../../lib/errors';
+import { DEFAULT_AUTH_TIPS, mergeTips } from '../../lib/tips';
 import type { AuthResult, AuthTips } from '../../lib/types';
 import { DEFAULT_AUTH_MODAL_SELECTOR, currentPage, findAuthModal, globalPageRuntime, type PageRuntime } from '../../hub/page-ui';
 
@@ -17,13 +18,15 @@ export interface OpenAuthModalOptions extends Partial<AuthTips> {
 
 /**
  * Opens the current page's AuthModal from code (the `AuthModal.open` of the package entry) and resolves with the
- * user's `AuthResult`. Rejects with `UI_UNAVAILABLE` when the current page has no AuthModal.
+ * user's `AuthResult`. The tips given here are merged over the kit's defaults once, here (a field of the wrong type is
+ * skipped with a warning); the modal shows the result. Rejects with `UI_UNAVAILABLE` when the current page has no
+ * AuthModal.
  */
 export function openAuthModal(options: OpenAuthModalOptions = {}): Promise<AuthResult> {
   const { selector = DEFAULT_AUTH_MODAL_SELECTOR, runtime = globalPageRuntime, ...tips } = options;
   const modal = findAuthModal(currentPage(runtime), selector);
   if (!modal) return Promise.reject(new LoginError('UI_UNAVAILABLE', `the current page has no AuthModal matching "${selector}"`));
-  return modal.open(tips);
+  return modal.open(mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'AuthModal.open(tips)', tips }]));
 }
 
 /** Call-from-code API of the AuthModal component: `AuthModal.open({title, ...})` opens the current page's modal. */

@@ -7,7 +7,7 @@
  */
 import { cancelledResult } from '../common/auth-events';
 import { userAuthHub } from '../../hub/index';
-import { DEFAULT_AUTH_TIPS, mergeTips } from '../../lib/tips';
+import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import type { AuthResult, AuthTips } from '../../lib/types';
 import { authBehavior, EMPTY_PROFILE } from '../common/auth-behavior';
 import type { AuthModalData } from './types';
@@ -40,7 +40,8 @@ Component<
   },
   methods: {
     /**
-     * Shows the modal with `tips` merged over the defaults. Resolves with the user's `AuthResult` (never rejects).
+     * Shows the modal with `tips` — the tips the core merged for this login (defaults ← `config.tips` ← page ← call), shown
+     * as they are; keys missing from a partial set take the defaults. Resolves with the user's `AuthResult` (never rejects).
      * While it is open, further calls share the same promise.
      */
     open(tips?: Partial<AuthTips>): Promise<AuthResult> {
@@ -48,9 +49,9 @@ Component<
       let resolve!: (result: AuthResult) => void;
       const promise = new Promise<AuthResult>((r) => (resolve = r));
       this.pending = { promise, resolve };
-      const merged = mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'AuthModal.open(tips)', tips }]);
-      this.setData({ visible: true, tips: merged });
-      this.showAuthUi(merged.authType);
+      const shown: AuthTips = { ...DEFAULT_AUTH_TIPS, ...tips };
+      this.setData({ visible: true, tips: shown });
+      this.showAuthUi(shown.authType);
       return promise;
     },
     /** Closes the modal and publishes `result` (promise, `userAuthHub`, `result` event); no-op when not open. */

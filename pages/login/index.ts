@@ -8,7 +8,7 @@
  */
 import { cancelledResult } from '../../components/common/auth-events';
 import { userAuthHub } from '../../hub/index';
-import { DEFAULT_AUTH_TIPS, mergeTips } from '../../lib/tips';
+import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import type { AuthResult, AuthTips } from '../../lib/types';
 import { authBehavior, EMPTY_PROFILE } from '../../components/common/auth-behavior';
 
@@ -29,7 +29,8 @@ Component<
     attached() {
       this.done = false;
       const request = userAuthHub.request;
-      const tips = mergeTips(console, DEFAULT_AUTH_TIPS, [{ where: 'the login request', tips: request && request.tips }]);
+      // The tips the core merged for the waiting login, shown as they are (the defaults when no login waits).
+      const tips: AuthTips = { ...DEFAULT_AUTH_TIPS, ...(request && request.tips) };
       this.setData({ tips });
       this.showAuthUi(tips.authType);
     },

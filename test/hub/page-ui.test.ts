@@ -170,11 +170,11 @@ describe('providePageTips (Taro: useLoad + getCurrentInstance().page)', () => {
 });
 
 describe('openAuthModal (AuthModal.open)', () => {
-  it("opens the current page's modal with the given tips", async () => {
+  it("opens the current page's modal with the given tips merged over the defaults once, here", async () => {
     const open = jest.fn(async () => success);
     const page: PageLike = { selectComponent: () => ({ open }) };
     expect(await openAuthModal({ title: 'T', runtime: runtime([page]) })).toBe(success);
-    expect(open).toHaveBeenCalledWith({ title: 'T' });
+    expect(open).toHaveBeenCalledWith({ ...DEFAULT_AUTH_TIPS, title: 'T' });
   });
 
   it('rejects UI_UNAVAILABLE when the page has no AuthModal', async () => {
