@@ -6,6 +6,7 @@ import type { ServerContext } from './app';
 import { randomToken, sha256 } from './secrets';
 import { ContractError, wechatError } from './errors';
 import { verifyUserInfo } from './open-data';
+import { checkAvatarImage } from './avatar-image';
 import { code2Session, getPhoneNumber, WeChatApiError, type WeChatApp } from './wechat-client';
 
 const str = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
@@ -131,16 +132,17 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
 
     let profile: { nickName: string; avatarUrl?: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
+    if (body.profile) checkAvatarUrl(body.profile.avatarUrl);
     const phone = body.phoneCode ? await exchangePhoneCode(wxApp, body.phoneCode) : undefined;
-    await checkPhoneFree(phone, existing?.id ?? (await store.userByOpenid(body.source, identity.openid))?.id);
     const avatarId = avatarIdOf(profile?.avatarUrl);
     if (avatarId) await store.claimAvatar(avatarId);
-    // An upsert: two simultaneous registrations of one new user both land on the same row.
+    // Insert-or-get: two simultaneous registrations of one new user (or of one unionid in two mini-programs) land on
+    // the same row. A phone number bound to another account throws PhoneTakenError (409), the database deciding.
     const { user: registered, created } = existing
       ? { user: existing, created: false }
       : await store.registerUser(newAccount(body.source, identity, profile, phone ?? null));
+    if (!created && phone) await store.updatePhone(registered.id, phone); // first: a 409 leaves the profile as it was
     if (!created && profile) await store.updateProfile(registered.id, profile.nickName, profile.avatarUrl ?? null);
-    if (!created && phone) await store.updatePhone(registered.id, phone);
     const user = created ? registered : (await store.userById(registered.id))!;
     return { ...(await issueTokens(user, undefined, body.source)), isNewUser: !existing && created };
   });
@@ -163,13 +165,19 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     };
   }
 
-  /** A phone number belongs to one account: binding it to another answers 409 `ACCOUNT_CONFLICT` (no automatic merge). */
-  async function checkPhoneFree(phone: string | undefined, userId: string | undefined): Promise<void> {
-    if (!phone) return;
-    const holder = await store.userByPhone(phone);
-    if (holder && holder.id !== userId) {
-      throw new ContractError(409, 'ACCOUNT_CONFLICT', 'this phone number is bound to another account');
+  /**
+   * A profile's `avatarUrl` is stored only when it is empty, an `https:` URL, or one of this server's avatar links:
+   * `javascript:`, `data:` and the like are 400 `BAD_REQUEST` (a client that renders the URL must not run it).
+   */
+  function checkAvatarUrl(url: string | undefined): void {
+    if (!url || avatarIdOf(url)) return;
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      protocol = '';
     }
+    if (protocol !== 'https:') throw new ContractError(400, 'BAD_REQUEST', 'profile.avatarUrl must be an https: URL');
   }
 
   // Step-up (contract 1.2): a logged-in user adds what the product needs now — a profile or a phone number.
@@ -178,13 +186,18 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     const body = request.body as { profile?: { nickName: string; avatarUrl?: string }; phoneCode?: string };
     if (!body.profile === !body.phoneCode) throw new ContractError(400, 'BAD_REQUEST', 'give exactly one of profile and phoneCode');
     if (body.profile) {
+      checkAvatarUrl(body.profile.avatarUrl);
       const avatarId = avatarIdOf(body.profile.avatarUrl);
       if (avatarId) await store.claimAvatar(avatarId);
       await store.updateProfile(user.id, body.profile.nickName, body.profile.avatarUrl ?? null);
     } else {
-      const phone = await exchangePhoneCode(appOf(user.source)!, body.phoneCode!);
-      await checkPhoneFree(phone, user.id);
-      await store.updatePhone(user.id, phone);
+      // A session of a mini-program this instance does not serve (a sibling's token, same secret): its phone code
+      // can only be exchanged by that mini-program's own credentials.
+      const wxApp = appOf(user.source);
+      if (!wxApp)
+        throw new ContractError(400, 'BAD_REQUEST', `this server does not serve the mini-program "${user.source}" of this session`);
+      const phone = await exchangePhoneCode(wxApp, body.phoneCode!);
+      await store.updatePhone(user.id, phone); // PhoneTakenError → 409 ACCOUNT_CONFLICT
     }
     return { user: ctx.publicUser((await store.userById(user.id))!) };
   });
@@ -226,20 +239,27 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       throw new ContractError(401, 'TOKEN_INVALID', 'an avatar upload needs a valid loginTicket field or an access token');
     }
     const owner = user ? `${user.source}:${user.openid}` : `${source}:${validTicket!.openid}`;
-    if ((await store.countAvatars(owner, now() - 86_400_000)) >= avatarsPerDay) {
+    const id = crypto.randomUUID();
+    const claimed = user !== null; // with a ticket: claimed when the authorize call names it, else purged after an hour
+    // Reserve, then read and store: the daily cap is counted atomically, so parallel uploads cannot all pass it.
+    if (!(await store.reserveAvatar({ id, source, owner, now: now(), claimed }, now() - 86_400_000, avatarsPerDay))) {
       throw new ContractError(429, 'RATE_LIMITED', `at most ${avatarsPerDay} avatar uploads a day`, { retryAfter: 3600 });
     }
-    let data: Buffer;
+    let stored = false;
     try {
-      data = await file.toBuffer();
-    } catch (error) {
-      throw new ContractError(400, 'BAD_REQUEST', `the avatar could not be read: ${(error as Error).message}`);
+      let data: Buffer;
+      try {
+        data = await file.toBuffer();
+      } catch (error) {
+        throw new ContractError(400, 'BAD_REQUEST', `the avatar could not be read: ${(error as Error).message}`);
+      }
+      const image = checkAvatarImage(data);
+      if ('refused' in image) throw new ContractError(400, 'BAD_REQUEST', image.refused);
+      await store.saveAvatar({ id, source, owner, contentType: image.contentType, data, now: now(), claimed });
+      stored = true;
+    } finally {
+      if (!stored) await store.releaseAvatar(id);
     }
-    const type = imageType(data);
-    if (!type) throw new ContractError(400, 'BAD_REQUEST', 'the avatar must be a PNG, JPEG or WebP image');
-    const id = crypto.randomUUID();
-    // An upload with a ticket is claimed when the authorize call names it; one never named is purged after an hour.
-    await store.saveAvatar({ id, source, owner, contentType: type, data, now: now(), claimed: user !== null });
     const avatarUrl = `${ctx.publicBaseURL()}/avatars/${id}`;
     if (user) await store.updateProfile(user.id, user.nick_name, avatarUrl); // after a login: it is the user's avatar now
     return { avatarUrl };
@@ -247,7 +267,14 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   app.get('/avatars/:id', async (request, reply) => {
     const row = await store.avatar((request.params as { id: string }).id);
     if (!row) throw new ContractError(404, 'NOT_FOUND', 'no such avatar');
-    return reply.type(row.content_type).header('x-content-type-options', 'nosniff').send(row.data);
+    // Served as an image and nothing else: a polyglot (image magic followed by HTML or SVG) opened as a page downloads
+    // instead of rendering, and a sandboxing CSP forbids scripts, styles and frames if anything renders it anyway.
+    return reply
+      .type(row.content_type)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', `attachment; filename="avatar.${row.content_type.slice('image/'.length)}"`)
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .send(row.data);
   });
 
   app.post(
@@ -279,12 +306,4 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       return reply.code(204).send();
     },
   );
-}
-
-/** The content type of an image by its magic bytes (PNG, JPEG, WebP), never by what the client declared. */
-function imageType(data: Buffer): string | null {
-  if (data.length >= 8 && data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (data.length >= 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'image/jpeg';
-  if (data.length >= 12 && data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
-  return null;
 }
