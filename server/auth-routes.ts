@@ -217,7 +217,12 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   // Optional capability of the contract: the temporary avatar from chooseAvatar, uploaded before the authorize call
   // (with the login ticket) or later (with an access token). Fields before the file: source, loginTicket.
   await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 3, parts: 4 } });
-  app.post('/auth/avatar', async (request) => {
+  // A refused upload ends its connection: the rest of the body (up to 1 MB) is neither read nor waited for, and the
+  // socket does not linger until a timeout with the client still sending.
+  const closeOnError = {
+    onError: async (_request: unknown, reply: { header(name: string, value: string): unknown }) => void reply.header('connection', 'close'),
+  };
+  app.post('/auth/avatar', closeOnError, async (request) => {
     if (!request.isMultipart()) throw new ContractError(400, 'BAD_REQUEST', 'a multipart/form-data body is required');
     await ctx.limit(`avatar-ip:${request.ip}`, limits.perIp);
     let file;
