@@ -7,7 +7,7 @@
  */
 import crypto from 'crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { registerAuthRoutes } from './auth-routes';
 import { registerDemoRoutes } from './demo-routes';
 import { ContractError } from './errors';
@@ -265,25 +265,26 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (!header && optional) return null;
     const match = BEARER.exec(header ?? '');
     if (!match) throw new ContractError(401, 'TOKEN_INVALID', 'missing or malformed bearer token');
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(match[1], key, {
+      ({ payload } = await jwtVerify(match[1], key, {
         algorithms: ['HS256'],
         currentDate: new Date(now()),
         requiredClaims: ['exp', 'iat', 'sub'],
         maxTokenAge: accessTtl,
-      });
-      if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
-        throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
-      if (typeof payload.fam === 'string' && (await store.isFamilyRevoked(payload.fam)))
-        throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
-      const user = typeof payload.sub === 'string' ? await store.userById(payload.sub) : undefined;
-      if (!user) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
-      return typeof payload.src === 'string' ? { ...user, source: payload.src } : user;
+      }));
     } catch (error) {
-      if (error instanceof ContractError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new ContractError(401, 'TOKEN_EXPIRED', 'access token expired');
       throw new ContractError(401, 'TOKEN_INVALID', 'access token invalid');
     }
+    if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
+      throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
+    // Outside the try: a database that fails here is a 500 the operator sees, never a 401 verdict on a valid token.
+    if (typeof payload.fam === 'string' && (await store.isFamilyRevoked(payload.fam)))
+      throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
+    const user = typeof payload.sub === 'string' ? await store.userById(payload.sub) : undefined;
+    if (!user) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
+    return typeof payload.src === 'string' ? { ...user, source: payload.src } : user;
   }
 
   const context: ServerContext = {
