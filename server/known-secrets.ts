@@ -12,6 +12,7 @@ export const COMMITTED_SECRETS: readonly string[] = [
   'bench-only-secret-'.padEnd(40, 'x'),
   'a-deployment-secret-of-its-own-0123456789',
   'the-secret-all-instances-share-0123456789',
+  'an-operators-test-secret-of-its-own-0123456789',
 ];
 
 /** Fewer distinct characters than this is no random secret (`'x'.repeat(32)`); 32 random base64 characters have ~25. */
