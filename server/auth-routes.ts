@@ -1,7 +1,7 @@
 /** The contract's routes: `POST /auth/login`, `/auth/refresh`, `/auth/logout`, and the avatar upload. */
 import crypto from 'crypto';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from './app';
 import { randomToken, sha256 } from './secrets';
 import { ContractError, wechatError } from './errors';
@@ -106,6 +106,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     const body = request.body as LoginBody;
     const wxApp = appOf(body.source);
     if (!wxApp) throw new ContractError(400, 'BAD_REQUEST', `unknown source "${body.source}"`);
+    if (body.profile) checkAvatarUrl(body.profile.avatarUrl); // before the ticket is spent
     await ctx.limit(`ip:${request.ip}`, limits.perIp);
     const identity = await identify(body, wxApp);
     await ctx.limit(`openid:${body.source}:${identity.openid}`, limits.perOpenid);
@@ -132,7 +133,6 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
 
     let profile: { nickName: string; avatarUrl?: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
-    if (body.profile) checkAvatarUrl(body.profile.avatarUrl);
     const phone = body.phoneCode ? await exchangePhoneCode(wxApp, body.phoneCode) : undefined;
     const avatarId = avatarIdOf(profile?.avatarUrl);
     if (avatarId) await store.claimAvatar(avatarId);
@@ -219,9 +219,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 3, parts: 4 } });
   // A refused upload ends its connection: the rest of the body (up to 1 MB) is neither read nor waited for, and the
   // socket does not linger until a timeout with the client still sending.
-  const closeOnError = {
-    onError: async (_request: unknown, reply: { header(name: string, value: string): unknown }) => void reply.header('connection', 'close'),
-  };
+  const closeOnError = { onError: async (_request: unknown, reply: FastifyReply) => void reply.header('connection', 'close') };
   app.post('/auth/avatar', closeOnError, async (request) => {
     if (!request.isMultipart()) throw new ContractError(400, 'BAD_REQUEST', 'a multipart/form-data body is required');
     await ctx.limit(`avatar-ip:${request.ip}`, limits.perIp);

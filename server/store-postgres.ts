@@ -144,9 +144,6 @@ export class PostgresStore implements Store {
   async userByUnionid(unionid: string) {
     return user((await this.pool.query(USER_BY_UNIONID, [unionid])).rows[0]);
   }
-  async userByPhone(phone: string) {
-    return user((await this.pool.query('SELECT * FROM users WHERE phone = $1 LIMIT 1', [phone])).rows[0]);
-  }
   async linkIdentity(source: string, openid: string, userId: string) {
     await this.pool.query('INSERT INTO identities (source, openid, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
       source,

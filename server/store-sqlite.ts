@@ -79,7 +79,6 @@ export class SqliteStore implements Store {
         'SELECT users.* FROM identities JOIN users ON users.id = identities.user_id WHERE identities.source = ? AND identities.openid = ?',
       ),
       userByUnionid: db.prepare<[string], UserRow>('SELECT * FROM users WHERE unionid = ? ORDER BY created_at LIMIT 1'),
-      userByPhone: db.prepare<[string], UserRow>('SELECT * FROM users WHERE phone = ? LIMIT 1'),
       linkIdentity: db.prepare('INSERT INTO identities (source, openid, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
       insertUser: db.prepare(
@@ -124,9 +123,6 @@ export class SqliteStore implements Store {
   }
   async userByUnionid(unionid: string) {
     return this.q.userByUnionid.get(unionid);
-  }
-  async userByPhone(phone: string) {
-    return this.q.userByPhone.get(phone);
   }
   async linkIdentity(source: string, openid: string, userId: string) {
     this.q.linkIdentity.run(source, openid, userId);

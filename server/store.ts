@@ -97,8 +97,6 @@ export interface Store {
   userByOpenid(source: string, openid: string): Promise<UserRow | undefined>;
   /** An account with this `unionid` (from any mini-program of the same Open Platform account). */
   userByUnionid(unionid: string): Promise<UserRow | undefined>;
-  /** The account a phone number is bound to. */
-  userByPhone(phone: string): Promise<UserRow | undefined>;
   /** Links `openid` of mini-program `source` to an existing account (idempotent). */
   linkIdentity(source: string, openid: string, userId: string): Promise<void>;
   userById(id: string): Promise<UserRow | undefined>;

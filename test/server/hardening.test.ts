@@ -33,6 +33,7 @@ beforeAll(async () => {
     WECHAT_API_BASE: emulator.baseURL,
     PUBLIC_BASE_URL: 'https://api.example.com',
     TRUST_PROXY: '127.0.0.1',
+    LOG_LEVEL: 'warn',
   });
 });
 afterAll(async () => {
