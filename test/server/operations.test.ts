@@ -13,6 +13,7 @@ import path from 'path';
 import { WeChatEmulator } from '../../emulator/wechat';
 import { startServer, type RunningServer } from '../../server/main';
 import { startStack } from '../../scripts/stack';
+import { openSqliteStore } from '../../server/store-sqlite';
 import { png } from '../helpers/images';
 
 const root = path.resolve(__dirname, '../..');
@@ -140,6 +141,42 @@ describe('JWT_SECRET in production', () => {
     const server = await startServer(deployment({ NODE_ENV: 'production', JWT_SECRET: crypto.randomBytes(24).toString('base64') }));
     expect((await fetch(`${server.url}/api/feed`)).status).toBe(200);
     await server.close();
+  });
+});
+
+describe('the production log', () => {
+  it("logs a server error as one JSON line with its route, leaving out the database's detail and masking credentials", async () => {
+    const lines: string[] = [];
+    const store = openSqliteStore(':memory:');
+    // A database failure whose error, like Postgres's, quotes row values in `detail` and a credential in its message.
+    store.userByOpenid = async () => {
+      throw Object.assign(new Error('lookup failed near js_code=0a1b2c3d for Bearer eyJhbGciOi.eyJzdWIi.c2ln'), {
+        code: 'XX000',
+        detail: 'Key (phone)=(13900000000) already exists.',
+      });
+    };
+    const stack = await startStack({ server: { store, logger: { stream: { write: (line: string) => void lines.push(line) } } } });
+    try {
+      const code = stack.emulator.issueCode('logged');
+      const response = await fetch(`${stack.baseURL}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.77' },
+        body: JSON.stringify({ source: 'demo-app', mode: 'silent', code }),
+      });
+      expect(response.status).toBe(500);
+      const errors = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({
+        msg: 'server error',
+        req: { method: 'POST', route: '/auth/login' },
+        err: { type: 'Error', code: 'XX000', message: 'lookup failed near js_code=[redacted] for Bearer [redacted]' },
+      });
+      const all = lines.join('');
+      for (const secret of [code, '0a1b2c3d', 'eyJhbGciOi', '13900000000', '203.0.113.77'])
+        expect([secret, all.includes(secret)]).toEqual([secret, false]);
+    } finally {
+      await stack.close();
+    }
   });
 });
 
