@@ -319,7 +319,9 @@ export class PostgresStore implements Store {
     return this.pool.transaction(async (client) => ({
       tickets: (await client.query('DELETE FROM login_tickets WHERE expires_at < $1', [now])).rowCount,
       refreshTokens: (await client.query('DELETE FROM refresh_tokens WHERE expires_at < $1', [now])).rowCount,
-      avatars: (await client.query('DELETE FROM avatars WHERE claimed = FALSE AND created_at < $1', [now - keepMs])).rowCount,
+      // Unclaimed uploads, and reservations never filled (an instance that died between reserving and storing).
+      avatars: (await client.query("DELETE FROM avatars WHERE (claimed = FALSE OR content_type = '') AND created_at < $1", [now - keepMs]))
+        .rowCount,
       // Rate-limit windows end within minutes; older counters only take room.
       ...((await client.query('DELETE FROM rate_limits WHERE window_start < $1', [now - keepMs])) && {}),
     }));

@@ -111,7 +111,8 @@ export class SqliteStore implements Store {
       countAvatars: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM avatars WHERE owner = ? AND created_at >= ?'),
       purgeTickets: db.prepare('DELETE FROM login_tickets WHERE expires_at < ?'),
       purgeRefresh: db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
-      purgeAvatars: db.prepare('DELETE FROM avatars WHERE claimed = 0 AND created_at < ?'),
+      // Unclaimed uploads, and reservations never filled (a process that died between reserving and storing).
+      purgeAvatars: db.prepare("DELETE FROM avatars WHERE (claimed = 0 OR content_type = '') AND created_at < ?"),
     };
   }
 

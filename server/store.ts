@@ -158,6 +158,7 @@ export interface Store {
     now: number;
     claimed: boolean;
   }): Promise<void>;
+  /** A stored avatar (never a reservation not yet filled). */
   avatar(id: string): Promise<{ content_type: string; data: Buffer } | undefined>;
   /** A login's profile named this avatar: it is kept by the purge. */
   claimAvatar(id: string): Promise<void>;
@@ -170,7 +171,10 @@ export interface Store {
    */
   hitRateLimit(key: string, limit: number, windowMs: number, now: number): Promise<number>;
 
-  /** Removes expired tickets, used or expired refresh tokens older than `keepMs`, and unclaimed avatars older than `keepMs`. */
+  /**
+   * Removes expired tickets, expired refresh tokens, and avatars older than `keepMs` that are unclaimed or reservations
+   * never filled.
+   */
   purge(now: number, keepMs: number): Promise<Purged>;
   close(): Promise<void>;
 }
