@@ -127,7 +127,7 @@ describe('avatars: the cap holds under parallel uploads, bombs and polyglots are
     expect(stored).toBeLessThanOrEqual(10);
     expect(stored).toBeGreaterThan(0);
     expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
-  });
+  }, 60_000); // 60 MB over loopback on a shared machine
 
   it.each<[string, Buffer]>([
     ['a valid 5000 × 5000 PNG of a few KB (25 MB decoded)', png(5000, 5000)],
