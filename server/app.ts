@@ -7,12 +7,13 @@
  */
 import crypto from 'crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { registerAuthRoutes } from './auth-routes';
 import { registerDemoRoutes } from './demo-routes';
 import { ContractError } from './errors';
+import { productionLogging } from './logging';
 import { randomToken, sha256 } from './secrets';
-import type { Store, UserRow } from './store';
+import { PhoneTakenError, type Store, type UserRow } from './store';
 import type { WeChatApp } from './wechat-client';
 
 export { ContractError } from './errors';
@@ -57,9 +58,33 @@ export interface ServerOptions {
    * (default 3600; 0: never, e.g. in tests that call `purge` themselves).
    */
   purgeIntervalSeconds?: number;
-  /** Trust `X-Forwarded-For` from a reverse proxy (Fastify's `trustProxy`), so the per-IP limits see the client's IP. */
-  trustProxy?: boolean | string | string[];
-  logger?: boolean;
+  /**
+   * The reverse proxies in front, so that the per-IP limits key on the client address a trusted proxy appended to
+   * `X-Forwarded-For`, never on an entry the client wrote itself. The client is the first address, read from the
+   * right (the socket's peer, then `X-Forwarded-For` right to left), that is not a trusted proxy:
+   * - the proxies' addresses or CIDR ranges (an array, or a comma-separated string; proxy-addr's `loopback`,
+   *   `linklocal` and `uniquelocal` name ranges) — the strict form;
+   * - `true`: a proxy on this host (`loopback`), the only place one can be when the server listens on 127.0.0.1 as
+   *   `main.ts` does (never "the left-most entry", which the client chooses);
+   * - a hop count `n`: the `n`-th address from the right, whoever connected — only when nothing but the proxies can
+   *   reach the server.
+   * Default: no proxy, the socket's peer.
+   */
+  trustProxy?: boolean | number | string | string[];
+  /**
+   * The production log (`logging.ts`: JSON lines on standard output, server errors only, no credentials or personal
+   * data): `true`, or its `level` (default `info`) and a `stream` instead of standard output. Default: no log.
+   */
+  logger?: boolean | { level?: string; stream?: { write(line: string): void } };
+  /**
+   * Bounds on slow clients, in ms (each connection costs a file descriptor until it ends): `headers` — the whole
+   * request head must arrive within it (default 10 000); `request` — the whole request, body included (default
+   * 60 000: a 1 MB avatar at 150 kbit/s); `idle` — a socket silent that long is closed (default 30 000);
+   * `keepAlive` — an idle keep-alive connection is closed after it (default 72 000, above the 60 s upstream idle
+   * timeout of common proxies); `check` — how often head and request deadlines are checked (default 1 000; Node's
+   * own default of 30 000 would let a slow socket live 30 s past its deadline).
+   */
+  timeouts?: { headers?: number; request?: number; idle?: number; keepAlive?: number; check?: number };
 }
 
 /** What the route modules share: the options, the clock, the store, the rate limits and the token helpers. */
@@ -113,6 +138,17 @@ export interface TokenBody {
   user: PublicUser;
 }
 
+/** `Authorization: Bearer <token>`: the scheme is case-insensitive (RFC 9110 §11.1), then one or more spaces. */
+const BEARER = /^bearer +(\S+)$/i;
+
+/** Fastify's `trustProxy` for `ServerOptions.trustProxy` (a hop count is a function: Fastify 5 ignores a number). */
+function trustedProxies(trust: ServerOptions['trustProxy']): boolean | string | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === true) return 'loopback';
+  if (typeof trust !== 'number') return trust ?? false;
+  if (!(Number.isInteger(trust) && trust >= 0)) throw new Error(`trustProxy: a hop count must be a whole number, got ${trust}`);
+  return (_address, hop) => hop < trust;
+}
+
 /** Lifetimes (s) are validated at start-up: a typo such as `15m` refuses to start instead of failing every login. */
 function seconds(value: number | undefined, fallback: number, name: string): number {
   const result = value ?? fallback;
@@ -135,29 +171,38 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (retryAfter) throw new ContractError(429, 'RATE_LIMITED', 'too many requests, try again later', { retryAfter });
   };
 
+  const timeouts = { headers: 10_000, request: 60_000, idle: 30_000, keepAlive: 72_000, check: 1_000, ...options.timeouts };
+  const log = options.logger;
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(log ? productionLogging(log === true ? undefined : log.level, log === true ? undefined : log.stream) : { logger: false }),
     bodyLimit: 16 * 1024,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: trustedProxies(options.trustProxy),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    connectionTimeout: timeouts.idle,
+    keepAliveTimeout: timeouts.keepAlive,
+    requestTimeout: timeouts.request,
+    http: { headersTimeout: timeouts.headers, requestTimeout: timeouts.request, connectionsCheckingInterval: timeouts.check },
   });
   const purgeEvery = (options.purgeIntervalSeconds ?? 3600) * 1000;
   if (purgeEvery > 0) {
     const timer = setInterval(() => {
-      store.purge(now(), 3_600_000).catch((error: unknown) => app.log.error(error));
+      store.purge(now(), 3_600_000).catch((error: unknown) => app.log.error({ err: error }, 'purge failed'));
     }, purgeEvery);
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));
   }
   app.addHook('onClose', async () => store.close());
 
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    // The database's unique index on users.phone decided: the number is another account's (contract: no merge).
+    if (error instanceof PhoneTakenError) error = new ContractError(409, 'ACCOUNT_CONFLICT', error.message);
     if (error instanceof ContractError) {
+      if (error.statusCode >= 500) request.log.warn({ req: request, code: error.code, message: error.message }, 'service unavailable');
       return reply.code(error.statusCode).send({ code: error.code, message: error.message, ...error.extra });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ code: 'BAD_REQUEST', message: error.message });
-    app.log.error(error);
+    request.log.error({ req: request, err: error }, 'server error');
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   });
   // Token responses must not be cached (RFC 6749 §5.1; contract "Every token response").
@@ -204,7 +249,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   async function bearerFamily(authorization: string | undefined): Promise<string | null> {
-    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
+    const match = BEARER.exec(authorization ?? '');
     if (!match) return null;
     try {
       // The signature is what matters here: a logout with an expired access token still revokes its family.
@@ -218,27 +263,28 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   async function authenticate(request: FastifyRequest, optional = false): Promise<UserRow | null> {
     const header = request.headers.authorization;
     if (!header && optional) return null;
-    const match = /^Bearer (\S+)$/.exec(header ?? '');
+    const match = BEARER.exec(header ?? '');
     if (!match) throw new ContractError(401, 'TOKEN_INVALID', 'missing or malformed bearer token');
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(match[1], key, {
+      ({ payload } = await jwtVerify(match[1], key, {
         algorithms: ['HS256'],
         currentDate: new Date(now()),
         requiredClaims: ['exp', 'iat', 'sub'],
         maxTokenAge: accessTtl,
-      });
-      if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
-        throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
-      if (typeof payload.fam === 'string' && (await store.isFamilyRevoked(payload.fam)))
-        throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
-      const user = typeof payload.sub === 'string' ? await store.userById(payload.sub) : undefined;
-      if (!user) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
-      return typeof payload.src === 'string' ? { ...user, source: payload.src } : user;
+      }));
     } catch (error) {
-      if (error instanceof ContractError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new ContractError(401, 'TOKEN_EXPIRED', 'access token expired');
       throw new ContractError(401, 'TOKEN_INVALID', 'access token invalid');
     }
+    if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
+      throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
+    // Outside the try: a database that fails here is a 500 the operator sees, never a 401 verdict on a valid token.
+    if (typeof payload.fam === 'string' && (await store.isFamilyRevoked(payload.fam)))
+      throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
+    const user = typeof payload.sub === 'string' ? await store.userById(payload.sub) : undefined;
+    if (!user) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
+    return typeof payload.src === 'string' ? { ...user, source: payload.src } : user;
   }
 
   const context: ServerContext = {

@@ -1,11 +1,12 @@
 /** The contract's routes: `POST /auth/login`, `/auth/refresh`, `/auth/logout`, and the avatar upload. */
 import crypto from 'crypto';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from './app';
 import { randomToken, sha256 } from './secrets';
 import { ContractError, wechatError } from './errors';
 import { verifyUserInfo } from './open-data';
+import { checkAvatarImage } from './avatar-image';
 import { code2Session, getPhoneNumber, WeChatApiError, type WeChatApp } from './wechat-client';
 
 const str = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
@@ -105,6 +106,7 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     const body = request.body as LoginBody;
     const wxApp = appOf(body.source);
     if (!wxApp) throw new ContractError(400, 'BAD_REQUEST', `unknown source "${body.source}"`);
+    if (body.profile) checkAvatarUrl(body.profile.avatarUrl); // before the ticket is spent
     await ctx.limit(`ip:${request.ip}`, limits.perIp);
     const identity = await identify(body, wxApp);
     await ctx.limit(`openid:${body.source}:${identity.openid}`, limits.perOpenid);
@@ -132,15 +134,15 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     let profile: { nickName: string; avatarUrl?: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
     const phone = body.phoneCode ? await exchangePhoneCode(wxApp, body.phoneCode) : undefined;
-    await checkPhoneFree(phone, existing?.id ?? (await store.userByOpenid(body.source, identity.openid))?.id);
     const avatarId = avatarIdOf(profile?.avatarUrl);
     if (avatarId) await store.claimAvatar(avatarId);
-    // An upsert: two simultaneous registrations of one new user both land on the same row.
+    // Insert-or-get: two simultaneous registrations of one new user (or of one unionid in two mini-programs) land on
+    // the same row. A phone number bound to another account throws PhoneTakenError (409), the database deciding.
     const { user: registered, created } = existing
       ? { user: existing, created: false }
       : await store.registerUser(newAccount(body.source, identity, profile, phone ?? null));
+    if (!created && phone) await store.updatePhone(registered.id, phone); // first: a 409 leaves the profile as it was
     if (!created && profile) await store.updateProfile(registered.id, profile.nickName, profile.avatarUrl ?? null);
-    if (!created && phone) await store.updatePhone(registered.id, phone);
     const user = created ? registered : (await store.userById(registered.id))!;
     return { ...(await issueTokens(user, undefined, body.source)), isNewUser: !existing && created };
   });
@@ -163,13 +165,19 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     };
   }
 
-  /** A phone number belongs to one account: binding it to another answers 409 `ACCOUNT_CONFLICT` (no automatic merge). */
-  async function checkPhoneFree(phone: string | undefined, userId: string | undefined): Promise<void> {
-    if (!phone) return;
-    const holder = await store.userByPhone(phone);
-    if (holder && holder.id !== userId) {
-      throw new ContractError(409, 'ACCOUNT_CONFLICT', 'this phone number is bound to another account');
+  /**
+   * A profile's `avatarUrl` is stored only when it is empty, an `https:` URL, or one of this server's avatar links:
+   * `javascript:`, `data:` and the like are 400 `BAD_REQUEST` (a client that renders the URL must not run it).
+   */
+  function checkAvatarUrl(url: string | undefined): void {
+    if (!url || avatarIdOf(url)) return;
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      protocol = '';
     }
+    if (protocol !== 'https:') throw new ContractError(400, 'BAD_REQUEST', 'profile.avatarUrl must be an https: URL');
   }
 
   // Step-up (contract 1.2): a logged-in user adds what the product needs now — a profile or a phone number.
@@ -178,13 +186,18 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     const body = request.body as { profile?: { nickName: string; avatarUrl?: string }; phoneCode?: string };
     if (!body.profile === !body.phoneCode) throw new ContractError(400, 'BAD_REQUEST', 'give exactly one of profile and phoneCode');
     if (body.profile) {
+      checkAvatarUrl(body.profile.avatarUrl);
       const avatarId = avatarIdOf(body.profile.avatarUrl);
       if (avatarId) await store.claimAvatar(avatarId);
       await store.updateProfile(user.id, body.profile.nickName, body.profile.avatarUrl ?? null);
     } else {
-      const phone = await exchangePhoneCode(appOf(user.source)!, body.phoneCode!);
-      await checkPhoneFree(phone, user.id);
-      await store.updatePhone(user.id, phone);
+      // A session of a mini-program this instance does not serve (a sibling's token, same secret): its phone code
+      // can only be exchanged by that mini-program's own credentials.
+      const wxApp = appOf(user.source);
+      if (!wxApp)
+        throw new ContractError(400, 'BAD_REQUEST', `this server does not serve the mini-program "${user.source}" of this session`);
+      const phone = await exchangePhoneCode(wxApp, body.phoneCode!);
+      await store.updatePhone(user.id, phone); // PhoneTakenError → 409 ACCOUNT_CONFLICT
     }
     return { user: ctx.publicUser((await store.userById(user.id))!) };
   });
@@ -204,7 +217,10 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   // Optional capability of the contract: the temporary avatar from chooseAvatar, uploaded before the authorize call
   // (with the login ticket) or later (with an access token). Fields before the file: source, loginTicket.
   await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 1, fields: 3, parts: 4 } });
-  app.post('/auth/avatar', async (request) => {
+  // A refused upload ends its connection: the rest of the body (up to 1 MB) is neither read nor waited for, and the
+  // socket does not linger until a timeout with the client still sending.
+  const closeOnError = { onError: async (_request: unknown, reply: FastifyReply) => void reply.header('connection', 'close') };
+  app.post('/auth/avatar', closeOnError, async (request) => {
     if (!request.isMultipart()) throw new ContractError(400, 'BAD_REQUEST', 'a multipart/form-data body is required');
     await ctx.limit(`avatar-ip:${request.ip}`, limits.perIp);
     let file;
@@ -226,20 +242,27 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       throw new ContractError(401, 'TOKEN_INVALID', 'an avatar upload needs a valid loginTicket field or an access token');
     }
     const owner = user ? `${user.source}:${user.openid}` : `${source}:${validTicket!.openid}`;
-    if ((await store.countAvatars(owner, now() - 86_400_000)) >= avatarsPerDay) {
+    const id = crypto.randomUUID();
+    const claimed = user !== null; // with a ticket: claimed when the authorize call names it, else purged after an hour
+    // Reserve, then read and store: the daily cap is counted atomically, so parallel uploads cannot all pass it.
+    if (!(await store.reserveAvatar({ id, source, owner, now: now(), claimed }, now() - 86_400_000, avatarsPerDay))) {
       throw new ContractError(429, 'RATE_LIMITED', `at most ${avatarsPerDay} avatar uploads a day`, { retryAfter: 3600 });
     }
-    let data: Buffer;
+    let stored = false;
     try {
-      data = await file.toBuffer();
-    } catch (error) {
-      throw new ContractError(400, 'BAD_REQUEST', `the avatar could not be read: ${(error as Error).message}`);
+      let data: Buffer;
+      try {
+        data = await file.toBuffer();
+      } catch (error) {
+        throw new ContractError(400, 'BAD_REQUEST', `the avatar could not be read: ${(error as Error).message}`);
+      }
+      const image = checkAvatarImage(data);
+      if ('refused' in image) throw new ContractError(400, 'BAD_REQUEST', image.refused);
+      await store.saveAvatar({ id, source, owner, contentType: image.contentType, data, now: now(), claimed });
+      stored = true;
+    } finally {
+      if (!stored) await store.releaseAvatar(id);
     }
-    const type = imageType(data);
-    if (!type) throw new ContractError(400, 'BAD_REQUEST', 'the avatar must be a PNG, JPEG or WebP image');
-    const id = crypto.randomUUID();
-    // An upload with a ticket is claimed when the authorize call names it; one never named is purged after an hour.
-    await store.saveAvatar({ id, source, owner, contentType: type, data, now: now(), claimed: user !== null });
     const avatarUrl = `${ctx.publicBaseURL()}/avatars/${id}`;
     if (user) await store.updateProfile(user.id, user.nick_name, avatarUrl); // after a login: it is the user's avatar now
     return { avatarUrl };
@@ -247,7 +270,14 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   app.get('/avatars/:id', async (request, reply) => {
     const row = await store.avatar((request.params as { id: string }).id);
     if (!row) throw new ContractError(404, 'NOT_FOUND', 'no such avatar');
-    return reply.type(row.content_type).header('x-content-type-options', 'nosniff').send(row.data);
+    // Served as an image and nothing else: a polyglot (image magic followed by HTML or SVG) opened as a page downloads
+    // instead of rendering, and a sandboxing CSP forbids scripts, styles and frames if anything renders it anyway.
+    return reply
+      .type(row.content_type)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', `attachment; filename="avatar.${row.content_type.slice('image/'.length)}"`)
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .send(row.data);
   });
 
   app.post(
@@ -279,12 +309,4 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       return reply.code(204).send();
     },
   );
-}
-
-/** The content type of an image by its magic bytes (PNG, JPEG, WebP), never by what the client declared. */
-function imageType(data: Buffer): string | null {
-  if (data.length >= 8 && data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (data.length >= 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'image/jpeg';
-  if (data.length >= 12 && data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
-  return null;
 }

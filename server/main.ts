@@ -2,20 +2,60 @@
  * Starts the reference server on 127.0.0.1 against WeChat (or a stand-in at `WECHAT_API_BASE`):
  *   WX_APPID + WX_SECRET (required), JWT_SECRET (required, >= 32 characters, not a secret from this repository),
  *   WECHAT_API_BASE (default `https://api.weixin.qq.com`), PORT (default 3000), DATABASE_URL (`postgres://...`: a
- *   Postgres shared by any number of instances) or DB_FILE (a SQLite file, created 0600; default ":memory:", so data
- *   lasts as long as the process), TRUST_PROXY (`true`, or the proxy's address: per-IP limits then see the client), SOURCE (default "demo-app"), REGISTRATION (`silent` | `authorize`, default authorize), ACCESS_TTL / REFRESH_TTL / REUSE_INTERVAL (s), PUBLIC_BASE_URL (the base of avatar links;
- *   default http://127.0.0.1:PORT).
- * It refuses to start without credentials and a secret of its own, whatever `NODE_ENV` says. For development with the
- * WeChat emulator, `npm run server` starts `scripts/dev-server.ts` instead.
+ *   Postgres shared by any number of instances) or DB_FILE (a SQLite file, created 0600, one process at a time;
+ *   default ":memory:", so data lasts as long as the process), TRUST_PROXY (the proxy in front: `true` for one on
+ *   this host, its addresses, or a hop count — see `trustProxyOf`), SOURCE (default "demo-app"), REGISTRATION
+ *   (`silent` | `authorize`, default authorize), ACCESS_TTL / REFRESH_TTL / REUSE_INTERVAL (s), PUBLIC_BASE_URL (the
+ *   base of avatar links; default http://127.0.0.1:PORT), RATE_LIMIT_PER_IP / RATE_LIMIT_PER_OPENID (logins and
+ *   refreshes a minute; default 120 / 20), AVATARS_PER_DAY (default 10), LOG_LEVEL (default `info`).
+ * It logs server errors as JSON lines on standard output (`logging.ts`). It refuses to start without credentials and
+ * a secret of its own, whatever `NODE_ENV` says, and with `NODE_ENV=production` also with any secret committed to this
+ * repository (`known-secrets.ts`). For development with the WeChat emulator, `npm run server` starts
+ * `scripts/dev-server.ts` instead.
  */
 import path from 'path';
-import { buildServer } from './app';
+import { buildServer, type ServerOptions } from './app';
+import { knownSecretReason } from './known-secrets';
 import type { Store } from './store';
 import { openPostgresStore, pgPool } from './store-postgres';
 import { openSqliteStore } from './store-sqlite';
 
-/** Secrets that were ever committed to this repository: they sign nothing real. */
+/** The secret the README once showed: refused whatever `NODE_ENV` says (the others of `known-secrets.ts` in production). */
 const PUBLIC_SECRETS = ['development-only-secret-change-me-0123456789'];
+
+/** A positive whole number from the environment variable `name`, or `fallback` when it is unset. */
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/**
+ * The rate limits from the environment: `RATE_LIMIT_PER_IP` (logins, refreshes and avatar uploads a minute per client
+ * address; default 120), `RATE_LIMIT_PER_OPENID` (logins a minute per WeChat user; default 20) and `AVATARS_PER_DAY`
+ * (avatar uploads per user in 24 hours; default 10).
+ * @throws Error naming the variable when one is not a positive whole number.
+ */
+export function rateLimitsOf(env: NodeJS.ProcessEnv): Pick<ServerOptions, 'rateLimit' | 'avatarsPerDay'> {
+  return {
+    rateLimit: { perIp: positiveInteger(env, 'RATE_LIMIT_PER_IP', 120), perOpenid: positiveInteger(env, 'RATE_LIMIT_PER_OPENID', 20) },
+    avatarsPerDay: positiveInteger(env, 'AVATARS_PER_DAY', 10),
+  };
+}
+
+/**
+ * `TRUST_PROXY`: unset, empty or `false` — no proxy; `true` — one proxy on this host (the server listens on 127.0.0.1,
+ * so a proxy can be nowhere else); a whole number — that many proxies, counted from the right of `X-Forwarded-For`;
+ * otherwise a comma-separated list of the proxies' addresses or CIDR ranges. Never the left-most entry, which the
+ * client writes (see `ServerOptions.trustProxy`).
+ */
+export function trustProxyOf(value: string | undefined): ServerOptions['trustProxy'] {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^[0-9]+$/.test(value)) return Number(value);
+  return value.split(',').map((entry) => entry.trim());
+}
 
 /** `DATABASE_URL=postgres://...` selects Postgres (several instances may share it); else SQLite at `DB_FILE`. */
 export async function openStore(env: NodeJS.ProcessEnv): Promise<Store> {
@@ -30,6 +70,7 @@ export function registrationOf(value: string | undefined): 'silent' | 'authorize
   throw new Error(`REGISTRATION must be "silent" or "authorize", got ${JSON.stringify(value)}`);
 }
 
+/** A started server: its base URL (`http://127.0.0.1:PORT`) and how to stop it. */
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
@@ -47,18 +88,29 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   if (!env.JWT_SECRET || PUBLIC_SECRETS.indexOf(env.JWT_SECRET) >= 0) {
     throw new Error(`refusing to start${where} without a JWT_SECRET of its own (>= 32 random characters)`);
   }
+  const known = env.NODE_ENV === 'production' ? knownSecretReason(env.JWT_SECRET) : null;
+  if (known) throw new Error(`refusing to start in production with this JWT_SECRET: ${known}; use >= 32 random characters of its own`);
   const source = env.SOURCE ?? 'demo-app';
-  const app = await buildServer({
-    store: await openStore(env),
+  const options: Omit<ServerOptions, 'store'> = {
     jwtSecret: env.JWT_SECRET,
     wechatBaseURL: env.WECHAT_API_BASE ?? 'https://api.weixin.qq.com',
     publicBaseURL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`,
     apps: { [source]: { appid: env.WX_APPID, secret: env.WX_SECRET, registration: registrationOf(env.REGISTRATION) } },
-    trustProxy: env.TRUST_PROXY === 'true' ? true : env.TRUST_PROXY || undefined,
+    trustProxy: trustProxyOf(env.TRUST_PROXY),
+    ...rateLimitsOf(env),
+    logger: { level: env.LOG_LEVEL || 'info' },
     accessTtlSeconds: env.ACCESS_TTL ? Number(env.ACCESS_TTL) : undefined,
     refreshTtlSeconds: env.REFRESH_TTL ? Number(env.REFRESH_TTL) : undefined,
     reuseIntervalSeconds: env.REUSE_INTERVAL ? Number(env.REUSE_INTERVAL) : undefined,
-  });
+  };
+  const store = await openStore(env);
+  let app;
+  try {
+    app = await buildServer({ ...options, store });
+  } catch (error) {
+    await store.close(); // a refused configuration leaves no database open (nor a SQLite file locked)
+    throw error;
+  }
   const url = await app.listen({ host: '127.0.0.1', port: env.PORT ? Number(env.PORT) : 3000 });
   return { url, close: () => app.close() };
 }

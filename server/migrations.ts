@@ -28,6 +28,23 @@ export function migrate(db: Migrator, migrations: readonly string[]): void | Pro
   return version instanceof Promise ? version.then((v) => run(v)) : run(version);
 }
 
+/**
+ * One account per phone number and per unionid, enforced by partial unique indexes (the same SQL on SQLite and
+ * Postgres): a check before a write cannot hold across instances. A database that already holds duplicates (written
+ * before this migration) keeps the number, or the unionid, on its oldest account and clears it on the others: their
+ * users are asked for the number again (and get 409 `ACCOUNT_CONFLICT`), and those accounts stay reachable by their
+ * own openid — the unionid lookup already chose the oldest account, so no login changes account.
+ */
+const UNIQUE_PHONE_AND_UNIONID = `
+   UPDATE users SET phone = NULL WHERE phone IS NOT NULL AND EXISTS (SELECT 1 FROM users AS older
+     WHERE older.phone = users.phone AND (older.created_at < users.created_at OR (older.created_at = users.created_at AND older.id < users.id)));
+   UPDATE users SET unionid = NULL WHERE unionid IS NOT NULL AND EXISTS (SELECT 1 FROM users AS older
+     WHERE older.unionid = users.unionid AND (older.created_at < users.created_at OR (older.created_at = users.created_at AND older.id < users.id)));
+   DROP INDEX users_phone;
+   DROP INDEX users_unionid;
+   CREATE UNIQUE INDEX users_phone_unique ON users (phone) WHERE phone IS NOT NULL;
+   CREATE UNIQUE INDEX users_unionid_unique ON users (unionid) WHERE unionid IS NOT NULL;`;
+
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS users (
      id TEXT PRIMARY KEY, source TEXT NOT NULL, openid TEXT NOT NULL, unionid TEXT,
@@ -54,6 +71,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `CREATE TABLE identities (source TEXT NOT NULL, openid TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (source, openid));
    INSERT INTO identities (source, openid, user_id) SELECT source, openid, id FROM users;
    CREATE INDEX users_phone ON users (phone);`,
+  // 4: uniqueness the database enforces (issue 27).
+  UNIQUE_PHONE_AND_UNIONID,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -81,4 +100,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `CREATE TABLE identities (source TEXT NOT NULL, openid TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (source, openid));
    INSERT INTO identities (source, openid, user_id) SELECT source, openid, id FROM users;
    CREATE INDEX users_phone ON users (phone);`,
+  // 3: uniqueness the database enforces (issue 27).
+  UNIQUE_PHONE_AND_UNIONID,
 ];

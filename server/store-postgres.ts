@@ -5,7 +5,16 @@
  * on PGlite (Postgres in-process) in unit tests.
  */
 import { migrate, POSTGRES_MIGRATIONS } from './migrations';
-import { refreshVerdict, type Purged, type RefreshRow, type Rotation, type Store, type TicketRow, type UserRow } from './store';
+import {
+  PhoneTakenError,
+  refreshVerdict,
+  type Purged,
+  type RefreshRow,
+  type Rotation,
+  type Store,
+  type TicketRow,
+  type UserRow,
+} from './store';
 
 /** What the store needs from a Postgres connection. */
 export interface SqlClient {
@@ -105,6 +114,16 @@ async function revoke(client: SqlClient, family: string, now: number): Promise<v
   await client.query('INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [family, now]);
 }
 
+const USER_BY_OPENID =
+  'SELECT users.* FROM identities JOIN users ON users.id = identities.user_id WHERE identities.source = $1 AND identities.openid = $2';
+const USER_BY_UNIONID = 'SELECT * FROM users WHERE unionid = $1';
+
+/** The first key of the advisory locks that serialise one owner's avatar reservations (the migration uses 727272 alone). */
+const AVATAR_LOCK = 727273;
+
+/** Postgres's unique_violation SQLSTATE. */
+const UNIQUE_VIOLATION = '23505';
+
 /** How long (ms) an instance trusts "this family is not revoked" before asking the database again. */
 const REVOCATION_CACHE_MS = 1000;
 
@@ -120,15 +139,10 @@ export class PostgresStore implements Store {
   constructor(private readonly pool: SqlPool) {}
 
   async userByOpenid(source: string, openid: string) {
-    const sql =
-      'SELECT users.* FROM identities JOIN users ON users.id = identities.user_id WHERE identities.source = $1 AND identities.openid = $2';
-    return user((await this.pool.query(sql, [source, openid])).rows[0]);
+    return user((await this.pool.query(USER_BY_OPENID, [source, openid])).rows[0]);
   }
   async userByUnionid(unionid: string) {
-    return user((await this.pool.query('SELECT * FROM users WHERE unionid = $1 ORDER BY created_at LIMIT 1', [unionid])).rows[0]);
-  }
-  async userByPhone(phone: string) {
-    return user((await this.pool.query('SELECT * FROM users WHERE phone = $1 LIMIT 1', [phone])).rows[0]);
+    return user((await this.pool.query(USER_BY_UNIONID, [unionid])).rows[0]);
   }
   async linkIdentity(source: string, openid: string, userId: string) {
     await this.pool.query('INSERT INTO identities (source, openid, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
@@ -141,21 +155,29 @@ export class PostgresStore implements Store {
     return user((await this.pool.query('SELECT * FROM users WHERE id = $1', [id])).rows[0]);
   }
   async registerUser(u: Parameters<Store['registerUser']>[0]) {
-    const created = await this.pool.transaction(async (client) => {
+    return this.pool.transaction(async (client) => {
+      // Insert-or-get: a unique key taken ((source, openid), unionid, phone) — by a transaction still open on another
+      // instance too: Postgres waits for it — leaves the row out; which one says why.
       const inserted = await client.query(
         `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (source, openid) DO NOTHING`,
+         ON CONFLICT DO NOTHING`,
         [u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now],
       );
-      if (inserted.rowCount !== 1) return false;
-      await client.query('INSERT INTO identities (source, openid, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-        u.source,
-        u.openid,
-        u.id,
-      ]);
-      return true;
+      const created = inserted.rowCount === 1;
+      const link = (userId: string) =>
+        client.query('INSERT INTO identities (source, openid, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          u.source,
+          u.openid,
+          userId,
+        ]);
+      if (created) await link(u.id);
+      const own = user((await client.query(USER_BY_OPENID, [u.source, u.openid])).rows[0]);
+      if (own) return { user: own, created };
+      const family = u.unionid === null ? undefined : user((await client.query(USER_BY_UNIONID, [u.unionid])).rows[0]);
+      if (!family) throw new PhoneTakenError();
+      await link(family.id);
+      return { user: user((await client.query(USER_BY_OPENID, [u.source, u.openid])).rows[0])!, created: false };
     });
-    return { user: (await this.userByOpenid(u.source, u.openid))!, created };
   }
   async updateProfile(id: string, nickName: string, avatarUrl: string | null) {
     await this.pool.query('UPDATE users SET nick_name = $1, avatar_url = COALESCE($2, avatar_url) WHERE id = $3', [
@@ -165,7 +187,12 @@ export class PostgresStore implements Store {
     ]);
   }
   async updatePhone(id: string, phone: string) {
-    await this.pool.query('UPDATE users SET phone = $1 WHERE id = $2', [phone, id]);
+    try {
+      await this.pool.query('UPDATE users SET phone = $1 WHERE id = $2', [phone, id]);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) throw new PhoneTakenError();
+      throw error;
+    }
   }
   async saveTicket(t: TicketRow) {
     await this.pool.query(
@@ -236,14 +263,34 @@ export class PostgresStore implements Store {
     }
     return revoked;
   }
+  async reserveAvatar(a: Parameters<Store['reserveAvatar']>[0], since: number, cap: number) {
+    return this.pool.transaction(async (client) => {
+      // The owner's uploads take turns on every instance: count and insert under one transaction-scoped lock.
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [AVATAR_LOCK, a.owner]);
+      const n = num(
+        (await client.query('SELECT COUNT(*) AS n FROM avatars WHERE owner = $1 AND created_at >= $2', [a.owner, since])).rows[0].n,
+      );
+      if (n >= cap) return false;
+      await client.query(
+        "INSERT INTO avatars (id, source, owner, content_type, data, created_at, claimed) VALUES ($1, $2, $3, '', $4, $5, $6)",
+        [a.id, a.source, a.owner, Buffer.alloc(0), a.now, a.claimed],
+      );
+      return true;
+    });
+  }
+  async releaseAvatar(id: string) {
+    await this.pool.query("DELETE FROM avatars WHERE id = $1 AND content_type = ''", [id]);
+  }
   async saveAvatar(a: Parameters<Store['saveAvatar']>[0]) {
     await this.pool.query(
-      'INSERT INTO avatars (id, source, owner, content_type, data, created_at, claimed) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      `INSERT INTO avatars (id, source, owner, content_type, data, created_at, claimed) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data`,
       [a.id, a.source, a.owner, a.contentType, a.data, a.now, a.claimed],
     );
   }
   async avatar(id: string) {
-    const row = (await this.pool.query('SELECT content_type, data FROM avatars WHERE id = $1', [id])).rows[0];
+    // A reservation (content_type '') is never served.
+    const row = (await this.pool.query("SELECT content_type, data FROM avatars WHERE id = $1 AND content_type <> ''", [id])).rows[0];
     return row && { content_type: String(row.content_type), data: Buffer.from(row.data as Uint8Array) };
   }
   async claimAvatar(id: string) {
@@ -272,7 +319,9 @@ export class PostgresStore implements Store {
     return this.pool.transaction(async (client) => ({
       tickets: (await client.query('DELETE FROM login_tickets WHERE expires_at < $1', [now])).rowCount,
       refreshTokens: (await client.query('DELETE FROM refresh_tokens WHERE expires_at < $1', [now])).rowCount,
-      avatars: (await client.query('DELETE FROM avatars WHERE claimed = FALSE AND created_at < $1', [now - keepMs])).rowCount,
+      // Unclaimed uploads, and reservations never filled (an instance that died between reserving and storing).
+      avatars: (await client.query("DELETE FROM avatars WHERE (claimed = FALSE OR content_type = '') AND created_at < $1", [now - keepMs]))
+        .rowCount,
       // Rate-limit windows end within minutes; older counters only take room.
       ...((await client.query('DELETE FROM rate_limits WHERE window_start < $1', [now - keepMs])) && {}),
     }));

@@ -1,17 +1,30 @@
 /**
  * The embedded store: SQLite through better-sqlite3 (a file, or `:memory:` in tests). One process: the rate-limit
- * counters live in memory. The database file is created with mode 0600 (owner only).
+ * counters live in memory. The database file is created with mode 0600 (owner only) and held by one process at a time.
  */
 import fs from 'fs';
 import Database from 'better-sqlite3';
 import { migrate, SQLITE_MIGRATIONS } from './migrations';
 import { FixedWindowLimiter } from './rate-limit';
-import { refreshVerdict, type Purged, type RefreshRow, type Rotation, type Store, type TicketRow, type UserRow } from './store';
+import {
+  PhoneTakenError,
+  refreshVerdict,
+  type Purged,
+  type RefreshRow,
+  type Rotation,
+  type Store,
+  type TicketRow,
+  type UserRow,
+} from './store';
 
-/** Opens (creating if needed, mode 0600) and migrates a SQLite store. */
+/**
+ * Opens (creating if needed, mode 0600), locks and migrates a SQLite store.
+ * @throws Error when another process holds the file (see `holdExclusively`).
+ */
 export function openSqliteStore(file = ':memory:'): SqliteStore {
   if (file !== ':memory:' && !fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
   const db = new Database(file);
+  if (file !== ':memory:') holdExclusively(db, file);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   // WAL with synchronous=NORMAL: a commit survives a process crash (SIGKILL); only an OS crash or power loss can lose
@@ -32,6 +45,28 @@ export function openSqliteStore(file = ':memory:'): SqliteStore {
   return new SqliteStore(db);
 }
 
+/**
+ * One process per file: SQLite's exclusive locking mode holds the file's lock for as long as this connection is open
+ * (the operating system drops it when the process dies, even by SIGKILL), so a second server process on the same file
+ * refuses to start with a clear message instead of answering 500s with "database is locked" later. Waits up to 2 s for
+ * a process that is shutting down.
+ * @throws Error naming the file when another process holds it.
+ */
+function holdExclusively(db: Database.Database, file: string): void {
+  try {
+    db.pragma('busy_timeout = 2000');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    db.close();
+    if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+    throw new Error(
+      `the SQLite file ${file} is in use by another process: one file serves one server instance (several instances share DATABASE_URL=postgres://...)`,
+    );
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly limiters = new Map<string, FixedWindowLimiter>();
@@ -44,12 +79,11 @@ export class SqliteStore implements Store {
         'SELECT users.* FROM identities JOIN users ON users.id = identities.user_id WHERE identities.source = ? AND identities.openid = ?',
       ),
       userByUnionid: db.prepare<[string], UserRow>('SELECT * FROM users WHERE unionid = ? ORDER BY created_at LIMIT 1'),
-      userByPhone: db.prepare<[string], UserRow>('SELECT * FROM users WHERE phone = ? LIMIT 1'),
       linkIdentity: db.prepare('INSERT INTO identities (source, openid, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
       insertUser: db.prepare(
         `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source, openid) DO NOTHING`,
+         ON CONFLICT DO NOTHING`,
       ),
       updateProfile: db.prepare('UPDATE users SET nick_name = ?, avatar_url = COALESCE(?, avatar_url) WHERE id = ?'),
       updatePhone: db.prepare('UPDATE users SET phone = ? WHERE id = ?'),
@@ -65,14 +99,20 @@ export class SqliteStore implements Store {
       revokeFamily: db.prepare('INSERT OR IGNORE INTO revoked_families (family, revoked_at) VALUES (?, ?)'),
       familyRevoked: db.prepare<[string], { revoked_at: number }>('SELECT revoked_at FROM revoked_families WHERE family = ?'),
       insertAvatar: db.prepare(
-        'INSERT INTO avatars (id, source, owner, content_type, data, created_at, claimed) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO avatars (id, source, owner, content_type, data, created_at, claimed) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data`,
       ),
-      avatarById: db.prepare<[string], { content_type: string; data: Buffer }>('SELECT content_type, data FROM avatars WHERE id = ?'),
+      releaseAvatar: db.prepare("DELETE FROM avatars WHERE id = ? AND content_type = ''"),
+      // A reservation (content_type '') is never served.
+      avatarById: db.prepare<[string], { content_type: string; data: Buffer }>(
+        "SELECT content_type, data FROM avatars WHERE id = ? AND content_type <> ''",
+      ),
       claimAvatar: db.prepare('UPDATE avatars SET claimed = 1 WHERE id = ?'),
       countAvatars: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM avatars WHERE owner = ? AND created_at >= ?'),
       purgeTickets: db.prepare('DELETE FROM login_tickets WHERE expires_at < ?'),
       purgeRefresh: db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?'),
-      purgeAvatars: db.prepare('DELETE FROM avatars WHERE claimed = 0 AND created_at < ?'),
+      // Unclaimed uploads, and reservations never filled (a process that died between reserving and storing).
+      purgeAvatars: db.prepare("DELETE FROM avatars WHERE (claimed = 0 OR content_type = '') AND created_at < ?"),
     };
   }
 
@@ -85,24 +125,32 @@ export class SqliteStore implements Store {
   async userByUnionid(unionid: string) {
     return this.q.userByUnionid.get(unionid);
   }
-  async userByPhone(phone: string) {
-    return this.q.userByPhone.get(phone);
-  }
   async linkIdentity(source: string, openid: string, userId: string) {
     this.q.linkIdentity.run(source, openid, userId);
   }
   async registerUser(u: Parameters<Store['registerUser']>[0]) {
     return this.db.transaction(() => {
+      // Insert-or-get: any unique key taken ((source, openid), unionid, phone) leaves the row out; which one says why.
       const created = this.q.insertUser.run(u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now).changes === 1;
       if (created) this.q.linkIdentity.run(u.source, u.openid, u.id);
-      return { user: this.q.userByOpenid.get(u.source, u.openid)!, created };
+      const own = this.q.userByOpenid.get(u.source, u.openid);
+      if (own) return { user: own, created };
+      const family = u.unionid === null ? undefined : this.q.userByUnionid.get(u.unionid);
+      if (!family) throw new PhoneTakenError();
+      this.q.linkIdentity.run(u.source, u.openid, family.id);
+      return { user: this.q.userByOpenid.get(u.source, u.openid)!, created: false };
     })();
   }
   async updateProfile(id: string, nickName: string, avatarUrl: string | null) {
     this.q.updateProfile.run(nickName, avatarUrl, id);
   }
   async updatePhone(id: string, phone: string) {
-    this.q.updatePhone.run(phone, id);
+    try {
+      this.q.updatePhone.run(phone, id);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PhoneTakenError();
+      throw error;
+    }
   }
   async saveTicket(t: TicketRow) {
     this.q.insertTicket.run(t.ticket, t.source, t.openid, t.unionid, t.session_key, t.expires_at);
@@ -148,6 +196,17 @@ export class SqliteStore implements Store {
   }
   async isFamilyRevoked(family: string) {
     return this.q.familyRevoked.get(family) !== undefined;
+  }
+  async reserveAvatar(a: Parameters<Store['reserveAvatar']>[0], since: number, cap: number) {
+    // One synchronous transaction: nothing else runs on this connection between the count and the insert.
+    return this.db.transaction(() => {
+      if (this.q.countAvatars.get(a.owner, since)!.n >= cap) return false;
+      this.q.insertAvatar.run(a.id, a.source, a.owner, '', Buffer.alloc(0), a.now, a.claimed ? 1 : 0);
+      return true;
+    })();
+  }
+  async releaseAvatar(id: string) {
+    this.q.releaseAvatar.run(id);
   }
   async saveAvatar(a: Parameters<Store['saveAvatar']>[0]) {
     this.q.insertAvatar.run(a.id, a.source, a.owner, a.contentType, a.data, a.now, a.claimed ? 1 : 0);

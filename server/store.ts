@@ -70,6 +70,19 @@ export function refreshVerdict(
   return row.used_at !== null && now - row.used_at > reuseIntervalMs ? 'revoke' : 'rotate';
 }
 
+/**
+ * The phone number is bound to another account: the database's unique index on `users.phone` refused it (a check
+ * before the write could not: two binds of one number on two instances both pass it). The server answers 409
+ * `ACCOUNT_CONFLICT`.
+ */
+export class PhoneTakenError extends Error {
+  readonly name = 'PhoneTakenError';
+  constructor() {
+    super('this phone number is bound to another account');
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
 /** What the purge removed. */
 export interface Purged {
   tickets: number;
@@ -84,18 +97,23 @@ export interface Store {
   userByOpenid(source: string, openid: string): Promise<UserRow | undefined>;
   /** An account with this `unionid` (from any mini-program of the same Open Platform account). */
   userByUnionid(unionid: string): Promise<UserRow | undefined>;
-  /** The account a phone number is bound to. */
-  userByPhone(phone: string): Promise<UserRow | undefined>;
   /** Links `openid` of mini-program `source` to an existing account (idempotent). */
   linkIdentity(source: string, openid: string, userId: string): Promise<void>;
   userById(id: string): Promise<UserRow | undefined>;
   /**
-   * Registers a user — an upsert on (source, openid): two simultaneous registrations of one user both get the same
-   * row. `created` says whether this call inserted it.
+   * Registers a user, insert-or-get in one transaction with the database's unique keys deciding: two simultaneous
+   * registrations of one user (source, openid) both get the same row, and so do simultaneous first logins of one
+   * `unionid` in two mini-programs (the second `openid` is linked to the account the first created). `created` says
+   * whether this call inserted it.
+   * @throws PhoneTakenError when `user.phone` is bound to another account.
    */
   registerUser(user: NewUser): Promise<{ user: UserRow; created: boolean }>;
   /** Sets the nickname and, unless null, the avatar URL. */
   updateProfile(id: string, nickName: string, avatarUrl: string | null): Promise<void>;
+  /**
+   * Binds a phone number to the account (the same number again is a no-op).
+   * @throws PhoneTakenError when another account holds it (the unique index decides, on every instance at once).
+   */
   updatePhone(id: string, phone: string): Promise<void>;
 
   saveTicket(row: TicketRow): Promise<void>;
@@ -117,6 +135,20 @@ export interface Store {
   revokeFamily(family: string, now: number): Promise<void>;
   isFamilyRevoked(family: string): Promise<boolean>;
 
+  /**
+   * Reserves one of `owner`'s avatar uploads before the file is read: atomically (on Postgres across instances) counts
+   * `owner`'s uploads and reservations since `since` (epoch ms) and, when fewer than `cap`, records an empty row `id`
+   * that `saveAvatar` fills. Resolves false (nothing recorded) when the cap is reached. A reservation is never served;
+   * an unfilled one is purged like an unclaimed avatar, or dropped at once by `releaseAvatar`.
+   */
+  reserveAvatar(
+    row: { id: string; source: string; owner: string; now: number; claimed: boolean },
+    since: number,
+    cap: number,
+  ): Promise<boolean>;
+  /** Drops a reservation that was never filled (the upload was refused). */
+  releaseAvatar(id: string): Promise<void>;
+  /** Stores an avatar: fills the reservation `id`, or inserts the row when there is none. */
   saveAvatar(row: {
     id: string;
     source: string;
@@ -126,10 +158,11 @@ export interface Store {
     now: number;
     claimed: boolean;
   }): Promise<void>;
+  /** A stored avatar (never a reservation not yet filled). */
   avatar(id: string): Promise<{ content_type: string; data: Buffer } | undefined>;
   /** A login's profile named this avatar: it is kept by the purge. */
   claimAvatar(id: string): Promise<void>;
-  /** Uploads by `owner` since `since`. */
+  /** Uploads (and reservations) by `owner` since `since`. */
   countAvatars(owner: string, since: number): Promise<number>;
 
   /**
@@ -138,7 +171,10 @@ export interface Store {
    */
   hitRateLimit(key: string, limit: number, windowMs: number, now: number): Promise<number>;
 
-  /** Removes expired tickets, used or expired refresh tokens older than `keepMs`, and unclaimed avatars older than `keepMs`. */
+  /**
+   * Removes expired tickets, expired refresh tokens, and avatars older than `keepMs` that are unclaimed or reservations
+   * never filled.
+   */
   purge(now: number, keepMs: number): Promise<Purged>;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { WeChatEmulator } from '../../emulator/wechat';
 import { createNodeWx } from '../../emulator/node-wx';
 import { LoginKit } from '../../lib/login-kit';
+import { png } from '../helpers/images';
 
 /** The required endpoints only: /auth/login, /auth/refresh, /auth/logout, and one protected resource. */
 async function contractOnlyBackend(emulator: WeChatEmulator): Promise<{ app: FastifyInstance; url: string; seen: string[] }> {
@@ -77,7 +78,7 @@ afterAll(() => emulator.close());
 it('a new user logs in through the default profile UI; the avatar, which the backend cannot take, is left out', async () => {
   const backend = await contractOnlyBackend(emulator);
   const avatar = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-')), 'avatar.png');
-  fs.writeFileSync(avatar, Buffer.from('89504e470d0a1a0a', 'hex'));
+  fs.writeFileSync(avatar, png(1, 1));
   const ui = jest.fn(async () => ({
     succeeded: true as const,
     authType: 'profile' as const,

@@ -12,6 +12,7 @@ import path from 'path';
 import type { WeChatEmulator } from '../../emulator/wechat';
 import { startStack, type Stack } from '../../scripts/stack';
 import { appDevice, until } from '../helpers/app-device';
+import { png } from '../helpers/images';
 
 const root = path.resolve(__dirname, '../..');
 const app = path.join(root, 'demo-wepy1/dist');
@@ -50,7 +51,7 @@ it('logs a new user in through the AuthModal on a wepy 1 page, titled by that pa
   expect(text('#auth-modal', '.lk-auth-modal__title')).toBe('登录后评论');
   expect(text('#auth-modal', '.lk-auth-modal__content')).toBe('登录后即可评论、收藏，并看到为你推荐的内容');
   const avatar = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-wepy1-')), 'avatar.png');
-  fs.writeFileSync(avatar, Buffer.from('89504e470d0a1a0a', 'hex'));
+  fs.writeFileSync(avatar, png(1, 1));
   find('#auth-modal', '.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: avatar } });
   find('#auth-modal', '.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: 'Alice' } } });
   expect(await until(() => text('.status'))).toBe('评论成功');

@@ -8,6 +8,7 @@ import { LoginKit } from '../../lib/login-kit';
 import { isLoginError } from '../../lib/errors';
 import type { AuthResult, LoginEvent, UserAuthRequest } from '../../lib/types';
 import { startStack, type Stack } from '../../scripts/stack';
+import { png } from '../helpers/images';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -81,7 +82,7 @@ it('a profile step-up registers the nickname and the avatar (uploaded with the a
   const os = await import('os');
   const path = await import('path');
   const avatar = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-')), 'a.png');
-  fs.writeFileSync(avatar, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'));
+  fs.writeFileSync(avatar, png(1, 1));
   const { kit } = client('commenter', () => ({ succeeded: true, authType: 'profile', data: { nickName: '评论家', avatarUrl: avatar } }));
   const response = await kit.requestWithLogin<{ author: { nickName: string; avatarUrl: string } }>({
     url: '/api/comments',

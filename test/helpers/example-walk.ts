@@ -14,6 +14,7 @@ import os from 'os';
 import path from 'path';
 import { startStack, type Stack } from '../../scripts/stack';
 import { appDevice, until } from './app-device';
+import { png } from './images';
 
 const root = path.resolve(__dirname, '../..');
 /** A string only the hub module contains (its misuse error), to count the files that define a hub. */
@@ -84,7 +85,7 @@ function walk({ name, source, output, hubFile }: Example): void {
   const device = (openid: string) => appDevice(app, stack.emulator, stack.baseURL, openid);
   const avatarFile = () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `lk-${name}-`)), 'avatar.png');
-    fs.writeFileSync(file, Buffer.from('89504e470d0a1a0a', 'hex'));
+    fs.writeFileSync(file, png(1, 1));
     return file;
   };
 

@@ -10,6 +10,8 @@ import path from 'path';
 import { SignJWT } from 'jose';
 import { WeChatEmulator } from '../../emulator/wechat';
 import { startServer, type RunningServer } from '../../server/main';
+import { MAX_AVATAR_SIDE } from '../../server/avatar-image';
+import { jpegHeader, png, pngHeader, webpHeader } from '../helpers/images';
 
 const SECRET = 'a-deployment-secret-of-its-own-0123456789';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
@@ -31,6 +33,7 @@ beforeAll(async () => {
     WECHAT_API_BASE: emulator.baseURL,
     PUBLIC_BASE_URL: 'https://api.example.com',
     TRUST_PROXY: '127.0.0.1',
+    LOG_LEVEL: 'warn',
   });
 });
 afterAll(async () => {
@@ -103,6 +106,90 @@ describe('the disk cannot be filled through the avatar upload', () => {
   });
 });
 
+describe('avatars: the cap holds under parallel uploads, bombs and polyglots are harmless', () => {
+  const ticketOf = async (openid: string): Promise<string> =>
+    (await (await login({ mode: 'silent', code: emulator.issueCode(openid) }, { 'x-forwarded-for': `192.0.2.${openid.length}` })).json())
+      .loginTicket;
+
+  it('60 parallel 1 MB uploads on one ticket store at most the cap (10 a day)', async () => {
+    const loginTicket = await ticketOf('parallel-uploader');
+    const megabyte = Buffer.concat([png(64, 64), Buffer.alloc(1_000_000 - png(64, 64).length)]);
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        upload({ source: 'demo-app', loginTicket }, megabyte, { 'x-forwarded-for': '192.0.2.60' }).then(
+          (response) => response.status,
+          () => 0, // a connection the server ended while the body was still on its way: nothing stored
+        ),
+      ),
+    );
+    const stored = statuses.filter((status) => status === 200).length;
+    console.log(`60 parallel uploads on one ticket (SQLite): ${stored} stored, ${statuses.filter((s) => s === 429).length} × 429`);
+    expect(stored).toBeLessThanOrEqual(10);
+    expect(stored).toBeGreaterThan(0);
+    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+  }, 60_000); // 60 MB over loopback on a shared machine
+
+  it.each<[string, Buffer]>([
+    ['a valid 5000 × 5000 PNG of a few KB (25 MB decoded)', png(5000, 5000)],
+    ['a PNG header claiming 100 000 × 100 000', pngHeader(100_000, 100_000)],
+    [`a PNG ${MAX_AVATAR_SIDE + 1} px wide`, pngHeader(MAX_AVATAR_SIDE + 1, 16)],
+    ['a JPEG header claiming 20 000 × 20 000', jpegHeader(20_000, 20_000)],
+    ['a WebP header claiming 16 383 × 16 383', webpHeader(16_383, 16_383)],
+  ])('refuses %s with 400 and stores nothing', async (_what, image) => {
+    const loginTicket = await ticketOf('bomber');
+    const response = await upload({ source: 'demo-app', loginTicket }, image);
+    expect(response.status).toBe(400);
+    expect((await response.json()).message).toMatch(/4096/);
+  });
+
+  it(`accepts ${MAX_AVATAR_SIDE} × ${MAX_AVATAR_SIDE} (the limit) and an ordinary JPEG header`, async () => {
+    const loginTicket = await ticketOf('artist');
+    expect((await upload({ source: 'demo-app', loginTicket }, pngHeader(MAX_AVATAR_SIDE, MAX_AVATAR_SIDE))).status).toBe(200);
+    expect((await upload({ source: 'demo-app', loginTicket }, jpegHeader(640, 640))).status).toBe(200);
+  });
+
+  it('serves a polyglot (a PNG followed by HTML) as a download under a sandboxing CSP, with nosniff', async () => {
+    const loginTicket = await ticketOf('polyglot');
+    const polyglot = Buffer.concat([png(8, 8), Buffer.from('<html><script>alert(document.cookie)</script></html>')]);
+    const { avatarUrl } = await (await upload({ source: 'demo-app', loginTicket }, polyglot)).json();
+    const served = await fetch(server.url + new URL(avatarUrl).pathname);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(served.headers.get('content-disposition')).toMatch(/^attachment; filename="avatar\.png"$/);
+    expect(served.headers.get('content-security-policy')).toMatch(/default-src 'none'.*sandbox/);
+  });
+});
+
+describe("a profile avatarUrl is stored only when it is https: or one of the server's own avatars", () => {
+  let painters = 10;
+  it.each([
+    'javascript:alert(1)',
+    'data:text/html,<script>alert(1)</script>',
+    'http://example.com/a.png',
+    'not a url',
+    '//evil.example/a.png',
+  ])('refuses %s with 400, at the login and at the bind', async (avatarUrl) => {
+    const silent = await (await login({ mode: 'silent', code: emulator.issueCode('painter') })).json();
+    const authorize = await login({ mode: 'authorize', loginTicket: silent.loginTicket, profile: { nickName: 'p', avatarUrl } });
+    expect([authorize.status, (await authorize.json()).code]).toEqual([400, 'BAD_REQUEST']);
+    const session = await registered(`painter-${++painters}`);
+    const bind = await post('/auth/bind', { profile: { nickName: 'p', avatarUrl } }, { authorization: `Bearer ${session.accessToken}` });
+    expect(bind.status).toBe(400);
+    const me = await (await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${session.accessToken}` } })).json();
+    expect(me.user.avatarUrl).toBe('');
+  });
+
+  it("stores an https: URL and the server's own avatar link", async () => {
+    const session = await registered('painter-3');
+    const bind = (avatarUrl: string) =>
+      post('/auth/bind', { profile: { nickName: 'p', avatarUrl } }, { authorization: `Bearer ${session.accessToken}` });
+    expect((await bind('https://thirdwx.qlogo.cn/mmopen/a/132')).status).toBe(200);
+    const own = await (await upload({ source: 'demo-app' }, PNG, { authorization: `Bearer ${session.accessToken}` })).json();
+    const answer = await bind(own.avatarUrl);
+    expect([answer.status, (await answer.json()).user.avatarUrl]).toEqual([200, own.avatarUrl]);
+  });
+});
+
 describe('every malformed input is a 4xx', () => {
   it('multipart without a boundary', async () => {
     const response = await fetch(`${server.url}/auth/avatar`, {
@@ -159,6 +246,12 @@ describe('tokens', () => {
       const response = await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.status).toBe(401);
     }
+  });
+
+  it.each(['bearer', 'BEARER', 'Bearer  '])('accepts the scheme written "%s" (case-insensitive, RFC 9110 §11.1)', async (scheme) => {
+    const session = await registered(`scheme-${scheme.trim()}`);
+    const me = await fetch(`${server.url}/api/me`, { headers: { authorization: `${scheme} ${session.accessToken}` } });
+    expect(me.status).toBe(200);
   });
 
   it('two simultaneous registrations of one new user both succeed, as the same user', async () => {

@@ -3,7 +3,12 @@
  * driver sends, run in-process by PGlite). What the server relies on: upserted registration, rotation with its
  * reuse interval and reuse detection, revocation, shared rate-limit windows, the purge.
  */
-import type { Store } from '../../server/store';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import Database from 'better-sqlite3';
+import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../server/migrations';
+import { PhoneTakenError, type Store } from '../../server/store';
 import { openPostgresStore } from '../../server/store-postgres';
 import { openSqliteStore } from '../../server/store-sqlite';
 import { pglitePool } from '../helpers/pglite';
@@ -37,7 +42,7 @@ const stores: Array<[string, () => Promise<{ store: Store; reset(): Promise<void
 ];
 
 const T0 = 1_700_000_000_000;
-const newUser = (id: string, openid = 'o1') => ({
+const newUser = (id: string, openid = 'o1', extra: { source?: string; unionid?: string | null; phone?: string | null } = {}) => ({
   id,
   source: 'app',
   openid,
@@ -46,6 +51,7 @@ const newUser = (id: string, openid = 'o1') => ({
   avatarUrl: '',
   phone: null,
   now: T0,
+  ...extra,
 });
 
 describe.each(stores)('%s store', (_name, open) => {
@@ -81,6 +87,45 @@ describe.each(stores)('%s store', (_name, open) => {
       status: 'invalid',
     });
     expect(await store.rotateRefreshToken('nope', T0, 10_000, { hash: 'h5', expiresAt: T0 + 1e6 })).toMatchObject({ status: 'invalid' });
+  });
+
+  it('binds a phone number to one account: another gets PhoneTakenError, at a bind and at a registration', async () => {
+    const { user: a } = await store.registerUser(newUser('a', 'oa'));
+    const { user: b } = await store.registerUser(newUser('b', 'ob'));
+    await store.updatePhone(a.id, '13900000000');
+    await store.updatePhone(a.id, '13900000000'); // the same account again: nothing to refuse
+    await expect(store.updatePhone(b.id, '13900000000')).rejects.toBeInstanceOf(PhoneTakenError);
+    await expect(store.registerUser(newUser('c', 'oc', { phone: '13900000000' }))).rejects.toBeInstanceOf(PhoneTakenError);
+    expect(await store.userByOpenid('app', 'oc')).toBeUndefined();
+    expect((await store.userById(b.id))!.phone).toBeNull();
+  });
+
+  it('keeps one account per unionid: a registration under another mini-program links its openid to that account', async () => {
+    const [first, second] = await Promise.all([
+      store.registerUser(newUser('in-a', 'oa', { unionid: 'u1' })),
+      store.registerUser(newUser('in-b', 'ob', { source: 'other', unionid: 'u1' })),
+    ]);
+    expect(first.user.id).toBe(second.user.id);
+    expect([first.created, second.created].filter(Boolean)).toHaveLength(1);
+    expect((await store.userByOpenid('other', 'ob'))!.id).toBe(first.user.id);
+    expect((await store.userByOpenid('app', 'oa'))!.id).toBe(first.user.id);
+  });
+
+  it('reserves avatar uploads up to the cap; a reservation is never served, is released, and counts until then', async () => {
+    const png = Buffer.from('89504e470d0a1a0a', 'hex');
+    const row = (id: string) => ({ id, source: 'app', owner: 'app:o', now: T0, claimed: false });
+    const reserved = await Promise.all(['r1', 'r2', 'r3'].map((id) => store.reserveAvatar(row(id), T0 - 86_400_000, 2)));
+    expect(reserved.filter(Boolean)).toHaveLength(2);
+    const [kept, dropped] = ['r1', 'r2', 'r3'].filter((_, i) => reserved[i]);
+    expect(await store.avatar(kept)).toBeUndefined(); // reserved, not yet stored
+    await store.saveAvatar({ ...row(kept), contentType: 'image/png', data: png });
+    expect((await store.avatar(kept))!.data.equals(png)).toBe(true);
+    await store.releaseAvatar(dropped);
+    await store.releaseAvatar(kept); // a stored avatar is no reservation: kept
+    expect(await store.countAvatars('app:o', T0 - 86_400_000)).toBe(1);
+    expect(await store.reserveAvatar(row('r4'), T0 - 86_400_000, 2)).toBe(true);
+    expect(await store.reserveAvatar(row('r5'), T0 - 86_400_000, 2)).toBe(false);
+    expect(await store.reserveAvatar(row('r6'), T0 + 1, 2)).toBe(true); // uploads older than the window no longer count
   });
 
   it('takes a ticket once, and peeks without consuming', async () => {
@@ -123,9 +168,60 @@ describe.each(stores)('%s store', (_name, open) => {
       claimed: false,
     });
     await store.claimAvatar('kept');
-    expect(await store.countAvatars('app:o', T0 - 86_400_000)).toBe(2);
-    expect(await store.purge(T0, 3_600_000)).toEqual({ tickets: 1, refreshTokens: 1, avatars: 1 });
+    // A claimed reservation never filled (the process died between reserving and storing) goes too.
+    await store.reserveAvatar({ id: 'stuck', source: 'app', owner: 'app:o', now: T0 - 7_200_000, claimed: true }, 0, 10);
+    expect(await store.countAvatars('app:o', T0 - 86_400_000)).toBe(3);
+    expect(await store.purge(T0, 3_600_000)).toEqual({ tickets: 1, refreshTokens: 1, avatars: 2 });
     expect(await store.avatar('orphan')).toBeUndefined();
     expect((await store.avatar('kept'))!.data.equals(png)).toBe(true);
+  });
+});
+
+describe('the uniqueness migration on a database written before it', () => {
+  /** Users that the old schema let share a phone number and a unionid; `old` registered first. */
+  const duplicates = [
+    ['old', 'app', 'o1', 'u1', '13900000000', T0],
+    ['new', 'app', 'o2', 'u1', '13900000000', T0 + 1000],
+    ['alone', 'other', 'o3', 'u2', '13900000001', T0],
+  ] as const;
+  const expectOldestKeeps = (rows: Array<{ id: string; unionid: string | null; phone: string | null }>) =>
+    expect(rows.map((r) => [r.id, r.unionid, r.phone])).toEqual([
+      ['alone', 'u2', '13900000001'],
+      ['new', null, null],
+      ['old', 'u1', '13900000000'],
+    ]);
+
+  it('sqlite: keeps the number and the unionid on the oldest account and clears them on the others', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-migrate-')), 'old.db');
+    const old = new Database(file);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)');
+    SQLITE_MIGRATIONS.slice(0, 3).forEach((sql, i) => {
+      old.exec(sql);
+      old.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(i + 1);
+    });
+    for (const [id, source, openid, unionid, phone, at] of duplicates)
+      old
+        .prepare('INSERT INTO users (id, source, openid, unionid, phone, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(id, source, openid, unionid, phone, at);
+    old.close();
+    const store = openSqliteStore(file);
+    expectOldestKeeps(store.db.prepare('SELECT id, unionid, phone FROM users ORDER BY id').all() as never);
+    await expect(store.updatePhone('new', '13900000000')).rejects.toBeInstanceOf(PhoneTakenError);
+    await store.close();
+  });
+
+  it('postgres (PGlite): the same', async () => {
+    const pool = await pglitePool();
+    await pool.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)');
+    for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 2).entries()) {
+      await pool.query(sql);
+      await pool.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+    }
+    for (const row of duplicates)
+      await pool.query('INSERT INTO users (id, source, openid, unionid, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [...row]);
+    const store = await openPostgresStore(pool);
+    expectOldestKeeps((await pool.query('SELECT id, unionid, phone FROM users ORDER BY id')).rows as never);
+    await expect(store.updatePhone('new', '13900000000')).rejects.toBeInstanceOf(PhoneTakenError);
+    await store.close();
   });
 });

@@ -11,6 +11,7 @@ import path from 'path';
 import type { WeChatEmulator } from '../../emulator/wechat';
 import { startStack, type Stack } from '../../scripts/stack';
 import { appDevice, until } from '../helpers/app-device';
+import { png } from '../helpers/images';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -61,7 +62,7 @@ it('logs a new user in through the AuthModal of a native Page(), with the page t
   await until(() => find('#auth-modal', '.lk-auth__profile'));
   expect(text('#auth-modal', '.lk-auth-modal__title')).toBe('原生页面登录');
   const avatar = path.join(app, 'avatar.png');
-  fs.writeFileSync(avatar, Buffer.from('89504e470d0a1a0a', 'hex'));
+  fs.writeFileSync(avatar, png(1, 1));
   find('#auth-modal', '.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: avatar } });
   find('#auth-modal', '.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '原生' } } });
   expect(await until(() => text('.status'))).toBe('ok');
@@ -73,7 +74,7 @@ it("goes through the kit's login page (registered in app.json) from a page witho
   find('#favorite')!.dispatchEvent('tap');
   await until(() => runtime.current.route === 'miniprogram_npm/miniprogram-login-kit/pages/login/index' && find('.lk-auth__profile'));
   const avatar = path.join(app, 'avatar2.png');
-  fs.writeFileSync(avatar, Buffer.from('89504e470d0a1a0a', 'hex'));
+  fs.writeFileSync(avatar, png(1, 1));
   find('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: avatar } });
   find('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '原生2' } } });
   await until(() => runtime.current.route === 'pages/favorite/favorite' && text('.status'));
