@@ -3,7 +3,7 @@
  * This is the only place that knows about pages (`getCurrentPages`, `wx.navigateTo`); the core stays page-free.
  */
 import { LoginError } from '../lib/errors';
-import { globalWx } from '../lib/runtime';
+import { developing, globalWx } from '../lib/runtime';
 import type { AuthResult, AuthTips, UserAuthHandler, UserAuthRequest } from '../lib/types';
 import { userAuthHub } from './index';
 
@@ -121,7 +121,17 @@ export function currentPageTips(runtime: PageRuntime = globalPageRuntime, pageOb
   if (!page) return undefined;
   const owner = tipsOwner(page, pageObject);
   const hook = owner.$loginUserAuthTips;
-  return typeof hook === 'function' ? hook.call(owner) : undefined;
+  if (typeof hook === 'function') return hook.call(owner);
+  // A native Page() copies `methods: {...}` as a plain field: tips put there (as for a Component or a wepy page) are
+  // never called. Said in development and trial versions.
+  const methods = page.methods as Record<string, unknown> | undefined;
+  if (methods && hasTips(methods) && developing(globalWx())) {
+    console.warn(
+      `miniprogram-login-kit: the page ${page.route} has $loginUserAuthTips inside "methods", which a native Page() never ` +
+        'calls: put it at the top level of Page({ ... })',
+    );
+  }
+  return undefined;
 }
 
 /**
@@ -197,7 +207,8 @@ export function createPageUserAuthHandler(options: PageUserAuthHandlerOptions = 
       if (page && page.route === routeOf(url)) return;
       const failed = (errMsg: string, errno?: number) => {
         pending.withdraw();
-        reject(new LoginError('UI_UNAVAILABLE', `could not open the login page ${url}: ${errMsg}`, { errMsg, errno }));
+        const fix = `add "${routeOf(url)}" to "pages" in app.json, or put <auth-modal id="auth-modal" /> on this page`;
+        reject(new LoginError('UI_UNAVAILABLE', `could not open the login page ${url} (${errMsg}): ${fix}`, { errMsg, errno }));
       };
       const attempt = (navigate: PageRuntime['navigateTo'] | undefined, onFail: (errMsg: string, errno?: number) => void) => {
         if (!navigate) return onFail('not available');

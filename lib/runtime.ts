@@ -99,6 +99,20 @@ export function globalWx<T = WxAdapter>(): T | undefined {
   return typeof wx === 'object' && wx !== null ? (wx as T) : undefined;
 }
 
+/**
+ * True in a development or trial version of the mini-program — `wx.getAccountInfoSync().miniProgram.envVersion` is not
+ * `'release'` (a mini-program has no `NODE_ENV`) — and where it cannot be told (no such API: Node, tests). The kit's
+ * set-up warnings (tips in the wrong place, a misspelt tip) show only there.
+ */
+export function developing(wx: unknown): boolean {
+  try {
+    const info = (wx as { getAccountInfoSync?: () => { miniProgram?: { envVersion?: string } } }).getAccountInfoSync!();
+    return info.miniProgram!.envVersion !== 'release';
+  } catch {
+    return true;
+  }
+}
+
 /** The real clock (`Date.now`, global timers). */
 export const systemClock: Clock = {
   now: () => Date.now(),

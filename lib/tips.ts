@@ -70,9 +70,15 @@ export function checkTips(tips: unknown, where: string): void {
 
 /**
  * Merges tip layers left to right (later wins). Fields of the wrong type are skipped with a warning, so a bad page
- * hook never breaks the login UI. `where` names each layer in the warning.
+ * hook never breaks the login UI; with `unknownKeys` (development and trial versions), a key the kit does not know — a
+ * typo such as `titel` — is named in a warning too. `where` names each layer in the warnings.
  */
-export function mergeTips(logger: Logger, base: Readonly<AuthTips>, layers: Array<{ where: string; tips: unknown }>): AuthTips {
+export function mergeTips(
+  logger: Logger,
+  base: Readonly<AuthTips>,
+  layers: Array<{ where: string; tips: unknown }>,
+  unknownKeys = false,
+): AuthTips {
   const merged: AuthTips = { ...base };
   for (const { where, tips } of layers) {
     if (tips === undefined || tips === null) continue;
@@ -81,6 +87,12 @@ export function mergeTips(logger: Logger, base: Readonly<AuthTips>, layers: Arra
       continue;
     }
     const layer = tips as Record<string, unknown>;
+    if (unknownKeys) {
+      for (const key of Object.keys(layer)) {
+        if (TIP_KEYS.indexOf(key) < 0)
+          logger.warn(`${PACKAGE_NAME}: ${where} has an unknown tip "${key}"; ignored. Known: ${TIP_KEYS.join(', ')}`);
+      }
+    }
     for (const key of TEXT_KEYS) {
       const value = layer[key];
       if (value === undefined) continue;

@@ -7,7 +7,7 @@ import { LoginError, PACKAGE_NAME, isLoginError } from './errors';
 import { FEATURES, supports, unsupported } from './base-library';
 import { callAdapter } from './code-login';
 import type { ResolvedOptions } from './options';
-import { callWx, withTimeout, type AuthSettingLike } from './runtime';
+import { callWx, developing, withTimeout, type AuthSettingLike } from './runtime';
 import { DEFAULT_AUTH_TIPS, mergeTips } from './tips';
 import type { AuthResult, AuthTips, AvatarCredentials, BackendLoginRequest, LoginEvent } from './types';
 import { PHONE_QUOTA_ERRNO } from './wechat-types';
@@ -91,11 +91,16 @@ async function mergedTips(opts: ResolvedOptions, callTips: Partial<AuthTips> | u
   } catch (error) {
     opts.logger.error(`${PACKAGE_NAME}: the page's $loginUserAuthTips() threw; using the other tips`, error);
   }
-  return mergeTips(opts.logger, DEFAULT_AUTH_TIPS, [
-    { where: 'config.tips', tips: opts.tips },
-    { where: "the page's $loginUserAuthTips()", tips: pageTips },
-    { where: 'loginOpts.tips', tips: callTips },
-  ]);
+  return mergeTips(
+    opts.logger,
+    DEFAULT_AUTH_TIPS,
+    [
+      { where: 'config.tips', tips: opts.tips },
+      { where: "the page's $loginUserAuthTips()", tips: pageTips },
+      { where: 'loginOpts.tips', tips: callTips },
+    ],
+    developing(opts.wx),
+  );
 }
 
 /** Where the user-auth step reports the funnel (`uiShown`, `uiAnswered`) and how long the user looked (ms). */

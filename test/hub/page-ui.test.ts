@@ -81,6 +81,10 @@ describe('the default userAuthHandler', () => {
     expect(isLoginError(error) && error.errMsg).toMatch(
       /navigateTo:fail webview count limit exceed; redirectTo: redirectTo:fail page not found/,
     );
+    // The message says how to fix it, not only what failed.
+    expect((error as Error).message).toContain(
+      'add "miniprogram_npm/miniprogram-login-kit/pages/login/index" to "pages" in app.json, or put <auth-modal id="auth-modal" /> on this page',
+    );
     expect(userAuthHub.size).toBe(0);
     expect(userAuthHub.request).toBeNull();
   });
