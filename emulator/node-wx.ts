@@ -96,6 +96,12 @@ export interface NodeWxOptions {
   extConfig?: Record<string, unknown>;
   /** Receives one line per `wx` call, for the demo's narration. */
   log?: (line: string) => void;
+  /**
+   * The phone, over the default iPhone: e.g. HarmonyOS WeChat, `{ platform: 'ohos', system: 'HarmonyOS 5.0.0', brand:
+   * 'HUAWEI', model: 'Mate 70' }` (WeChat's `wx.getDeviceInfo` doc: `platform` is `ios`, `android`, `ohos`, `ohos_pc`,
+   * `windows`, `mac` or `devtools`).
+   */
+  device?: Partial<typeof DEVICE>;
 }
 
 const STORAGE_KEY_LIMIT = 1024 * 1024;
@@ -208,10 +214,10 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     getExtConfigSync() {
       return { ...options.extConfig };
     },
-    getSystemInfoSync: () => ({ ...DEVICE }),
+    getSystemInfoSync: () => ({ ...DEVICE, ...options.device }),
     getWindowInfo: () => ({ ...DEVICE }),
-    getDeviceInfo: () => ({ ...DEVICE }),
-    getAppBaseInfo: () => ({ ...DEVICE }),
+    getDeviceInfo: () => ({ ...DEVICE, ...options.device }),
+    getAppBaseInfo: () => ({ ...DEVICE, ...options.device }),
     canIUse: () => true,
     getSetting(opts) {
       count('getSetting');
