@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Builds what ships into miniprogram_dist/ (and the Node-side plugins into node_dist/): esbuild for the .ts files (ES2015 CommonJS, see bundleJs), tsc for their .d.ts, less for .less -> .wxss,
+ * Builds what ships into miniprogram_dist/ (and the Node-side plugins into node_dist/): esbuild for the .ts files (ES2015 CommonJS, see bundleJs), tsc for their .d.ts (into types/: a mini-program receives only what it runs), less for .less -> .wxss,
  * and a copy of .wxml/.json. Exits non-zero on any error.
  *   node scripts/build.js                 the kit
  *   node scripts/build.js --tools         only server/, emulator/, scripts/ into build/ (for the demo)
@@ -177,12 +177,13 @@ async function main() {
   const kit = !tools || process.argv.includes('--kit');
   if (kit) {
     fs.rmSync(dist, { recursive: true, force: true });
+    fs.rmSync(path.join(root, 'types'), { recursive: true, force: true });
     tsc('tsconfig.json', '--emitDeclarationOnly');
     await bundleJs();
     await buildAssets();
     fs.rmSync(path.join(root, 'node_dist'), { recursive: true, force: true });
     tsc('tsconfig.plugins.json');
-    console.log('built miniprogram_dist/ and node_dist/ (the uni-app vite plugin)');
+    console.log('built miniprogram_dist/, types/ and node_dist/ (the uni-app vite plugin)');
   }
   if (tools) {
     tsc('tsconfig.tools.build.json');

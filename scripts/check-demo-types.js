@@ -46,7 +46,7 @@ fs.writeFileSync(
         types: [],
         typeRoots: [],
         baseUrl: root,
-        paths: { 'miniprogram-login-kit': ['node_modules/miniprogram-login-kit/miniprogram_dist/index.d.ts'] },
+        paths: { 'miniprogram-login-kit': ['node_modules/miniprogram-login-kit/types/index.d.ts'] },
       },
       files: files.map((f) => path.relative(out, f)),
     },

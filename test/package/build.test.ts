@@ -46,5 +46,5 @@ it('still loads as a mini-program loads it: the entry, ./lib and the adapters, w
   // What the other units import travels on a property that is neither enumerable nor declared.
   expect(Object.keys(entry)).not.toContain('_internal');
   expect(typeof entry._internal.globalWx).toBe('function');
-  expect(fs.readFileSync(path.join(dist, 'index.d.ts'), 'utf8')).not.toContain('_internal');
+  expect(fs.readFileSync(path.resolve(dist, '../types/index.d.ts'), 'utf8')).not.toContain('_internal');
 });

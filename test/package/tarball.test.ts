@@ -33,11 +33,15 @@ describe('the npm package', () => {
       'node_dist/vite.js',
       'node_dist/vite.d.ts',
     ];
-    const outside = files.filter((f) => !f.startsWith('miniprogram_dist/') && !f.startsWith('docs/images/') && !shipped.includes(f));
+    const outside = files.filter(
+      (f) => !f.startsWith('miniprogram_dist/') && !f.startsWith('types/') && !f.startsWith('docs/images/') && !shipped.includes(f),
+    );
     expect(outside).toEqual([]);
     for (const required of [
       'miniprogram_dist/index.js',
-      'miniprogram_dist/index.d.ts',
+      'types/index.d.ts',
+      'types/lib/index.d.ts',
+      'types/adapters/index.d.ts',
       'miniprogram_dist/components/auth-modal/index.wxml',
       'miniprogram_dist/pages/login/index.js',
     ]) {
@@ -56,6 +60,10 @@ describe('the npm package', () => {
     expect(pkg.peerDependencies ?? {}).toEqual({});
   });
 
+  it('keeps the type declarations out of what a mini-program receives: none in miniprogram_dist', () => {
+    expect(files.filter((f) => f.startsWith('miniprogram_dist/') && f.endsWith('.d.ts'))).toEqual([]);
+  });
+
   it('points main, types and exports at built files', () => {
     const { exports } = pkg;
     for (const target of [
@@ -64,7 +72,10 @@ describe('the npm package', () => {
       exports['.'].default,
       exports['.'].types,
       exports['./lib'].default,
+      exports['./lib'].types,
+      exports['./adapters'].types,
       exports['./vite'].default,
+      ...Object.values(pkg.typesVersions['*'] as Record<string, string[]>).flat(),
     ]) {
       expect(files).toContain(target.replace(/^\.\//, ''));
     }
@@ -83,4 +94,9 @@ describe('the npm package', () => {
       }
     }
   });
+});
+
+it('commits no compiler cache of the examples (a 2.6 MB .swc folder once was)', () => {
+  const tracked = execFileSync('git', ['ls-files', 'examples'], { cwd: root, encoding: 'utf8' }).split('\n');
+  expect(tracked.filter((file) => /(^|\/)\.(swc|cache|turbo)\//.test(file))).toEqual([]);
 });
