@@ -69,6 +69,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     server,
     baseURL,
     async close() {
+      // A development stack stops at once: sockets a test left mid-request (an aborted upload, a held answer) are cut
+      // rather than waited for until the server's idle timeout.
+      server.server.closeAllConnections();
       await server.close();
       await emulator.close();
     },

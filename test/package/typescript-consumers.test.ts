@@ -49,7 +49,7 @@ it.each([
   ['node16', 'node16'],
   ['bundler', 'esnext'],
 ])('type-checks the entry and every subpath under moduleResolution %s', (moduleResolution, module) => {
-  const tsc = require.resolve('typescript/bin/tsc');
+  const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
   const args = [
     '--noEmit',
     '--strict',
