@@ -81,6 +81,12 @@ export interface ServerContext {
   tokenBody(user: UserRow, family: string, refreshToken: string, source: string): Promise<TokenBody>;
   /** A new refresh token and its stored form (`hash`, `expiresAt` ms). */
   newRefreshToken(): { token: string; hash: string; expiresAt: number };
+  /**
+   * The successor of refresh token `token` (contract 1.3: a repeat inside the reuse interval gets the same one):
+   * an HMAC-SHA-256 of the token under a key derived from `jwtSecret`, so every instance sharing the secret derives the
+   * same successor and the store still keeps only hashes. Shape as `newRefreshToken`.
+   */
+  successorOf(token: string): { token: string; hash: string; expiresAt: number };
   /** The configured public base URL, without a trailing slash. */
   publicBaseURL(): string;
   /** The refresh-token family of a `Bearer` access token with a valid signature, expired or not; null otherwise. */
@@ -112,6 +118,11 @@ export interface TokenBody {
   refreshExpiresIn: number;
   user: PublicUser;
 }
+
+/** `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1; contract 1.3). */
+const BEARER = /^bearer +(\S+)$/i;
+/** How far (s) an access token's `iat` may lie in the future: other instances' clocks may run ahead (contract 1.3). */
+const CLOCK_SKEW_SECONDS = 60;
 
 /** Lifetimes (s) are validated at start-up: a typo such as `15m` refuses to start instead of failing every login. */
 function seconds(value: number | undefined, fallback: number, name: string): number {
@@ -153,6 +164,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
     if (error instanceof ContractError) {
+      // Contract 1.3: a 429 says when to come back in the body (`retryAfter`, s) and in the `Retry-After` header too.
+      if (typeof error.extra.retryAfter === 'number') reply.header('retry-after', String(error.extra.retryAfter));
       return reply.code(error.statusCode).send({ code: error.code, message: error.message, ...error.extra });
     }
     const status = error.statusCode ?? 500;
@@ -172,6 +185,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   function newRefreshToken() {
     const token = randomToken();
     return { token, hash: sha256(token), expiresAt: now() + refreshTtl * 1000 };
+  }
+  const successorKey = crypto.createHmac('sha256', options.jwtSecret).update('login-kit refresh-token successor v1').digest();
+  function successorOf(token: string) {
+    const successor = crypto.createHmac('sha256', successorKey).update(token).digest('base64url');
+    return { token: successor, hash: sha256(successor), expiresAt: now() + refreshTtl * 1000 };
   }
 
   /** Signs the access token (HS256; `fam` names the refresh-token family, so revoking the family reaches it). */
@@ -204,7 +222,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   async function bearerFamily(authorization: string | undefined): Promise<string | null> {
-    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
+    const match = BEARER.exec(authorization ?? '');
     if (!match) return null;
     try {
       // The signature is what matters here: a logout with an expired access token still revokes its family.
@@ -218,17 +236,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   async function authenticate(request: FastifyRequest, optional = false): Promise<UserRow | null> {
     const header = request.headers.authorization;
     if (!header && optional) return null;
-    const match = /^Bearer (\S+)$/.exec(header ?? '');
+    const match = BEARER.exec(header ?? '');
     if (!match) throw new ContractError(401, 'TOKEN_INVALID', 'missing or malformed bearer token');
     try {
       const { payload } = await jwtVerify(match[1], key, {
         algorithms: ['HS256'],
         currentDate: new Date(now()),
         requiredClaims: ['exp', 'iat', 'sub'],
-        maxTokenAge: accessTtl,
       });
       if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
         throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
+      if (payload.iat > nowSeconds() + CLOCK_SKEW_SECONDS)
+        throw new ContractError(401, 'TOKEN_INVALID', 'access token issued in the future');
       if (typeof payload.fam === 'string' && (await store.isFamilyRevoked(payload.fam)))
         throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
       const user = typeof payload.sub === 'string' ? await store.userById(payload.sub) : undefined;
@@ -250,6 +269,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     issueTokens,
     tokenBody,
     newRefreshToken,
+    successorOf,
     bearerFamily,
     publicBaseURL: () => {
       const base = options.publicBaseURL;
