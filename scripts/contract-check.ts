@@ -246,7 +246,8 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
       if (provides && status !== 'pass') unmet.set(provides, `${name}: ${actual ?? status}`);
     };
     if (skip.has(id)) return push('skip', 'skipped by this run (--skip)');
-    const missing = ['backend', 'emulator', ...needs].find((need) => unmet.has(need));
+    const base = provides === 'backend' || provides === 'emulator' ? [] : ['backend', 'emulator'];
+    const missing = [...base, ...needs].find((need) => unmet.has(need));
     if (missing) return push('skip', `not run: prerequisite "${missing}" failed (${unmet.get(missing)})`);
     let verdict: Verdict;
     try {
@@ -789,7 +790,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     async () => {
       const stolen = (await fresh('stolen')).refreshToken;
       const rotated = await refresh(stolen);
-      const accessExpiresAt = Date.now() + Number(rotated.body.expiresIn) * 1000;
+      const accessExpiresAt = Date.now() + (options.accessTtlSeconds ?? Number(rotated.body.expiresIn)) * 1000;
       await sleep(reuseMs + 1000);
       const reuse = await refresh(stolen);
       if (reuse.status !== 401 || reuse.body.code !== 'REFRESH_TOKEN_INVALID') return `reuse: ${describe(reuse)}`;
@@ -821,6 +822,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
       bindOffered = true;
       return expectError(a, 401, 'TOKEN_INVALID');
     },
+    { provides: 'bind' },
   );
   const ifBind = async (test: () => Promise<Verdict>): Promise<Verdict> => (bindOffered ? test() : { note: 'bind not offered' });
   await check(
@@ -833,7 +835,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
         const u = a.body.user as { profileComplete?: unknown; nickName?: unknown } | undefined;
         return a.status === 200 && u?.profileComplete === true && u.nickName === '补充资料' ? null : describe(a);
       }),
-    { needs: ['login'] },
+    { needs: ['login', 'bind'] },
   );
   const number = phoneNumber();
   let numberBound = false;
@@ -853,7 +855,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
           'ACCOUNT_CONFLICT',
         );
       }),
-    { needs: ['login'] },
+    { needs: ['login', 'bind'] },
   );
   await check(
     'login-phone-conflict',
@@ -861,9 +863,15 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     '409 ACCOUNT_CONFLICT, and nobody registered by it',
     async () => {
       if (!numberBound) {
-        const owner = await fresh('login-owner');
-        const a = await bind({ phoneCode: await emulator.phoneCode(user('login-owner'), number) }, owner.accessToken);
-        if (a.status !== 200) throw new Unmet(`no account holds a number to claim (bind: ${describe(a)})`);
+        // No bind (a 1.1 backend): the number's owner registers with it.
+        const code = await emulator.code(user('login-owner'));
+        const owned =
+          policy === 'silent'
+            ? { code }
+            : { loginTicket: need((await login({ mode: 'silent', code })).body.loginTicket, 'no ticket for a new user') };
+        const phoneCode = await emulator.phoneCode(user('login-owner'), number);
+        const a = await login({ mode: 'authorize', ...owned, profile: { nickName: 'owner' }, phoneCode });
+        if (a.status !== 200) throw new Unmet(`no account holds a number to claim (${describe(a)})`);
       }
       const code = await emulator.code(user('login-claimer'));
       const credential =
@@ -878,8 +886,12 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     },
     { needs: ['login'] },
   );
-  await check('bind-both-or-neither', 'bind with neither profile nor phoneCode', '400 BAD_REQUEST', () =>
-    ifBind(async () => expectError(await bind({}, (await fresh('bind-nothing')).accessToken), 400, 'BAD_REQUEST')),
+  await check(
+    'bind-both-or-neither',
+    'bind with neither profile nor phoneCode',
+    '400 BAD_REQUEST',
+    () => ifBind(async () => expectError(await bind({}, (await fresh('bind-nothing')).accessToken), 400, 'BAD_REQUEST')),
+    { needs: ['bind'] },
   );
 
   // ---- logout -------------------------------------------------------------------------------------------------
@@ -939,6 +951,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
       avatarOffered = true;
       return expectError(a, 401, 'TOKEN_INVALID');
     },
+    { provides: 'avatar' },
   );
   const ifAvatar = async (test: () => Promise<Verdict>): Promise<Verdict> =>
     avatarOffered ? test() : { note: 'avatar upload not offered' };
@@ -957,7 +970,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
         avatarUrl = typeof a.body.avatarUrl === 'string' ? a.body.avatarUrl : '';
         return a.status === 200 && avatarUrl ? null : describe(a);
       }),
-    { needs: ['login'], provides: 'avatar' },
+    { needs: ['login', 'avatar'], provides: 'avatar' },
   );
   await check(
     'avatar-served-as-image',
@@ -988,7 +1001,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
           'BAD_REQUEST',
         );
       }),
-    { needs: ['login'] },
+    { needs: ['login', 'avatar'] },
   );
   await check(
     'avatar-needs-source',
@@ -999,7 +1012,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
         const a = await fresh('avatar-nosource');
         return expectError(await avatar({}, bearer(a.accessToken)), 400, 'BAD_REQUEST');
       }),
-    { needs: ['login'] },
+    { needs: ['login', 'avatar'] },
   );
 
   // ---- expiry: the sessions taken at the start have lived their lifetime by now (or the check waits) ----------------
@@ -1030,7 +1043,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
   await check(
     'token-lifetimes-in-seconds',
     'expiresIn and refreshExpiresIn are seconds in a sane range, in every token body of the run',
-    `expiresIn whole seconds from 1 to ${MAX_ACCESS_SECONDS}; refreshExpiresIn whole seconds from expiresIn to ${MAX_REFRESH_SECONDS}`,
+    `expiresIn whole seconds from 1 to ${MAX_ACCESS_SECONDS} (the --access-ttl when given); refreshExpiresIn whole seconds from expiresIn to ${MAX_REFRESH_SECONDS}`,
     async () => {
       if (!tokenBodies.length) throw new Unmet('no token body in this run');
       for (const { what, body } of tokenBodies) {
@@ -1038,6 +1051,9 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
         const r = body.refreshExpiresIn;
         if (!(Number.isInteger(e) && e >= 1 && e <= MAX_ACCESS_SECONDS))
           return `${what}: expiresIn ${JSON.stringify(e)} (milliseconds? an epoch time?)`;
+        // With the lifetime given (--access-ttl), expiresIn must say it: 3 000 for a 3 s token is milliseconds.
+        if (options.accessTtlSeconds !== undefined && Math.abs(e - options.accessTtlSeconds) > 1)
+          return `${what}: expiresIn ${e} for an access token that lives ${options.accessTtlSeconds} s (--access-ttl)`;
         if (r !== undefined && !(Number.isInteger(r) && (r as number) >= e && (r as number) <= MAX_REFRESH_SECONDS))
           return `${what}: refreshExpiresIn ${JSON.stringify(r)} (milliseconds? an epoch time?)`;
       }
