@@ -39,8 +39,9 @@ export interface ServerOptions {
    */
   publicBaseURL?: string | (() => string);
   /**
-   * Reuse interval of refresh-token rotation in s (default 10): the token just rotated, presented again within it,
-   * rotates again instead of revoking the family (a response lost in transit does not lock the user out).
+   * Reuse interval of refresh-token rotation in s (default 10), counted from the first rotation: the token just
+   * rotated, presented again within it, gets the same successor again instead of revoking the family (contract 1.3:
+   * a response lost in transit does not lock the user out, and parallel refreshes never fork the session).
    */
   reuseIntervalSeconds?: number;
   /** Clock in epoch ms (tests age tokens with it). */
