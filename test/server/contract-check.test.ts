@@ -342,6 +342,26 @@ describe('how the check reports', () => {
     }
   });
 
+  it("waits out the backend's own rate limit (429 with retryAfter) once instead of failing the check that met it", async () => {
+    const stack = await startStack({ server: serverOptions });
+    let limited = 0;
+    const front = await startFaultyFront(stack.baseURL, {
+      answer: (request) =>
+        request.url === '/auth/refresh' && limited++ === 0
+          ? jsonAnswer(429, { code: 'RATE_LIMITED', message: 'too many requests', retryAfter: 1 }, { 'retry-after': '1' })
+          : undefined,
+    });
+    try {
+      const results = await check(front.url, stack);
+      expect(limited).toBeGreaterThan(10);
+      expect(failedIds(results)).toEqual([]);
+      expect(byId(results, 'refresh-rotates').status).toBe('pass'); // the one that met the 429
+    } finally {
+      await front.close();
+      await stack.close();
+    }
+  });
+
   it('an expiry it cannot wait out is a FAIL, unless the run skips it — and a SKIP fails CI unless the run allows it', async () => {
     const stack = await startStack({ server: { ...serverOptions, accessTtlSeconds: 900 } });
     try {
