@@ -218,6 +218,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     }
     const answer = { status: response.status, body: parsed, text, headers: response.headers };
     seen.push({ what, answer, probe: request.probe === true });
+    if (answer.status === 200 && typeof parsed.accessToken === 'string') tokenBodies.push({ what, body: parsed });
     // The backend's own rate limit (a run makes about 100 logins and refreshes): wait `retryAfter` and try once more,
     // so that runs back to back against one backend do not fail on limits the contract allows.
     const retryAfter = Number(parsed.retryAfter);
@@ -233,9 +234,6 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
   const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` });
   const getProtected = (headers: Record<string, string> = {}) => send('GET', protectedPath, { headers });
   const describe = (a: Answer) => `${a.status} ${JSON.stringify(a.body).slice(0, 160)}`;
-  const recordTokens = (what: string, a: Answer) => {
-    if (a.status === 200 && typeof a.body.accessToken === 'string') tokenBodies.push({ what, body: a.body });
-  };
 
   /** Prerequisites that failed: name → why. */
   const unmet = new Map<string, string>();
@@ -273,9 +271,8 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
   const expectError = (a: Answer, status: number | number[], code: string) =>
     (Array.isArray(status) ? status.indexOf(a.status) >= 0 : a.status === status) && a.body.code === code ? null : describe(a);
   /** The token body's fields and types; their ranges are one check of their own ("lifetimes in seconds"). */
-  const tokenBody = (a: Answer, what: string, login = true): string | null => {
+  const tokenBody = (a: Answer, login = true): string | null => {
     if (a.status !== 200) return describe(a);
-    recordTokens(what, a);
     const b = a.body;
     if (typeof b.accessToken !== 'string' || !b.accessToken) return 'accessToken missing';
     if (typeof b.expiresIn !== 'number') return 'expiresIn (s) missing';
@@ -331,7 +328,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
         session = a.body;
         const u = a.body.user as { profileComplete?: unknown } | undefined;
         return (
-          tokenBody(a, 'silent registration') ??
+          tokenBody(a) ??
           (a.body.isNewUser === true && u?.profileComplete === false ? null : 'isNewUser true and user.profileComplete false expected')
         );
       }
@@ -349,9 +346,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
       const credential = policy === 'silent' ? { code: await emulator.code(user('new')) } : { loginTicket: ticket };
       const a = await login({ mode: 'authorize', ...credential, profile: { nickName: '契约' } });
       session = a.body;
-      return (
-        tokenBody(a, 'authorize') ?? (a.body.isNewUser === (policy === 'authorize') ? null : `isNewUser must be ${policy === 'authorize'}`)
-      );
+      return tokenBody(a) ?? (a.body.isNewUser === (policy === 'authorize') ? null : `isNewUser must be ${policy === 'authorize'}`);
     },
     { needs: ['login'], provides: 'login' },
   );
@@ -371,9 +366,8 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
   /** A logged-in new user of this run (silent registration, or the ticket and a profile). */
   const fresh = async (name: string): Promise<Record<string, unknown>> => {
     const silent = await login({ mode: 'silent', code: await emulator.code(user(name)) });
-    if (silent.status === 200) return (recordTokens('login', silent), silent.body);
+    if (silent.status === 200) return silent.body;
     const a = await login({ mode: 'authorize', loginTicket: silent.body.loginTicket, profile: { nickName: name } });
-    recordTokens('login', a);
     if (a.status !== 200 || typeof a.body.accessToken !== 'string') throw new Unmet(`could not log a new user in (${describe(a)})`);
     return a.body;
   };
@@ -411,7 +405,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     '200 with the token fields, isNewUser false',
     async () => {
       const a = await login({ mode: 'silent', code: await emulator.code(user('new')) });
-      return tokenBody(a, 'returning') ?? (a.body.isNewUser === false ? null : 'isNewUser must be false');
+      return tokenBody(a) ?? (a.body.isNewUser === false ? null : 'isNewUser must be false');
     },
     { needs: ['login'] },
   );
@@ -435,8 +429,8 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
       const code = await emulator.code(user('forger'));
       const { rawData, encryptedData, iv } = await emulator.userInfo(user('forger'));
       const a = await login({ mode: 'authorize', code, userInfo: { rawData, signature: '0'.repeat(40), encryptedData, iv } });
-      if (a.status === 400 && a.body.code === 'BAD_REQUEST') return ((userInfoOffered = false), { note: 'userInfo not offered' });
-      userInfoOffered = true;
+      userInfoOffered = !(a.status === 400 && a.body.code === 'BAD_REQUEST');
+      if (!userInfoOffered) return { note: 'userInfo not offered' };
       return expectError(a, 400, 'INVALID_USER_DATA');
     },
   );
@@ -461,7 +455,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
       const u = a.body.user as { nickName?: unknown; profileComplete?: unknown } | undefined;
       if (a.status !== 200) return `a valid userInfo refused: ${describe(a)}`;
       return (
-        tokenBody(a, 'userInfo') ??
+        tokenBody(a) ??
         (u?.profileComplete === true && typeof u.nickName === 'string' && u.nickName ? null : 'user.profileComplete/nickName not set')
       );
     },
@@ -532,7 +526,6 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
       const a = await login({ mode: 'silent', code: await emulator.code(user('new')), fieldOfANewerClient: { x: 1 } });
       if (a.status !== 200) return `login: ${describe(a)}`;
       const r = await refresh(a.body.refreshToken, { fieldOfANewerClient: true });
-      recordTokens('refresh', r);
       return r.status === 200 ? null : `refresh: ${describe(r)}`;
     },
     { needs: ['login'] },
@@ -746,7 +739,7 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     async () => {
       const a = await refresh(need(first, 'no refresh token from the login checks'));
       second = a.body.refreshToken;
-      return tokenBody(a, 'refresh', false) ?? (second !== first ? null : 'the refresh token did not rotate');
+      return tokenBody(a, false) ?? (second !== first ? null : 'the refresh token did not rotate');
     },
     { needs: ['login'], provides: 'refresh' },
   );
@@ -757,7 +750,6 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     async () => {
       const a = await refresh(first);
       if (a.status !== 200) return describe(a);
-      recordTokens('refresh', a);
       return a.body.refreshToken === second ? null : 'a different successor: the reuse interval forks the session';
     },
     { needs: ['refresh'] },
@@ -1122,7 +1114,10 @@ export function printResults(results: CheckResult[], out: (line: string) => void
   return failed;
 }
 
-/** The run's verdict for CI: failed checks fail it; skipped ones too unless `allowSkip`. */
+/**
+ * The run's verdict for CI (what `--json` prints): `{ok, allowSkip, counts: {pass, fail, skip}, results}`; `ok` is
+ * false when a check failed, and when one was skipped unless `allowSkip`.
+ */
 export function summarize(results: CheckResult[], allowSkip = false) {
   const counts = { pass: 0, fail: 0, skip: 0 };
   for (const r of results) counts[r.status]++;
