@@ -121,7 +121,19 @@ interface Answer {
 }
 
 /** A request failed before any HTTP answer (refused, reset, timed out): names the request and the cause. */
-class ConnectionError extends Error {}
+class ConnectionError extends Error {
+  /**
+   * @param refused nothing listens there any more (ECONNREFUSED)
+   * @param backend the request went to the backend (not to an avatar URL elsewhere)
+   */
+  constructor(
+    message: string,
+    readonly refused: boolean,
+    readonly backend: boolean,
+  ) {
+    super(message);
+  }
+}
 
 /** A check's prerequisite is missing: the check is a SKIP naming it. */
 class Unmet extends Error {}
@@ -207,7 +219,11 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
         (error as Error).name === 'TimeoutError'
           ? `no answer within ${timeoutMs} ms`
           : (cause?.code ?? cause?.message ?? (error as Error).message);
-      throw new ConnectionError(`connection failed on ${what}: ${why}`);
+      throw new ConnectionError(
+        `connection failed on ${what}: ${why}`,
+        why === 'ECONNREFUSED',
+        url.indexOf('http') !== 0 || url.indexOf(base) === 0,
+      );
     }
     let parsed: Record<string, unknown> = {};
     try {
@@ -262,6 +278,8 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     } catch (error) {
       if (error instanceof Unmet) return push('skip', `not run: ${error.message}`);
       verdict = error instanceof ConnectionError ? error.message : `error: ${(error as Error).message}`;
+      // The backend stopped listening: this check fails, the ones after it are SKIPs naming it (no cascade of blame).
+      if (error instanceof ConnectionError && error.refused && error.backend) unmet.set('backend', `${name}: ${error.message}`);
     }
     if (verdict === null) return push('pass');
     if (typeof verdict === 'object') return push('pass', verdict.note);

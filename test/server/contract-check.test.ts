@@ -324,6 +324,35 @@ describe('how the check reports', () => {
     }
   });
 
+  it('a backend that stops listening mid-run: the checks that met it fail, every later check is a SKIP naming it', async () => {
+    const stack = await startStack({ server: serverOptions });
+    let requests = 0;
+    let stop: () => Promise<void> = async () => undefined;
+    const front = await startFaultyFront(stack.baseURL, {
+      answer: async () => {
+        if (++requests !== 40) return undefined;
+        void stop();
+        return 'reset';
+      },
+    });
+    stop = front.close;
+    try {
+      const results = await check(front.url, stack);
+      // The request in flight when it stopped is reset; the next one is refused: from there on, SKIPs naming that.
+      const failed = results.filter((r) => r.status === 'fail');
+      expect(failed.map((r) => r.actual)).toEqual([
+        expect.stringMatching(/^connection failed on /),
+        expect.stringMatching(/^connection failed on .*: ECONNREFUSED/),
+      ]);
+      const after = results.slice(results.indexOf(failed[1]) + 1);
+      expect(after.length).toBeGreaterThan(10);
+      for (const r of after) expect(r).toMatchObject({ status: 'skip', actual: expect.stringMatching(/prerequisite "backend" failed/) });
+    } finally {
+      await front.close();
+      await stack.close();
+    }
+  });
+
   it('a connection reset on one endpoint fails the checks that met it and skips those that needed them; the rest still run', async () => {
     const stack = await startStack({ server: serverOptions });
     const front = await startFaultyFront(stack.baseURL, { answer: (request) => (request.url === '/auth/avatar' ? 'reset' : undefined) });
