@@ -19,7 +19,8 @@
  * - `--reuse-interval <s>` (default 10): the backend's reuse interval; the reuse check waits past it.
  * - `--access-ttl <s>`: the backend's access-token lifetime (default: the `expiresIn` it answers). The expiry checks
  *   wait it out, up to `--max-wait <s>` (default 60); a lifetime longer than that is a FAIL — start the backend with a
- *   short one (e.g. `ACCESS_TTL=5`) or say `--skip access-token-expired,expired-token-of-revoked-family`.
+ *   short one (e.g. `ACCESS_TTL=5`) or say `--skip access-token-expired,expired-token-of-revoked-family`. A `429` of
+ *   the backend's own limits is waited out once when its `retryAfter` is within `--max-wait` too.
  * - `--skip <id,id>`: checks this run skips on purpose (their lines say SKIP).
  * - `--json`: one JSON document on stdout (`{ok, counts, results}`) instead of lines, for CI.
  * - `--allow-skip`: a SKIP does not fail the run (without it, any SKIP makes the exit code 1).
@@ -87,7 +88,10 @@ export interface ContractCheckOptions {
   reuseIntervalSeconds?: number;
   /** The backend's access-token lifetime, s (default: the `expiresIn` its token bodies say). */
   accessTtlSeconds?: number;
-  /** The longest the expiry checks wait for an access token to expire, s (default 60); longer is a FAIL. */
+  /**
+   * The longest the check waits, s (default 60): for an access token to expire (longer is a FAIL), and for the
+   * `retryAfter` of a `429` from the backend's own limits (waited out once; longer is answered as it came).
+   */
   maxWaitSeconds?: number;
   /** Ids of checks this run skips on purpose. */
   skip?: string[];
