@@ -147,6 +147,8 @@ type Verdict = string | null | { note: string };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+/** The backend contract version these checks test (docs/contract.md). */
+export const CONTRACT_VERSION = '1.3';
 /** Highest sane `expiresIn` (s): a day. Milliseconds or an epoch time land far above it. */
 export const MAX_ACCESS_SECONDS = 86_400;
 /** Highest sane `refreshExpiresIn` (s): 366 days. */
@@ -1137,13 +1139,13 @@ export function printResults(results: CheckResult[], out: (line: string) => void
 }
 
 /**
- * The run's verdict for CI (what `--json` prints): `{ok, allowSkip, counts: {pass, fail, skip}, results}`; `ok` is
- * false when a check failed, and when one was skipped unless `allowSkip`.
+ * The run's verdict for CI (what `--json` prints): `{contract, ok, allowSkip, counts: {pass, fail, skip}, results}`;
+ * `ok` is false when a check failed, and when one was skipped unless `allowSkip`.
  */
 export function summarize(results: CheckResult[], allowSkip = false) {
   const counts = { pass: 0, fail: 0, skip: 0 };
   for (const r of results) counts[r.status]++;
-  return { ok: counts.fail === 0 && (allowSkip || counts.skip === 0), allowSkip, counts, results };
+  return { contract: CONTRACT_VERSION, ok: counts.fail === 0 && (allowSkip || counts.skip === 0), allowSkip, counts, results };
 }
 
 function argument(args: string[], name: string): string | undefined {

@@ -424,6 +424,7 @@ describe('how the check reports', () => {
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as ReturnType<typeof summarize>;
     expect(report.ok).toBe(false);
+    expect(report.contract).toBe('1.3');
     expect(report.counts.fail).toBe(2);
     expect(report.counts.skip).toBe(report.results.length - 2);
     expect(report.results[1]).toMatchObject({ id: 'emulator-reachable', status: 'fail' });
