@@ -11,8 +11,8 @@
  * - Phone numbers: `getPhoneNumber` codes (one-time, 5 minutes) exchanged by the server with an access token from
  *   `GET /cgi-bin/token` or `POST /cgi-bin/stable_token` at `POST /wxa/business/getuserphonenumber`
  *   ("phonenumber.getPhoneNumber").
- * - A control API under `/_emulator/` (codes, signed user info, phone codes, queued errcodes, blocked users) for
- *   tools in another process, such as the contract check.
+ * - A control API under `/_emulator/` (codes, signed user info, phone codes, queued errcodes, blocked users, the
+ *   secrets a backend must never reveal) for tools in another process, such as the contract check.
  */
 import crypto from 'crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -25,6 +25,8 @@ export interface EmulatedUser {
   avatarUrl: string;
   /** Current `session_key` (base64 of 16 bytes); rotated by each new code. */
   sessionKey: string;
+  /** Every `session_key` this user was ever given, oldest first (the contract check looks for them in answers). */
+  sessionKeys: string[];
   blocked: boolean;
 }
 
@@ -101,8 +103,10 @@ export class WeChatEmulator {
         avatarUrl: profile.avatarUrl ?? '',
         unionid: profile.unionid,
         sessionKey: newSessionKey(),
+        sessionKeys: [],
         blocked: false,
       };
+      user.sessionKeys.push(user.sessionKey);
       this.users.set(openid, user);
     }
     return user;
@@ -115,9 +119,15 @@ export class WeChatEmulator {
   issueCode(openid: string, appid: string = this.appid): string {
     const user = this.user(openid);
     user.sessionKey = newSessionKey();
+    user.sessionKeys.push(user.sessionKey);
     const code = crypto.randomBytes(12).toString('hex');
     this.codes.set(code, { openid, appid, expiresAt: this.now() + CODE_TTL_MS, used: false });
     return code;
+  }
+
+  /** The person (user key) a `wx.login` code was issued to, used or not; undefined for a code never issued. */
+  codeOwner(code: string): string | undefined {
+    return this.codes.get(code)?.openid;
   }
 
   /** The openid a person has in mini-program `appid` (WeChat gives each mini-program its own). */
@@ -155,9 +165,13 @@ export class WeChatEmulator {
 
   /**
    * The detail of a successful `bindgetuserinfo` for user `openid`, signed and encrypted with its current
-   * `session_key` exactly as WeChat does (so the server's checks run for real).
+   * `session_key` exactly as WeChat does (so the server's checks run for real). `watermarkAppid` (default the primary
+   * appid) is the mini-program the watermark names: another one makes data a backend must refuse.
    */
-  userInfoDetail(openid: string): {
+  userInfoDetail(
+    openid: string,
+    watermarkAppid: string = this.appid,
+  ): {
     errMsg: string;
     userInfo: { nickName: string; avatarUrl: string; [key: string]: unknown };
     rawData: string;
@@ -185,7 +199,7 @@ export class WeChatEmulator {
       openId: user.openid,
       ...userInfo,
       ...(user.unionid ? { unionId: user.unionid } : {}),
-      watermark: { appid: this.appid, timestamp: Math.floor(this.now() / 1000) },
+      watermark: { appid: watermarkAppid, timestamp: Math.floor(this.now() / 1000) },
     });
     const cipher = crypto.createCipheriv('aes-128-cbc', Buffer.from(user.sessionKey, 'base64'), iv);
     const encryptedData = Buffer.concat([cipher.update(payload, 'utf8'), cipher.final()]).toString('base64');
@@ -274,8 +288,24 @@ export class WeChatEmulator {
     app.post('/_emulator/code', async (request) => ({
       code: this.issueCode(userOf(request.body), (request.body as { appid?: string }).appid ?? this.appid),
     }));
-    app.post('/_emulator/user-info', async (request) => this.userInfoDetail(userOf(request.body)));
-    app.post('/_emulator/phone-code', async (request) => this.phoneDetail(userOf(request.body)));
+    const bodyOf = (body: unknown) => (body ?? {}) as { watermarkAppid?: unknown; phone?: unknown; users?: unknown };
+    app.post('/_emulator/user-info', async (request) => {
+      const watermark = bodyOf(request.body).watermarkAppid;
+      return this.userInfoDetail(userOf(request.body), typeof watermark === 'string' ? watermark : undefined);
+    });
+    app.post('/_emulator/phone-code', async (request) => {
+      const phone = bodyOf(request.body).phone;
+      return this.phoneDetail(userOf(request.body), typeof phone === 'string' && /^\d{5,20}$/.test(phone) ? phone : undefined);
+    });
+    // What must never appear in a backend's answers: the AppSecrets and every session_key of the users named.
+    app.post('/_emulator/secrets', async (request) => {
+      const users = bodyOf(request.body).users;
+      const names = Array.isArray(users) ? users.map(String) : [];
+      return {
+        appSecrets: [this.secret, ...this.otherApps.map((a) => a.secret)],
+        sessionKeys: names.flatMap((name) => this.users.get(name)?.sessionKeys ?? []),
+      };
+    });
     app.post('/_emulator/error', async (request) => {
       this.queuedErrors.push(Number((request.body as { errcode?: unknown }).errcode));
       return { queued: this.queuedErrors.length };

@@ -40,8 +40,9 @@ export interface ServerOptions {
    */
   publicBaseURL?: string | (() => string);
   /**
-   * Reuse interval of refresh-token rotation in s (default 10): the token just rotated, presented again within it,
-   * rotates again instead of revoking the family (a response lost in transit does not lock the user out).
+   * Reuse interval of refresh-token rotation in s (default 10), counted from the first rotation: the token just
+   * rotated, presented again within it, gets the same successor again instead of revoking the family (contract 1.3:
+   * a response lost in transit does not lock the user out, and parallel refreshes never fork the session).
    */
   reuseIntervalSeconds?: number;
   /** Clock in epoch ms (tests age tokens with it). */
@@ -106,6 +107,12 @@ export interface ServerContext {
   tokenBody(user: UserRow, family: string, refreshToken: string, source: string): Promise<TokenBody>;
   /** A new refresh token and its stored form (`hash`, `expiresAt` ms). */
   newRefreshToken(): { token: string; hash: string; expiresAt: number };
+  /**
+   * The successor of refresh token `token` (contract 1.3: a repeat inside the reuse interval gets the same one):
+   * an HMAC-SHA-256 of the token under a key derived from `jwtSecret`, so every instance sharing the secret derives the
+   * same successor and the store still keeps only hashes. Shape as `newRefreshToken`.
+   */
+  successorOf(token: string): { token: string; hash: string; expiresAt: number };
   /** The configured public base URL, without a trailing slash. */
   publicBaseURL(): string;
   /** The refresh-token family of a `Bearer` access token with a valid signature, expired or not; null otherwise. */
@@ -148,6 +155,8 @@ function trustedProxies(trust: ServerOptions['trustProxy']): boolean | string | 
   if (!(Number.isInteger(trust) && trust >= 0)) throw new Error(`trustProxy: a hop count must be a whole number, got ${trust}`);
   return (_address, hop) => hop < trust;
 }
+/** How far (s) an access token's `iat` may lie in the future: other instances' clocks may run ahead (contract 1.3). */
+const CLOCK_SKEW_SECONDS = 60;
 
 /** Lifetimes (s) are validated at start-up: a typo such as `15m` refuses to start instead of failing every login. */
 function seconds(value: number | undefined, fallback: number, name: string): number {
@@ -198,6 +207,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (error instanceof PhoneTakenError) error = new ContractError(409, 'ACCOUNT_CONFLICT', error.message);
     if (error instanceof ContractError) {
       if (error.statusCode >= 500) request.log.warn({ req: request, code: error.code, message: error.message }, 'service unavailable');
+      // Contract 1.3: a 429 says when to come back in the body (`retryAfter`, s) and in the `Retry-After` header too.
+      if (typeof error.extra.retryAfter === 'number') reply.header('retry-after', String(error.extra.retryAfter));
       return reply.code(error.statusCode).send({ code: error.code, message: error.message, ...error.extra });
     }
     const status = error.statusCode ?? 500;
@@ -217,6 +228,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   function newRefreshToken() {
     const token = randomToken();
     return { token, hash: sha256(token), expiresAt: now() + refreshTtl * 1000 };
+  }
+  const successorKey = crypto.createHmac('sha256', options.jwtSecret).update('login-kit refresh-token successor v1').digest();
+  function successorOf(token: string) {
+    const successor = crypto.createHmac('sha256', successorKey).update(token).digest('base64url');
+    return { token: successor, hash: sha256(successor), expiresAt: now() + refreshTtl * 1000 };
   }
 
   /** Signs the access token (HS256; `fam` names the refresh-token family, so revoking the family reaches it). */
@@ -271,7 +287,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         algorithms: ['HS256'],
         currentDate: new Date(now()),
         requiredClaims: ['exp', 'iat', 'sub'],
-        maxTokenAge: accessTtl,
       }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new ContractError(401, 'TOKEN_EXPIRED', 'access token expired');
@@ -279,6 +294,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
     if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > accessTtl)
       throw new ContractError(401, 'TOKEN_INVALID', 'access token lifetime above the maximum');
+    if (payload.iat > nowSeconds() + CLOCK_SKEW_SECONDS) throw new ContractError(401, 'TOKEN_INVALID', 'access token issued in the future');
     // Outside the try: a database that fails here is a 500 the operator sees, never a 401 verdict on a valid token.
     if (typeof payload.fam === 'string' && (await store.isFamilyRevoked(payload.fam)))
       throw new ContractError(401, 'TOKEN_INVALID', 'session revoked');
@@ -296,6 +312,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     issueTokens,
     tokenBody,
     newRefreshToken,
+    successorOf,
     bearerFamily,
     publicBaseURL: () => {
       const base = options.publicBaseURL;

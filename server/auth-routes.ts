@@ -11,10 +11,11 @@ import { code2Session, getPhoneNumber, WeChatApiError, type WeChatApp } from './
 
 const str = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
 
+// Contract 1.3: unknown top-level request fields are ignored (a newer client may send more); the known fields, and
+// the objects inside them, are checked strictly (a wrong type or an unknown field inside `profile` is 400).
 const loginSchema = {
   type: 'object',
   required: ['source', 'mode'],
-  additionalProperties: false,
   properties: {
     source: str(64),
     mode: { type: 'string', enum: ['silent', 'authorize'] },
@@ -38,7 +39,6 @@ const loginSchema = {
 
 const bindSchema = {
   type: 'object',
-  additionalProperties: false,
   properties: { profile: loginSchema.properties.profile, phoneCode: str(256) },
 } as const;
 
@@ -107,6 +107,9 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
     const wxApp = appOf(body.source);
     if (!wxApp) throw new ContractError(400, 'BAD_REQUEST', `unknown source "${body.source}"`);
     if (body.profile) checkAvatarUrl(body.profile.avatarUrl); // before the ticket is spent
+    // Contract 1.3: exactly one credential; a ticket belongs to the authorize step.
+    if (body.code && body.loginTicket) throw new ContractError(400, 'BAD_REQUEST', 'give either code or loginTicket, not both');
+    if (body.loginTicket && body.mode === 'silent') throw new ContractError(400, 'BAD_REQUEST', 'a loginTicket is for mode "authorize"');
     await ctx.limit(`ip:${request.ip}`, limits.perIp);
     const identity = await identify(body, wxApp);
     await ctx.limit(`openid:${body.source}:${identity.openid}`, limits.perOpenid);
@@ -128,8 +131,13 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
         session_key: identity.sessionKey,
         expires_at: now() + ticketTtl * 1000,
       });
-      return reply.code(401).send({ code: 'USER_NOT_REGISTERED', message: 'this user has not authorized yet', loginTicket });
+      return reply
+        .code(401)
+        .send({ code: 'USER_NOT_REGISTERED', message: 'this user has not authorized yet', loginTicket, ticketExpiresIn: ticketTtl });
     }
+    // Contract 1.3: under the authorize policy, an authorize call with nothing authorized registers nobody.
+    if (!existing && wxApp.registration !== 'silent' && !body.profile && !body.userInfo && !body.phoneCode)
+      throw new ContractError(400, 'BAD_REQUEST', 'registration needs a profile, userInfo or phoneCode');
 
     let profile: { nickName: string; avatarUrl?: string } | undefined = body.profile;
     if (body.userInfo) profile = verifyUserInfo(body.userInfo, identity.sessionKey, wxApp.appid);
@@ -283,12 +291,13 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   app.post(
     '/auth/refresh',
     {
-      schema: { body: { type: 'object', required: ['refreshToken'], additionalProperties: false, properties: { refreshToken: str(256) } } },
+      schema: { body: { type: 'object', required: ['refreshToken'], properties: { refreshToken: str(256) } } },
     },
     async (request) => {
       const { refreshToken } = request.body as { refreshToken: string };
       await ctx.limit(`ip:${request.ip}`, limits.perIp);
-      const successor = ctx.newRefreshToken();
+      // Derived from the presented token: a repeat inside the reuse interval gets the same successor (contract 1.3).
+      const successor = ctx.successorOf(refreshToken);
       // One transaction in the store: read, mark used and store the successor (or revoke the family) — never half.
       const rotation = await store.rotateRefreshToken(sha256(refreshToken), now(), reuseIntervalMs, successor);
       if (rotation.status === 'invalid') throw new ContractError(401, 'REFRESH_TOKEN_INVALID', rotation.why);
@@ -300,12 +309,16 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
 
   app.post(
     '/auth/logout',
-    { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { refreshToken: str(256) } } } },
+    { schema: { body: { type: ['object', 'null'], properties: { refreshToken: str(256) } } } },
     async (request, reply) => {
+      // Contract 1.3: the family of each credential given (the refresh token's, the bearer's — both when they differ);
+      // 204 whatever was given, known or not, revoked or not.
       const refreshToken = (request.body as { refreshToken?: string } | null)?.refreshToken;
-      const family =
-        (refreshToken && (await store.familyOf(sha256(refreshToken)))) || (await ctx.bearerFamily(request.headers.authorization));
-      if (family) await store.revokeFamily(family, now());
+      const families = new Set([
+        refreshToken ? await store.familyOf(sha256(refreshToken)) : undefined,
+        await ctx.bearerFamily(request.headers.authorization),
+      ]);
+      for (const family of families) if (family) await store.revokeFamily(family, now());
       return reply.code(204).send();
     },
   );

@@ -227,15 +227,21 @@ export class PostgresStore implements Store {
       // FOR UPDATE: parallel rotations of one token, on any instance, take turns — a family never forks.
       const row = refresh((await client.query('SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE', [hash])).rows[0]);
       const owner = row && user((await client.query('SELECT * FROM users WHERE id = $1', [row.user_id])).rows[0]);
-      const verdict = refreshVerdict(row, owner !== undefined, now, reuseIntervalMs);
+      const next =
+        row && row.used_at !== null
+          ? refresh((await client.query('SELECT * FROM refresh_tokens WHERE hash = $1', [successor.hash])).rows[0])
+          : undefined;
+      const verdict = refreshVerdict(row, owner !== undefined, now, reuseIntervalMs, next);
       if (typeof verdict === 'object') return verdict;
       if (verdict === 'revoke') {
         this.notRevoked.delete(row!.family);
         await revoke(client, row!.family, now);
         return { status: 'reused' };
       }
-      if (row!.used_at === null) await client.query('UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2', [now, hash]);
-      await client.query('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+      if (verdict === 'rotate') await client.query('UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2', [now, hash]);
+      // A repeat inside the reuse interval answers the successor already stored (inserted only if it is missing).
+      const insert = 'INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES ($1, $2, $3, $4, $5)';
+      await client.query(`${insert} ON CONFLICT (hash) DO NOTHING`, [
         successor.hash,
         row!.family,
         row!.user_id,

@@ -93,6 +93,9 @@ export class SqliteStore implements Store {
       takeTicket: db.prepare<[string, string], TicketRow>('DELETE FROM login_tickets WHERE ticket = ? AND source = ? RETURNING *'),
       peekTicket: db.prepare<[string, string], TicketRow>('SELECT * FROM login_tickets WHERE ticket = ? AND source = ?'),
       insertRefresh: db.prepare('INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      insertSuccessor: db.prepare(
+        'INSERT INTO refresh_tokens (hash, family, user_id, source, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
+      ),
       refreshByHash: db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE hash = ?'),
       markUsed: db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
       revokeTokens: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL'),
@@ -173,15 +176,17 @@ export class SqliteStore implements Store {
     return this.db.transaction((): Rotation => {
       const row = this.q.refreshByHash.get(hash);
       const user = row && this.q.userById.get(row.user_id);
-      const verdict = refreshVerdict(row, user !== undefined, now, reuseIntervalMs);
+      const next = row && row.used_at !== null ? this.q.refreshByHash.get(successor.hash) : undefined;
+      const verdict = refreshVerdict(row, user !== undefined, now, reuseIntervalMs, next);
       if (typeof verdict === 'object') return verdict;
       if (verdict === 'revoke') {
         this.q.revokeTokens.run(now, row!.family);
         this.q.revokeFamily.run(row!.family, now);
         return { status: 'reused' };
       }
-      if (row!.used_at === null) this.q.markUsed.run(now, hash);
-      this.q.insertRefresh.run(successor.hash, row!.family, row!.user_id, row!.source, successor.expiresAt);
+      if (verdict === 'rotate') this.q.markUsed.run(now, hash);
+      // A repeat inside the reuse interval answers the successor already stored (inserted only if it is missing).
+      this.q.insertSuccessor.run(successor.hash, row!.family, row!.user_id, row!.source, successor.expiresAt);
       return { status: 'rotated', user: user!, family: row!.family, source: row!.source };
     })();
   }

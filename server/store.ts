@@ -54,20 +54,25 @@ export type Rotation =
   { status: 'rotated'; user: UserRow; family: string; source: string } | { status: 'invalid'; why: string } | { status: 'reused' };
 
 /**
- * The contract's verdict on a presented refresh token `row` (the one rule both stores apply inside their transaction):
- * unknown, revoked, expired or userless → invalid; used longer ago than the reuse interval → revoke its family;
- * otherwise (unused, or a retry of a lost response within the interval) → rotate.
+ * The contract's verdict on a presented refresh token `row` (the one rule both stores apply inside their transaction;
+ * contract 1.3 "Reuse interval"): unknown, revoked, expired or userless → invalid; unused → rotate (mark it used, store
+ * its successor); used within `reuseIntervalMs` of its first rotation while its `successor` (the row of the token
+ * derived from it) is still unused → repeat (answer that same successor again; the interval never restarts); used
+ * longer ago, or its successor already used → revoke its family (reuse).
  */
 export function refreshVerdict(
   row: RefreshRow | undefined,
   userExists: boolean,
   now: number,
   reuseIntervalMs: number,
-): { status: 'invalid'; why: string } | 'revoke' | 'rotate' {
+  successor?: RefreshRow,
+): { status: 'invalid'; why: string } | 'revoke' | 'rotate' | 'repeat' {
   if (!row || row.revoked_at !== null) return { status: 'invalid', why: 'refresh token unknown or revoked' };
   if (row.expires_at <= now) return { status: 'invalid', why: 'refresh token expired' };
   if (!userExists) return { status: 'invalid', why: 'user no longer exists' };
-  return row.used_at !== null && now - row.used_at > reuseIntervalMs ? 'revoke' : 'rotate';
+  if (row.used_at === null) return 'rotate';
+  if (now - row.used_at > reuseIntervalMs) return 'revoke';
+  return successor && successor.used_at !== null ? 'revoke' : 'repeat';
 }
 
 /**
@@ -124,9 +129,11 @@ export interface Store {
 
   saveRefreshToken(row: { hash: string; family: string; userId: string; source: string; expiresAt: number }): Promise<void>;
   /**
-   * Presents a refresh token, in one transaction: unknown, revoked, expired or userless → invalid; unused, or used
-   * within `reuseIntervalMs` → marked used and `successor` stored (rotated); used before that → the family revoked
-   * (reused).
+   * Presents a refresh token, in one transaction (`refreshVerdict`): unknown, revoked, expired or userless → invalid;
+   * unused → marked used and `successor` stored (rotated); used within `reuseIntervalMs` (ms, from its first rotation)
+   * while `successor` is unused → rotated again to the **same** successor (stored if it is missing); used before that,
+   * or its successor already used → the family revoked (reused). `successor` is derived from the presented token
+   * (`hash` SHA-256 of the successor token, `expiresAt` epoch ms), so every presentation names the same one.
    */
   rotateRefreshToken(hash: string, now: number, reuseIntervalMs: number, successor: { hash: string; expiresAt: number }): Promise<Rotation>;
   /** The family of a stored refresh token. */

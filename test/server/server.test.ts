@@ -117,17 +117,27 @@ describe('POST /auth/login', () => {
     [45011, 429, 'RATE_LIMITED'],
     [40226, 403, 'USER_BLOCKED'],
     [-1, 503, 'WECHAT_UNAVAILABLE'],
+    [41008, 400, 'INVALID_CODE'],
+    [40013, 500, 'BACKEND_MISCONFIGURED'],
+    [40125, 500, 'BACKEND_MISCONFIGURED'],
+    [99999, 502, 'WECHAT_ERROR'],
   ])('maps WeChat errcode %i to HTTP %i %s', async (errcode, status, code) => {
     emulator.queuedErrors.push(errcode);
     const response = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u7') });
     expect(response.statusCode).toBe(status);
     expect(response.json().code).toBe(code);
     if (code === 'RATE_LIMITED') expect(response.json().retryAfter).toBe(60);
+    if (code === 'RATE_LIMITED') expect(response.headers['retry-after']).toBe('60');
   });
 
   it.each<[string, string | object]>([
     ['bad JSON', '{"source":'],
-    ['an unknown field', { source: 'demo', mode: 'silent', code: 'c', admin: true }],
+    [
+      'an unknown field inside profile (contract 1.3: a typo in a known field)',
+      { source: 'demo', mode: 'authorize', code: 'c', profile: { nickname: 'x' } },
+    ],
+    ['both code and loginTicket (contract 1.3)', { source: 'demo', mode: 'authorize', code: 'c', loginTicket: 't' }],
+    ['a loginTicket with mode silent (contract 1.3)', { source: 'demo', mode: 'silent', loginTicket: 't' }],
     ['a wrong type', { source: 'demo', mode: 'silent', code: 42 }],
     ['a missing source', { mode: 'silent', code: 'c' }],
     ['an unknown mode', { source: 'demo', mode: 'maybe', code: 'c' }],
@@ -167,6 +177,63 @@ describe('tokens', () => {
     expect(reuse.statusCode).toBe(401);
     expect(reuse.json().code).toBe('REFRESH_TOKEN_INVALID');
     expect((await post('/auth/refresh', { refreshToken: next })).json().code).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('contract 1.3: a repeat inside the reuse interval gets the same successor; once that is used, the repeat revokes the family', async () => {
+    const { refreshToken } = (await register('u11')).json();
+    const first = await post('/auth/refresh', { refreshToken });
+    clock += 5_000;
+    const repeat = await post('/auth/refresh', { refreshToken });
+    expect(repeat.statusCode).toBe(200);
+    expect(repeat.json().refreshToken).toBe(first.json().refreshToken);
+    // The interval runs from the first rotation: 5 s + 6 s is past 10 s, whatever the repeat did.
+    clock += 6_000;
+    expect((await post('/auth/refresh', { refreshToken })).json().code).toBe('REFRESH_TOKEN_INVALID');
+    expect((await post('/auth/refresh', { refreshToken: first.json().refreshToken })).json().code).toBe('REFRESH_TOKEN_INVALID');
+
+    const other = (await register('u12')).json().refreshToken;
+    const successor = (await post('/auth/refresh', { refreshToken: other })).json().refreshToken;
+    const third = await post('/auth/refresh', { refreshToken: successor });
+    expect(third.statusCode).toBe(200);
+    const reuse = await post('/auth/refresh', { refreshToken: other });
+    expect(reuse.json().code).toBe('REFRESH_TOKEN_INVALID');
+    expect((await post('/auth/refresh', { refreshToken: third.json().refreshToken })).json().code).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('contract 1.3: ignores unknown top-level fields, accepts a lower-case bearer scheme and iat up to 60 s ahead', async () => {
+    const registered = (await register('u13')).json();
+    const refreshed = await post('/auth/refresh', { refreshToken: registered.refreshToken, deviceId: 'from-a-newer-client' });
+    expect(refreshed.statusCode).toBe(200);
+    const silent = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u13'), newerField: { x: 1 } });
+    expect(silent.statusCode).toBe(200);
+    const me = (authorization: string) => server.inject({ method: 'GET', url: '/api/me', headers: { authorization } });
+    expect((await me(`bearer ${silent.json().accessToken}`)).statusCode).toBe(200);
+    // A token another instance signed with its clock 30 s ahead: accepted; 2 minutes ahead: refused.
+    clock -= 30_000;
+    expect((await me(`Bearer ${silent.json().accessToken}`)).statusCode).toBe(200);
+    clock -= 90_000;
+    expect((await me(`Bearer ${silent.json().accessToken}`)).json().code).toBe('TOKEN_INVALID');
+  });
+
+  it('contract 1.3: the ticket lifetime is in the answer; authorize with nothing authorized registers nobody', async () => {
+    const silent = await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u14') });
+    expect(silent.json().ticketExpiresIn).toBe(300);
+    const bare = await post('/auth/login', { source: 'demo', mode: 'authorize', loginTicket: silent.json().loginTicket });
+    expect(bare.statusCode).toBe(400);
+    expect(bare.json().code).toBe('BAD_REQUEST');
+    expect((await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u14') })).json().code).toBe(
+      'USER_NOT_REGISTERED',
+    );
+  });
+
+  it('contract 1.3: logout with a refresh token only, or a bearer only, revokes that family; with nothing, 204', async () => {
+    const a = (await register('u15')).json();
+    expect((await post('/auth/logout', { refreshToken: a.refreshToken })).statusCode).toBe(204);
+    expect((await post('/auth/refresh', { refreshToken: a.refreshToken })).json().code).toBe('REFRESH_TOKEN_INVALID');
+    const b = (await post('/auth/login', { source: 'demo', mode: 'silent', code: emulator.issueCode('u15') })).json();
+    expect((await post('/auth/logout', {}, { authorization: `Bearer ${b.accessToken}` })).statusCode).toBe(204);
+    expect((await post('/auth/refresh', { refreshToken: b.refreshToken })).json().code).toBe('REFRESH_TOKEN_INVALID');
+    expect((await server.inject({ method: 'POST', url: '/auth/logout' })).statusCode).toBe(204);
   });
 
   it('logout revokes the refresh token family and is idempotent', async () => {

@@ -71,16 +71,17 @@ describe.each(stores)('%s store', (_name, open) => {
     expect(await store.userById(a.user.id)).toMatchObject({ nick_name: '小明', avatar_url: '' });
   });
 
-  it('rotates a refresh token once; within the reuse interval again; after it, reuse revokes the family', async () => {
+  it('rotates a refresh token once; within the reuse interval to the same successor (1.3); after it, reuse revokes the family', async () => {
     const { user } = await store.registerUser(newUser('u1'));
     await store.saveRefreshToken({ hash: 'h0', family: 'f1', userId: user.id, source: 'app', expiresAt: T0 + 86_400_000 });
     expect(await store.rotateRefreshToken('h0', T0, 10_000, { hash: 'h1', expiresAt: T0 + 1e6 })).toMatchObject({
       status: 'rotated',
       family: 'f1',
     });
-    expect(await store.rotateRefreshToken('h0', T0 + 5_000, 10_000, { hash: 'h2', expiresAt: T0 + 1e6 })).toMatchObject({
+    expect(await store.rotateRefreshToken('h0', T0 + 5_000, 10_000, { hash: 'h1', expiresAt: T0 + 2e6 })).toMatchObject({
       status: 'rotated',
     });
+    expect(await store.familyOf('h1')).toBe('f1');
     expect(await store.rotateRefreshToken('h0', T0 + 20_000, 10_000, { hash: 'h3', expiresAt: T0 + 1e6 })).toEqual({ status: 'reused' });
     expect(await store.isFamilyRevoked('f1')).toBe(true);
     expect(await store.rotateRefreshToken('h1', T0 + 21_000, 10_000, { hash: 'h4', expiresAt: T0 + 1e6 })).toMatchObject({
@@ -126,6 +127,20 @@ describe.each(stores)('%s store', (_name, open) => {
     expect(await store.reserveAvatar(row('r4'), T0 - 86_400_000, 2)).toBe(true);
     expect(await store.reserveAvatar(row('r5'), T0 - 86_400_000, 2)).toBe(false);
     expect(await store.reserveAvatar(row('r6'), T0 + 1, 2)).toBe(true); // uploads older than the window no longer count
+  });
+
+  it('contract 1.3: once the successor was used, a repeat of the old token inside the interval revokes the family', async () => {
+    const { user } = await store.registerUser(newUser('u2', 'o2'));
+    await store.saveRefreshToken({ hash: 'g0', family: 'f2', userId: user.id, source: 'app', expiresAt: T0 + 86_400_000 });
+    expect(await store.rotateRefreshToken('g0', T0, 10_000, { hash: 'g1', expiresAt: T0 + 1e6 })).toMatchObject({ status: 'rotated' });
+    expect(await store.rotateRefreshToken('g1', T0 + 1_000, 10_000, { hash: 'g2', expiresAt: T0 + 1e6 })).toMatchObject({
+      status: 'rotated',
+    });
+    expect(await store.rotateRefreshToken('g0', T0 + 2_000, 10_000, { hash: 'g1', expiresAt: T0 + 1e6 })).toEqual({ status: 'reused' });
+    expect(await store.isFamilyRevoked('f2')).toBe(true);
+    expect(await store.rotateRefreshToken('g2', T0 + 3_000, 10_000, { hash: 'g3', expiresAt: T0 + 1e6 })).toMatchObject({
+      status: 'invalid',
+    });
   });
 
   it('takes a ticket once, and peeks without consuming', async () => {
