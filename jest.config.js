@@ -7,6 +7,8 @@
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.tools.json' }] };
 const testTimeout = 60_000;
+// A mutation run's sandbox (npm run mutate) holds a copy of the package: never a second module of the same name.
+const modulePathIgnorePatterns = ['<rootDir>/.stryker-tmp'];
 module.exports = {
   testTimeout,
   projects: [
@@ -14,12 +16,14 @@ module.exports = {
       displayName: 'node',
       testEnvironment: 'node',
       transform,
+      modulePathIgnorePatterns,
       testMatch: ['<rootDir>/test/{lib,hub,server,emulator,e2e,package,usage}/**/*.test.ts'],
     },
     {
       displayName: 'components',
       testEnvironment: 'jsdom',
       transform,
+      modulePathIgnorePatterns,
       testMatch: ['<rootDir>/test/{components,pages}/**/*.test.ts'],
     },
   ],

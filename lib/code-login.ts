@@ -20,6 +20,8 @@ export interface Ticket {
 const TICKET_LEEWAY_MS = 10_000;
 /** The contract's ticket lifetime (s) when the backend does not say. */
 const DEFAULT_TICKET_SECONDS = 300;
+/** The longest a `RATE_LIMITED` answer may hold logins back (ms): one hour, whatever `retryAfter` said (`1e9` s once). */
+const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /** Delay (ms) before retry number `attempt` (0-based): `baseDelayMs * 2^attempt`, capped, with "equal jitter". */
 export function backoffDelay(backoff: Backoff, attempt: number): number {
@@ -125,10 +127,13 @@ export class CodeLogin {
       });
   }
 
-  /** Closes the gate after a backend answer that says "not now" (`RATE_LIMITED`) or "never" (`USER_BLOCKED`). */
+  /**
+   * Closes the gate after a backend answer that says "not now" (`RATE_LIMITED`: for its `retryAfterMs`, at most
+   * `MAX_RETRY_AFTER_MS`) or "never" (`USER_BLOCKED`).
+   */
   noteFailure(opts: ResolvedOptions, error: LoginError): void {
     if (error.code === 'RATE_LIMITED') {
-      const ms = error.retryAfterMs ?? 60_000;
+      const ms = Math.min(error.retryAfterMs ?? 60_000, MAX_RETRY_AFTER_MS);
       this.rateLimited = { until: opts.clock.now() + ms, ms };
     }
     if (error.code === 'USER_BLOCKED') this.blocked = error;

@@ -1,4 +1,4 @@
-/** The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.2. */
+/** The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.3 (and 1.2 backends). */
 import { LoginError } from './errors';
 import type {
   AvatarCredentials,
@@ -24,9 +24,13 @@ export function contractErrorCode(data: unknown): string | undefined {
   return undefined;
 }
 
-function isPositiveNumber(value: unknown): value is number {
-  return typeof value === 'number' && isFinite(value) && value > 0;
+/** A lifetime (s) within (0, `max`]: contract 1.3 bounds `expiresIn` by a day and `refreshExpiresIn` by 366 days. */
+function isLifetime(value: unknown, max: number): value is number {
+  return typeof value === 'number' && value > 0 && value <= max;
 }
+
+/** Contract 1.3's ticket lifetime cap (s), and what a 1.2 backend's ticket is taken to live. */
+const TICKET_SECONDS = 300;
 
 /**
  * Checks a contract token body (`accessToken`, `expiresIn` s, optional `refreshToken`, `refreshExpiresIn` s, `user`).
@@ -41,10 +45,10 @@ function parseBackendSession(response: RequestResponse): BackendSession {
     });
   if (typeof body !== 'object' || body === null) throw malformed('not a JSON object');
   if (typeof body.accessToken !== 'string' || body.accessToken === '') throw malformed('accessToken must be a non-empty string');
-  if (!isPositiveNumber(body.expiresIn)) throw malformed('expiresIn must be a positive number of seconds');
+  if (!isLifetime(body.expiresIn, 86_400)) throw malformed('expiresIn must be seconds in (0, 86400]');
   if (body.refreshToken !== undefined && typeof body.refreshToken !== 'string') throw malformed('refreshToken must be a string');
-  if (body.refreshExpiresIn !== undefined && !isPositiveNumber(body.refreshExpiresIn))
-    throw malformed('refreshExpiresIn must be a positive number');
+  if (body.refreshExpiresIn !== undefined && !isLifetime(body.refreshExpiresIn, 31_622_400))
+    throw malformed('refreshExpiresIn must be seconds in (0, 31622400]');
   const user = body.user as LoginUser | undefined;
   if (user !== undefined && (typeof user !== 'object' || user === null || typeof user.id !== 'string'))
     throw malformed('user.id must be a string');
@@ -60,7 +64,8 @@ function parseBackendSession(response: RequestResponse): BackendSession {
 
 /**
  * Turns a contract error answer into a `LoginError` with `backendCode` and `statusCode`: `RATE_LIMITED` (with
- * `retryAfterMs` from `retryAfter` s, default 60 s), `USER_BLOCKED`, or `LOGIN_FAILED` for every other code.
+ * `retryAfterMs` from the body's `retryAfter` s, else the `Retry-After` header's, else 60 s), `USER_BLOCKED`,
+ * `ACCOUNT_CONFLICT`, or `LOGIN_FAILED` for every other code.
  */
 function backendError(what: string, response: RequestResponse): LoginError {
   const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as {
@@ -71,7 +76,8 @@ function backendError(what: string, response: RequestResponse): LoginError {
   const message = `${what} failed with HTTP ${response.statusCode}${backendCode ? ` ${backendCode}` : ''}${typeof body.message === 'string' ? `: ${body.message}` : ''}`;
   const details = { statusCode: response.statusCode, backendCode, cause: response.data };
   if (backendCode === 'RATE_LIMITED') {
-    const retryAfter = typeof body.retryAfter === 'number' && body.retryAfter > 0 ? body.retryAfter : 60;
+    const header = response.header || {};
+    const retryAfter = Number(body.retryAfter ?? header['Retry-After'] ?? header['retry-after']) || 60;
     return new LoginError('RATE_LIMITED', message, { ...details, retryAfterMs: retryAfter * 1000 });
   }
   if (backendCode === 'USER_BLOCKED') return new LoginError('USER_BLOCKED', message, details);
@@ -81,7 +87,8 @@ function backendError(what: string, response: RequestResponse): LoginError {
 
 /**
  * The contract adapter. `login` posts `{source, ...request}` to `/auth/login` and maps the answer:
- * 200 → `{status:'ok'}`; 401 `USER_NOT_REGISTERED` → `{status:'needsUser', loginTicket}` (ticket valid 300 s);
+ * 200 → `{status:'ok'}`; 401 `USER_NOT_REGISTERED` → `{status:'needsUser', loginTicket, ticketExpiresIn}` (the
+ * answer's `ticketExpiresIn` s, at most 300; 300 from a 1.2 backend);
  * any other answer → `LOGIN_FAILED` with `backendCode`. `refresh` posts `{refreshToken}` to `/auth/refresh`
  * (200 → new tokens; 401 `REFRESH_TOKEN_INVALID` → `LOGIN_FAILED` with that `backendCode` and `statusCode` 401).
  * `uploadAvatar` uploads the profile's temporary avatar to `/auth/avatar` (multipart `source`, `loginTicket`, then
@@ -100,8 +107,12 @@ export function createContractBackend(): LoginBackend {
       });
       if (response.statusCode === 200) return { status: 'ok', session: parseBackendSession(response) };
       if (response.statusCode === 401 && contractErrorCode(response.data) === 'USER_NOT_REGISTERED') {
-        const ticket = (response.data as { loginTicket?: unknown }).loginTicket;
-        return { status: 'needsUser', loginTicket: typeof ticket === 'string' ? ticket : undefined, ticketExpiresIn: 300 };
+        const { loginTicket, ticketExpiresIn } = response.data as { loginTicket?: unknown; ticketExpiresIn?: unknown };
+        return {
+          status: 'needsUser',
+          loginTicket: typeof loginTicket === 'string' ? loginTicket : undefined,
+          ticketExpiresIn: isLifetime(ticketExpiresIn, TICKET_SECONDS) ? ticketExpiresIn : TICKET_SECONDS,
+        };
       }
       throw backendError('login', response);
     },

@@ -297,7 +297,8 @@ export class SingleFlight {
       void revoke(opts, state);
       throw loggedOutError('this login ran; its session was discarded');
     }
-    this.kit.session.commit(state);
+    // Storage that cannot take it holds no session at all rather than a spent refresh token: said in an event.
+    if (!this.kit.session.commit(state)) this.kit.emit({ type: 'storageFailed' });
     this.kit.codeLogin.keepTicket(null);
     if (via === 'login') {
       const { spent } = this.kit.codeLogin;

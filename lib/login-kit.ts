@@ -74,8 +74,10 @@ export class LoginKit {
     const merged = { ...this.defaults, ...options } as LoginOptions;
     const resolved = resolveOptions(merged, kit.limiters, this.privacy);
     const previous = kit.options;
-    const session = new Session(resolved.wx, resolved.storageKey, resolved.logger, resolved.clock, resolved.expiryLeewayMs);
-    if (previous && previous.storageKey === resolved.storageKey && previous.wx === resolved.wx) session.adopt(kit.session);
+    const { wx, storageKey, logger, clock, expiryLeewayMs, apiBase } = resolved;
+    const session = new Session(wx, storageKey, logger, clock, expiryLeewayMs, apiBase);
+    // The session in memory carries over only to the same storage and the same API: it belongs to the issuing origin.
+    if (previous && previous.storageKey === storageKey && previous.wx === wx && previous.apiBase === apiBase) session.adopt(kit.session);
     else session.load();
     // Nothing above changed the kit; from here on nothing throws.
     for (const limiter of Object.values(kit.limiters)) limiter.max = resolved.maxConcurrentRequests;
@@ -310,8 +312,8 @@ export class LoginKit {
 
   /**
    * Subscribes to the kit's events (`LoginEvent`), each fired once per occurrence: `login` (with `isNewUser` and the
-   * `timings`), `loginFailed`, `sessionExpired`, `refreshStart`, `refreshEnd`, `relogin`, `logout`, `stepUp`, `uiShown`
-   * and `uiAnswered`. Returns the unsubscribe function. May be called before `config()`.
+   * `timings`), `loginFailed`, `sessionExpired`, `refreshStart`, `refreshEnd`, `relogin`, `logout`, `stepUp`, `uiShown`,
+   * `uiAnswered` and `storageFailed` (a new session could not be stored: it lives in memory, storage holds none). Returns the unsubscribe function. May be called before `config()`.
    * @throws LoginError `INVALID_OPTIONS` when `listener` is not a function (synchronous set-up).
    */
   onStateChange(listener: LoginEventListener): () => void {

@@ -20,11 +20,15 @@ export interface StoredLogin {
   loggedOut: boolean;
 }
 
-/** Parses a stored value of this format; null when it is not one (corrupt, another format). */
-function parseStored(value: unknown): StoredLogin | null {
+/**
+ * Parses a stored value of this format; null when it is not one (corrupt, another format) or when its session was
+ * issued for another API (`iss`: `config.baseURL` then — a session belongs to the origin that issued it).
+ */
+function parseStored(value: unknown, issuer: string): StoredLogin | null {
   if (typeof value !== 'object' || value === null) return null;
   const v = value as Record<string, unknown>;
   if (v.v !== FORMAT_VERSION) return null;
+  if (v.iss !== undefined && v.iss !== issuer) return null;
   if (v.loggedOut === true) return { state: null, loggedOut: true };
   if (typeof v.accessToken !== 'string' || !v.accessToken) return null;
   if (!isFiniteNumber(v.accessIssuedAt) || !isFiniteNumber(v.accessExpiresAt)) return null;
@@ -52,6 +56,8 @@ class SessionStore {
     private readonly wx: WxAdapter,
     readonly key: string,
     private readonly logger: Logger,
+    /** Who issued the sessions stored here (`config.baseURL`'s API base, '' for a custom backend without one). */
+    private readonly issuer: string,
   ) {}
 
   /** The stored login; logged out (not on purpose) when there is none or it is corrupt (corrupt data is removed). */
@@ -65,17 +71,23 @@ class SessionStore {
       return empty;
     }
     if (raw === '' || raw === undefined || raw === null) return empty;
-    const stored = parseStored(raw);
+    const stored = parseStored(raw, this.issuer);
     if (!stored) {
-      this.logger.warn(`${PACKAGE_NAME}: storage key "${this.key}" held unreadable login data; starting logged out`);
+      this.logger.warn(`${PACKAGE_NAME}: storage key "${this.key}" held unreadable login data, or another API's; starting logged out`);
       this.clear();
     }
     return stored ?? empty;
   }
 
-  /** Writes `state`; a failure is reported once (the caller keeps the state in memory). */
-  save(state: LoginState): void {
-    this.guard(() => this.wx.setStorageSync(this.key, { v: FORMAT_VERSION, ...state }));
+  /**
+   * Writes `state`; returns false when the write failed (reported once; the caller keeps the state in memory). The
+   * stored session is then removed, so that storage never keeps a refresh token the kit has since spent: after a
+   * restart it would be presented again, and the backend reads a spent token as theft.
+   */
+  save(state: LoginState): boolean {
+    if (this.guard(() => this.wx.setStorageSync(this.key, { v: FORMAT_VERSION, iss: this.issuer, ...state }))) return true;
+    this.clear();
+    return false;
   }
 
   /** Records a deliberate logout (replacing any session), so a restart does not log the user back in silently. */
@@ -88,13 +100,16 @@ class SessionStore {
     this.guard(() => this.wx.removeStorageSync(this.key));
   }
 
-  private guard(write: () => void): void {
+  private guard(write: () => void): boolean {
     try {
       write();
+      return true;
     } catch (error) {
-      if (this.reportedWriteFailure) return;
-      this.reportedWriteFailure = true;
-      this.logger.error(`${PACKAGE_NAME}: could not write storage key "${this.key}"; the session is kept in memory only`, error);
+      if (!this.reportedWriteFailure) {
+        this.reportedWriteFailure = true;
+        this.logger.error(`${PACKAGE_NAME}: could not write storage key "${this.key}"; the session is kept in memory only`, error);
+      }
+      return false;
     }
   }
 }
@@ -112,6 +127,8 @@ export class Session {
 
   /**
    * @param leewayMs an access token counts as expired this many ms early, at most a quarter of its lifetime.
+   * @param issuer the API the sessions belong to (`config.baseURL` without trailing slashes; '' without one): a stored
+   *   session of another API is not loaded.
    */
   constructor(
     wx: WxAdapter,
@@ -119,8 +136,9 @@ export class Session {
     logger: Logger,
     private readonly clock: Clock,
     private readonly leewayMs: number,
+    readonly issuer: string,
   ) {
-    this.store = new SessionStore(wx, key, logger);
+    this.store = new SessionStore(wx, key, logger, issuer);
   }
 
   /** Reads the stored session (call once per `config()`). */
@@ -164,12 +182,13 @@ export class Session {
 
   /**
    * Makes `state` the current state, in memory and in storage (so a rotated refresh token is written before anyone
-   * waiting on it is released), and ends a deliberate logout.
+   * waiting on it is released), and ends a deliberate logout. Returns false when storage could not take it: the
+   * session then lives in memory only and storage holds none (see `SessionStore.save`).
    */
-  commit(state: LoginState): void {
+  commit(state: LoginState): boolean {
     this.state = state;
     this.loggedOut = false;
-    this.store.save(state);
+    return this.store.save(state);
   }
 
   /**

@@ -375,7 +375,8 @@ export interface BindRequest {
  * - `logout`: `logout()` ended a session;
  * - `stepUp`: the user added a profile or a phone number (`Login.require`);
  * - `uiShown` / `uiAnswered`: the login funnel — the UI shown (`authType`, modal or page, the page route), then the
- *   user's answer with the time (ms) the UI was open and whether the privacy agreement was refused.
+ *   user's answer with the time (ms) the UI was open and whether the privacy agreement was refused;
+ * - `storageFailed`: storage refused a new session (full): it lives in memory, and storage holds none.
  */
 export type LoginEvent =
   | { type: 'login'; state: LoginState; isNewUser: boolean; timings: LoginTimings }
@@ -385,6 +386,7 @@ export type LoginEvent =
   | { type: 'refreshEnd'; state?: LoginState; error?: LoginError }
   | { type: 'relogin' }
   | { type: 'logout' }
+  | { type: 'storageFailed' }
   | { type: 'stepUp'; kind: 'profile' | 'phone'; user: LoginUser }
   | { type: 'uiShown'; authType: AuthType; via: 'modal' | 'page' | 'custom'; route?: string }
   | { type: 'uiAnswered'; authType: AuthType; succeeded: boolean; errMsg?: string; privacyRefused: boolean; openMs: number };

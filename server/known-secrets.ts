@@ -12,6 +12,7 @@ export const COMMITTED_SECRETS: readonly string[] = [
   'bench-only-secret-'.padEnd(40, 'x'),
   'a-deployment-secret-of-its-own-0123456789',
   'the-secret-all-instances-share-0123456789',
+  'the-secret-both-instances-share-0123456789', // test/server/refresh-idempotent.test.ts
   'an-operators-test-secret-of-its-own-0123456789',
 ];
 

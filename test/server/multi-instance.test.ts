@@ -348,12 +348,16 @@ it('a server error in production leaves a structured log line, without tokens, c
   );
   const bind = await post(`${servers[0].url}/auth/bind`, { phoneCode }, { authorization: `Bearer ${session.accessToken}` });
   expect([failed.status, bind.status]).toEqual([500, 500]);
-  const lines = servers[0]
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { level: number; msg: string; req?: unknown; err?: { type: string; message: string } });
-  const errors = lines.filter((line) => line.level === 50);
+  const errorLines = () =>
+    servers[0]
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string; req?: unknown; err?: { type: string; message: string } })
+      .filter((line) => line.level === 50);
+  // The child's standard output arrives on its own schedule: wait (bounded) for both lines.
+  for (let i = 0; i < 100 && errorLines().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const errors = errorLines();
   expect(errors.length).toBeGreaterThanOrEqual(2);
   expect(errors[0]).toMatchObject({
     msg: 'server error',
