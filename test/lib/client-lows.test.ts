@@ -4,19 +4,8 @@
  * origin, an absurd lifetime, a spent refresh token left in storage, and the ticket's own lifetime.
  */
 import { LoginKit, type LoginOptions } from '../../lib/login-kit';
-import { isLoginError, type LoginError } from '../../lib/errors';
 import type { LoginEvent } from '../../lib/types';
-import { createFakeWx, createLogger, FakeBackend, FakeClock, userInfoResult } from '../helpers/fakes';
-
-async function rejection(promise: Promise<unknown>): Promise<LoginError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isLoginError(error)).toBe(true);
-    return error as LoginError;
-  }
-  throw new Error('expected the promise to reject');
-}
+import { createFakeWx, createLogger, FakeBackend, FakeClock, userInfoResult, rejection } from '../helpers/fakes';
 
 function phone(overrides: Partial<LoginOptions> = {}, backend = new FakeBackend(), fake = createFakeWx(backend)) {
   backend.registered.add('alice');

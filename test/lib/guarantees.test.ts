@@ -5,19 +5,9 @@
  * follows (`isSessionExpired`, `maxReplays`).
  */
 import { LoginKit, type LoginOptions } from '../../lib/login-kit';
-import { isLoginError, LoginError } from '../../lib/errors';
+import { LoginError } from '../../lib/errors';
 import type { AuthResult, BindRequest, LoginBackend, LoginState, LoginUser } from '../../lib/types';
-import { createFakeWx, createLogger, FakeClock, flush } from '../helpers/fakes';
-
-async function rejection(promise: Promise<unknown>): Promise<LoginError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isLoginError(error)).toBe(true);
-    return error as LoginError;
-  }
-  throw new Error('expected the promise to reject');
-}
+import { createFakeWx, createLogger, FakeClock, flush, rejection } from '../helpers/fakes';
 
 const phoneAnswer: AuthResult = { succeeded: true, authType: 'phone', errMsg: 'getPhoneNumber:ok', data: { code: 'phone-code' } };
 

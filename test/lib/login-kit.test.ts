@@ -1,9 +1,9 @@
 import { LoginKit, type LoginOptions } from '../../lib/login-kit';
 import type { WxAdapter } from '../../lib/runtime';
 import { createContractBackend } from '../../lib/contract-backend';
-import { isLoginError, LoginError } from '../../lib/errors';
+import { LoginError } from '../../lib/errors';
 import type { AuthResult, LoginEvent, UserAuthHandler } from '../../lib/types';
-import { createFakeWx, createLogger, deferred, FakeBackend, FakeClock, flush, userInfoResult } from '../helpers/fakes';
+import { createFakeWx, createLogger, deferred, FakeBackend, FakeClock, flush, userInfoResult, rejection } from '../helpers/fakes';
 
 function setup(overrides: Partial<LoginOptions> = {}, options: { registered?: boolean } = {}) {
   const backend = new FakeBackend();
@@ -17,16 +17,6 @@ function setup(overrides: Partial<LoginOptions> = {}, options: { registered?: bo
   const events: LoginEvent[] = [];
   kit.onStateChange((event) => events.push(event));
   return { kit, fake, backend, clock, logger, ui, events };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<LoginError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isLoginError(error)).toBe(true);
-    return error as LoginError;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 const eventTypes = (events: LoginEvent[]) => events.map((e) => e.type);
