@@ -4,6 +4,9 @@
  *   node scripts/examples.js install          installs each example's dependencies (skipped when its lockfile is
  *                                             unchanged since the last install) and puts the freshly built kit in
  *   node scripts/examples.js build <name>     builds one example for WeChat into examples/<name>/dist/...
+ *   node scripts/examples.js build taro --dev the Taro example as a team runs it every day (`taro build --watch`, which
+ *                                             prebundles dependencies) into examples/taro/dist, stopped once it has
+ *                                             compiled
  *
  * Installs use `npm install --ignore-scripts` from the lockfile, not `npm ci`: the lockfiles list other platforms'
  * optional binaries (@tarojs/binding-darwin-*, @rollup/rollup-android-*) that this registry answers 404 for, which
@@ -67,8 +70,45 @@ function build(name) {
   console.log(`built examples/${name}/${example.output}`);
 }
 
-const [command, name] = process.argv.slice(2);
+/**
+ * The Taro example's development build: `taro build --type weapp --watch` into examples/taro/dist, stopped once a
+ * compilation has finished with the app written ("Watching..." after app.js exists; the
+ * prebundle step compiles and watches first). Bounded: 5 minutes. Resolves with the output folder.
+ */
+function buildTaroDev() {
+  const dir = dirOf('taro');
+  fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+  const out = path.join(dir, 'dist');
+  const { spawn } = require('child_process');
+  const taro = spawn(path.join(dir, 'node_modules', '.bin', 'taro'), ['build', '--type', 'weapp', '--watch'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const limit = setTimeout(() => finish(new Error('examples/taro: the --watch build did not finish within 5 minutes')), 300_000);
+    function finish(error) {
+      clearTimeout(limit);
+      taro.kill('SIGTERM');
+      if (error) reject(error);
+      else resolve(out);
+    }
+    taro.stdout.on('data', (chunk) => {
+      if (/Watching/.test(String(chunk)) && fs.existsSync(path.join(out, 'app.js'))) finish();
+    });
+    taro.on('exit', (code) => finish(new Error(`examples/taro: taro build --watch exited (${code}) before it compiled`)));
+  });
+}
+
+const [command, name, flag] = process.argv.slice(2);
 if (command === 'install') install();
+else if (command === 'build' && name === 'taro' && flag === '--dev')
+  buildTaroDev().then(
+    (out) => console.log(`built examples/taro in development mode into ${out}`),
+    (error) => {
+      console.error(error.message);
+      process.exit(1);
+    },
+  );
 else if (command === 'build') build(name);
 else {
   console.error('usage: node scripts/examples.js install | build <taro|uni-app>');

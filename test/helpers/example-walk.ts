@@ -49,21 +49,24 @@ export interface Example {
   source: string;
   output: string;
   hubFile: string;
+  /** Taro's everyday development build (`taro build --watch`, which prebundles dependencies) instead of the production one. */
+  dev?: boolean;
 }
 
 /** Declares the example's tests (jest `describe`): build, one hub, the AuthModal, the login page, a returning user. */
-export function walkExample({ name, source, output, hubFile }: Example): void {
-  describe(`examples/${name}`, () => walk({ name, source, output, hubFile }));
+export function walkExample(example: Example): void {
+  describe(`examples/${example.name}${example.dev ? ' (development build)' : ''}`, () => walk(example));
 }
 
-function walk({ name, source, output, hubFile }: Example): void {
+function walk({ name, source, output, hubFile, dev }: Example): void {
   const built = path.join(root, 'examples', name, output);
   /** The phone's copy of the app: outside examples/, whose node_modules a phone does not have. */
   const app = fs.mkdtempSync(path.join(os.tmpdir(), `lk-${name}-app-`));
   let stack: Stack;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [path.join(root, 'scripts/examples.js'), 'build', name], { cwd: root, stdio: 'pipe' });
+    const build = [path.join(root, 'scripts/examples.js'), 'build', name, ...(dev ? ['--dev'] : [])];
+    execFileSync(process.execPath, build, { cwd: root, stdio: 'pipe' });
     fs.cpSync(built, app, { recursive: true });
     resolveLikeWeChat(app);
     stack = await startStack({ source });

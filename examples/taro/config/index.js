@@ -7,7 +7,9 @@ module.exports = defineConfig({
   sourceRoot: 'src',
   outputRoot: 'dist',
   framework: 'react',
-  compiler: 'webpack5',
+  // Taro 4 prebundles dependencies in development (`--watch`): without this line the kit is bundled twice there, once
+  // in vendors.js and once in a prebundle chunk (README "Taro").
+  compiler: { type: 'webpack5', prebundle: { exclude: ['miniprogram-login-kit'] } },
   cache: { enable: false },
   mini: { postcss: { pxtransform: { enable: true, config: {} } } },
 });
