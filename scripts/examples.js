@@ -18,7 +18,8 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { execFileSync } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
+const { setTimeout, clearTimeout } = require('timers');
 
 const root = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -79,7 +80,6 @@ function buildTaroDev() {
   const dir = dirOf('taro');
   fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
   const out = path.join(dir, 'dist');
-  const { spawn } = require('child_process');
   const taro = spawn(path.join(dir, 'node_modules', '.bin', 'taro'), ['build', '--type', 'weapp', '--watch'], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'inherit'],
