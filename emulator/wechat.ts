@@ -275,7 +275,10 @@ export class WeChatEmulator {
       code: this.issueCode(userOf(request.body), (request.body as { appid?: string }).appid ?? this.appid),
     }));
     app.post('/_emulator/user-info', async (request) => this.userInfoDetail(userOf(request.body)));
-    app.post('/_emulator/phone-code', async (request) => this.phoneDetail(userOf(request.body)));
+    app.post('/_emulator/phone-code', async (request) => {
+      const phone = (request.body as { phone?: unknown } | null)?.phone;
+      return this.phoneDetail(userOf(request.body), typeof phone === 'string' ? phone : undefined);
+    });
     app.post('/_emulator/error', async (request) => {
       this.queuedErrors.push(Number((request.body as { errcode?: unknown }).errcode));
       return { queued: this.queuedErrors.length };

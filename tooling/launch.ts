@@ -106,6 +106,10 @@ export interface LaunchedApp {
   readonly events: KitEvent[];
   /** How many times each `wx` API was called, e.g. `calls.login`. */
   readonly calls: Record<string, number>;
+  /** `wx.request` calls in flight now (WeChat runs at most 10 at once). */
+  readonly inFlight: number;
+  /** The most `wx.request` calls in flight at once so far. */
+  readonly maxInFlight: number;
   /** What the user does when the kit offers the permission panel; change it before the refusal. */
   readonly permissions: PermissionAnswers;
   /** The phone's storage (`wx.setStorageSync`), raw JSON by key. */
@@ -327,6 +331,12 @@ export async function launchApp(dir: string, options: LaunchOptions): Promise<La
     events,
     get calls() {
       return wx.calls;
+    },
+    get inFlight() {
+      return wx.inFlight;
+    },
+    get maxInFlight() {
+      return wx.maxInFlight;
     },
     permissions: {
       get modal() {

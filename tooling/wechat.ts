@@ -62,11 +62,7 @@ export function remoteStandIn(baseURL: string): WeChatStandIn {
     issueCode: async (user, appid) => (await call<{ code: string }>('code', { user, ...(appid ? { appid } : {}) })).code,
     addUser: async (user, profile = {}) => void (await call('user', { user, ...profile })),
     userInfoDetail: (user) => call<UserInfoDetail>('user-info', { user }),
-    phoneDetail: async (user, phone) => {
-      if (phone !== undefined)
-        throw new Error('miniprogram-login-kit/testing: a remote WeChat stand-in gives its default phone number only');
-      return call<{ errMsg: string; code: string }>('phone-code', { user });
-    },
+    phoneDetail: (user, phone) => call<{ errMsg: string; code: string }>('phone-code', { user, ...(phone ? { phone } : {}) }),
     failNextCode2Session: async (errcode) => void (await call('error', { errcode })),
     block: async (user) => void (await call('block', { user })),
   };
