@@ -151,13 +151,16 @@ function checkSupported(dir: string): void {
     throw new Error(`${NAME}: app.json uses a plugin component (plugin://…), which launchApp does not support`);
 }
 
-/** A copy of `dir` for the phones (made once per process), without node_modules, resolving like WeChat. */
+/**
+ * A copy of `dir` for the phones (made once per process), without its own top-level node_modules (a build output may
+ * hold folders of that name deeper, such as wepy 2's `$vendor/.../node_modules`), resolving like WeChat.
+ */
 function phoneCopy(dir: string): string {
   const source = path.resolve(dir);
   let copy = copies.get(source);
   if (!copy) {
     copy = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-app-'));
-    fs.cpSync(source, copy, { recursive: true, filter: (file) => path.basename(file) !== 'node_modules' });
+    fs.cpSync(source, copy, { recursive: true, filter: (file) => file !== path.join(source, 'node_modules') });
     resolveLikeWeChat(copy);
     copies.set(source, copy);
   }
