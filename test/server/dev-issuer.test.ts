@@ -7,7 +7,8 @@ import { openMemoryStore } from '../../server/store-memory';
 import { WeChatEmulator } from '../../emulator/wechat';
 import { DEV_ISSUER, startBackend } from '../../tooling/backend';
 
-const SECRET = 'one-key-shared-by-both-servers-0123456789';
+// A secret this repository already lists as known (server/known-secrets.ts): never usable in production.
+const SECRET = 'development-stack-secret-'.padEnd(40, 'x');
 const emulator = new WeChatEmulator();
 
 /** A server signing with `issuer` (default: the reference server's), and the access token of a new user it issued. */
