@@ -87,7 +87,8 @@ export interface NodeWx extends WxAdapter, Navigator {
 }
 
 export interface NodeWxOptions {
-  emulator: WeChatEmulator;
+  /** Where `wx.login` gets its codes: the emulator, or a stand-in in another process (a promise of the code). */
+  emulator: Pick<WeChatEmulator, 'issueCode'> | { issueCode(openid: string, appid?: string): Promise<string> };
   /** The person using the phone (the emulator's user key). */
   openid: string;
   /** The mini-program this `wx` belongs to (default the emulator's primary appid). */
@@ -136,9 +137,16 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     maxInFlight: 0,
     login(opts) {
       count('login');
-      const code = options.emulator.issueCode(wx.openid, options.appid);
-      log(`wx.login -> code ${code.slice(0, 6)}… (user ${wx.openid})`);
-      setImmediate(() => opts.success?.({ code, errMsg: 'login:ok' }));
+      // A stand-in in this process answers at once; one in another process (its control API) later.
+      Promise.resolve()
+        .then(() => options.emulator.issueCode(wx.openid, options.appid))
+        .then(
+          (code) => {
+            log(`wx.login -> code ${code.slice(0, 6)}… (user ${wx.openid})`);
+            setImmediate(() => opts.success?.({ code, errMsg: 'login:ok' }));
+          },
+          (error: Error) => setImmediate(() => opts.fail?.({ errMsg: `login:fail ${error.message}` })),
+        );
     },
     request(opts: WxRequestOptions) {
       count('request');
@@ -314,8 +322,9 @@ export function createNodeWx(options: NodeWxOptions): NodeWx {
     needPrivacy(referrer) {
       const listener = wx.privacyListener;
       if (!listener) {
-        log(`WeChat: "${referrer}" needs the privacy agreement -> WeChat's official popup; the user agrees`);
-        return Promise.resolve({ event: 'agree', buttonId: 'official-popup' });
+        const agree = wx.officialPrivacyAnswer === 'agree';
+        log(`WeChat: "${referrer}" needs the privacy agreement -> WeChat's official popup; the user ${agree ? 'agrees' : 'refuses'}`);
+        return Promise.resolve(agree ? { event: 'agree', buttonId: 'official-popup' } : { event: 'disagree' });
       }
       log(`WeChat: "${referrer}" needs the privacy agreement -> onNeedPrivacyAuthorization`);
       return new Promise((resolve) => {

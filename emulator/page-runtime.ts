@@ -3,6 +3,7 @@
  * page stack served by miniprogram-simulate, with WeChat's navigation rules (10-page limit, onLoad/onShow/onUnload).
  * It needs DOM globals (jsdom) before it is used. Development tooling only.
  */
+import fs from 'fs';
 import path from 'path';
 import type { Navigator, NodeWx } from './node-wx';
 import { PAGE_STACK_LIMIT } from '../hub/page-ui';
@@ -47,12 +48,22 @@ export class PageRuntime implements Navigator {
   private appInstance: Record<string, unknown> = {};
   private webviewIds = 0;
 
-  /** @param root the built app folder (with app.js, app.json, pages/...). */
+  /** The routes app.json declares: `pages` and every page of `subpackages` (`subPackages`), e.g. `pkg/pages/a`. */
+  readonly routes: Set<string>;
+
+  /**
+   * @param root the built app folder (with app.js, app.json, pages/...).
+   * @param afterAppLoaded runs once app.js has run (the kit is loaded, `App()` registered), before `App.onLaunch`.
+   * @throws Error when app.json is missing or unreadable.
+   */
   constructor(
     private readonly root: string,
     private readonly wx: NodeWx,
     private readonly log: (line: string) => void = () => undefined,
-  ) {}
+    private readonly afterAppLoaded: () => void = () => undefined,
+  ) {
+    this.routes = declaredRoutes(root);
+  }
 
   /**
    * Starts the app on a fresh device: installs the globals, loads app.js anew (so module state such as the kit's
@@ -76,6 +87,7 @@ export class PageRuntime implements Navigator {
     g.Page = pageAsComponent;
     this.wx.attachNavigator(this);
     require(path.join(this.root, 'app.js'));
+    this.afterAppLoaded();
     const onLaunch = this.appInstance.onLaunch as ((options: object) => void) | undefined;
     const onShow = this.appInstance.onShow as ((options: object) => void) | undefined;
     onLaunch?.call(this.appInstance, { path: '', query: {} });
@@ -143,9 +155,16 @@ export class PageRuntime implements Navigator {
     });
   }
 
+  /** The routes of the open pages, bottom first. */
+  get routeStack(): string[] {
+    return this.stack.map((entry) => entry.route);
+  }
+
   private open(url: string): void {
     const [pathname, search = ''] = url.split('?');
     const route = pathname.replace(/^\//, '');
+    // As WeChat: only the pages app.json declares exist.
+    if (!this.routes.has(route)) throw new Error(`page "${route}" is not found (app.json declares: ${[...this.routes].join(', ')})`);
     let id = this.ids.get(route);
     if (!id) {
       id = this.simulate.load(path.join(this.root, route), { rootPath: this.root });
@@ -173,4 +192,17 @@ export class PageRuntime implements Navigator {
     entry.rendered.detach();
     this.log(`page ${entry.route} closed`);
   }
+}
+
+/** The routes app.json declares: its `pages`, and `root/page` for each page of each `subpackages` entry. */
+function declaredRoutes(root: string): Set<string> {
+  const appJson = JSON.parse(fs.readFileSync(path.join(root, 'app.json'), 'utf8')) as {
+    pages?: string[];
+    subpackages?: Array<{ root: string; pages?: string[] }>;
+    subPackages?: Array<{ root: string; pages?: string[] }>;
+  };
+  const routes = new Set(appJson.pages ?? []);
+  for (const pkg of [...(appJson.subpackages ?? []), ...(appJson.subPackages ?? [])])
+    for (const page of pkg.pages ?? []) routes.add(path.posix.join(pkg.root, page));
+  return routes;
 }

@@ -310,6 +310,16 @@ export class WeChatEmulator {
       this.queuedErrors.push(Number((request.body as { errcode?: unknown }).errcode));
       return { queued: this.queuedErrors.length };
     });
+    app.post('/_emulator/user', async (request) => {
+      const body = (request.body ?? {}) as { nickName?: unknown; avatarUrl?: unknown; unionid?: unknown };
+      const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
+      const user = this.user(userOf(request.body), {
+        nickName: str(body.nickName),
+        avatarUrl: str(body.avatarUrl),
+        unionid: str(body.unionid),
+      });
+      return { openid: user.openid, nickName: user.nickName };
+    });
     app.post('/_emulator/block', async (request) => {
       this.user(userOf(request.body)).blocked = true;
       return { blocked: true };

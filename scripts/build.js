@@ -172,6 +172,57 @@ async function bundleJs(out = dist, target = TARGET) {
   );
 }
 
+/** The .d.ts files of tooling/ that miniprogram-login-kit/testing's types reach. */
+const TESTING_TYPES = ['testing', 'backend', 'launch', 'kit-ui', 'wait', 'wechat'];
+
+/**
+ * Node-side tooling into node_dist/ (never a mini-program: "Build npm" copies only miniprogram_dist/): the test harness
+ * `miniprogram-login-kit/testing` (node_dist/testing/index.js) and the `miniprogram-login-kit` bin (node_dist/cli.js,
+ * which requires the harness). Bundled by esbuild with what they need (the reference server's routes, Fastify, jose),
+ * so the package keeps no runtime dependencies; miniprogram-simulate and jsdom stay the user's (optional peers).
+ */
+async function buildTesting() {
+  const esbuild = require('esbuild');
+  const common = {
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    legalComments: 'none',
+    logLevel: 'error',
+    charset: 'utf8',
+    // Whitespace and syntax minified, names kept: half the bytes in the tarball, stack traces still readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
+  };
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, 'tooling/testing.ts')],
+    outfile: path.join(root, 'node_dist/testing/index.js'),
+    external: ['miniprogram-simulate', 'jsdom'],
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, 'tooling/cli.ts')],
+    outfile: path.join(root, 'node_dist/cli.js'),
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [
+      {
+        name: 'testing-external',
+        setup(b) {
+          b.onResolve({ filter: /^\.\/testing$/ }, () => ({ path: './testing/index.js', external: true }));
+        },
+      },
+    ],
+  });
+  fs.chmodSync(path.join(root, 'node_dist/cli.js'), 0o755);
+  tsc('tsconfig.testing.json');
+  for (const name of TESTING_TYPES) {
+    fs.copyFileSync(path.join(root, 'build/testing-types/tooling', `${name}.d.ts`), path.join(root, 'node_dist/testing', `${name}.d.ts`));
+  }
+}
+
 async function main() {
   const tools = process.argv.includes('--tools');
   const kit = !tools || process.argv.includes('--kit');
@@ -183,7 +234,8 @@ async function main() {
     await buildAssets();
     fs.rmSync(path.join(root, 'node_dist'), { recursive: true, force: true });
     tsc('tsconfig.plugins.json');
-    console.log('built miniprogram_dist/, types/ and node_dist/ (the uni-app vite plugin)');
+    await buildTesting();
+    console.log('built miniprogram_dist/, types/ and node_dist/ (the uni-app vite plugin, miniprogram-login-kit/testing, the dev CLI)');
   }
   if (tools) {
     tsc('tsconfig.tools.build.json');

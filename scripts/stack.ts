@@ -30,6 +30,11 @@ export interface StackOptions {
   otherSources?: Array<{ source: string; registration?: 'silent' | 'authorize' }>;
   /** The server's port (default: a free one). */
   port?: number;
+  /**
+   * Development (`npm run server`): every other `source` is served too, as the mini-program of `source` (the same
+   * emulator appid and registration policy), so an app's own `source` logs in unconfigured.
+   */
+  anySource?: boolean;
   /** Accept WeChat DevTools' codes as the development user (`npm run server` only; see `WeChatEmulatorOptions`). */
   acceptDevtoolsCodes?: boolean;
   /** Overrides of the server's options. */
@@ -51,6 +56,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const apps: ServerOptions['apps'] = {
     [options.source ?? 'demo-app']: { appid: emulator.appid, secret: emulator.secret, registration: options.registration },
   };
+  const primary = apps[options.source ?? 'demo-app'];
   for (const other of others) apps[other.source] = { appid: other.appid, secret: other.secret, registration: other.registration };
   let publicBaseURL = '';
   const server = await buildServer({
@@ -59,6 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     jwtSecret: 'development-stack-secret-'.padEnd(40, 'x'),
     wechatBaseURL: emulator.baseURL,
     apps,
+    ...(options.anySource ? { anySource: primary } : {}),
     ...options.server,
   });
   const baseURL = await server.listen({ host: '127.0.0.1', port: options.port ?? 0 });

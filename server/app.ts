@@ -19,6 +19,9 @@ import type { WeChatApp } from './wechat-client';
 export { ContractError } from './errors';
 export { verifyUserInfo } from './open-data';
 
+/** The `iss` of the reference server's access tokens (`ServerOptions.issuer`). */
+export const REFERENCE_ISSUER = 'miniprogram-login-kit/reference-server';
+
 export interface ServerOptions {
   /** Where users, tokens, tickets and avatars live: `openSqliteStore()` or `openPostgresStore()`. Closed with the server. */
   store: Store;
@@ -28,6 +31,18 @@ export interface ServerOptions {
   wechatBaseURL: string;
   /** The mini-programs this backend serves: contract `source` → WeChat appid/secret. */
   apps: Record<string, WeChatApp>;
+  /**
+   * Development only (`npm run server`, `npx miniprogram-login-kit dev`): the WeChat app that serves every `source`
+   * not in `apps`, so an app's own `source` (the Quick start's `'my-app'`) logs in without configuring it. Default: none
+   * (an unknown source is `400 BAD_REQUEST`).
+   */
+  anySource?: WeChatApp;
+  /**
+   * The `iss` of the access tokens this server signs and the only one it accepts (default
+   * `miniprogram-login-kit/reference-server`). The development backend of the package signs with another
+   * (`miniprogram-login-kit/dev`), so its tokens never pass here.
+   */
+  issuer?: string;
   /** Access token lifetime in s (default 900). */
   accessTtlSeconds?: number;
   /** Refresh token lifetime in s (default 2 592 000 = 30 days). */
@@ -174,6 +189,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const refreshTtl = seconds(options.refreshTtlSeconds, 2_592_000, 'refreshTtlSeconds (REFRESH_TTL)');
   seconds(options.ticketTtlSeconds, 300, 'ticketTtlSeconds');
   const key = new TextEncoder().encode(options.jwtSecret);
+  const issuer = options.issuer ?? REFERENCE_ISSUER;
   const limits = options.rateLimit ?? { perIp: 120, perOpenid: 20 };
   const limit = async (key: string, perMinute: number): Promise<void> => {
     const retryAfter = await store.hitRateLimit(key, perMinute, 60_000, now());
@@ -241,6 +257,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const accessToken = await new SignJWT({ src: source, fam: family })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(user.id)
+      .setIssuer(issuer)
       .setIssuedAt(iat)
       .setExpirationTime(iat + accessTtl)
       .setJti(crypto.randomUUID())
@@ -269,7 +286,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (!match) return null;
     try {
       // The signature is what matters here: a logout with an expired access token still revokes its family.
-      const { payload } = await jwtVerify(match[1], key, { algorithms: ['HS256'], currentDate: new Date(0) });
+      const { payload } = await jwtVerify(match[1], key, { algorithms: ['HS256'], issuer, currentDate: new Date(0) });
       return typeof payload.fam === 'string' ? payload.fam : null;
     } catch {
       return null;
@@ -285,6 +302,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     try {
       ({ payload } = await jwtVerify(match[1], key, {
         algorithms: ['HS256'],
+        issuer,
         currentDate: new Date(now()),
         requiredClaims: ['exp', 'iat', 'sub'],
       }));

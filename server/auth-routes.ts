@@ -64,9 +64,16 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   const ticketTtl = options.ticketTtlSeconds ?? 300;
   const reuseIntervalMs = (options.reuseIntervalSeconds ?? 10) * 1000;
   const avatarsPerDay = options.avatarsPerDay ?? 10;
-  /** The WeChat app of a contract `source`, looked up among own properties only (`__proto__` is no source). */
+  /**
+   * The WeChat app of a contract `source`, looked up among own properties only (`__proto__` is no source); in
+   * development (`anySource`) any other source is served by that app.
+   */
   const appOf = (source: unknown): WeChatApp | undefined =>
-    typeof source === 'string' && Object.prototype.hasOwnProperty.call(options.apps, source) ? options.apps[source] : undefined;
+    typeof source !== 'string'
+      ? undefined
+      : Object.prototype.hasOwnProperty.call(options.apps, source)
+        ? options.apps[source]
+        : options.anySource;
 
   async function identify(body: LoginBody, wxApp: WeChatApp): Promise<Identity> {
     if (body.loginTicket) {

@@ -4,7 +4,7 @@
  */
 import { walkExample } from '../helpers/example-walk';
 
-walkExample({ name: 'taro', source: 'taro-example', output: 'dist', hubFile: 'vendors.js' });
+walkExample({ name: 'taro', output: 'dist', hubFile: 'vendors.js' });
 // The build a Taro team runs all day: `taro build --watch` prebundles dependencies; the example's config keeps the kit
 // out of the prebundle (README "Taro"), so there too the kit is one copy and nothing warns.
-walkExample({ name: 'taro', source: 'taro-example', output: 'dist', hubFile: 'vendors.js', dev: true });
+walkExample({ name: 'taro', output: 'dist', hubFile: 'vendors.js', dev: true });

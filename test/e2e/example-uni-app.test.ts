@@ -3,7 +3,6 @@ import { walkExample } from '../helpers/example-walk';
 
 walkExample({
   name: 'uni-app',
-  source: 'uni-app-example',
   output: 'dist/build/mp-weixin',
   hubFile: 'miniprogram_npm/miniprogram-login-kit/index.js',
 });

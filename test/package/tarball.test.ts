@@ -1,6 +1,7 @@
 /** What `npm publish` would ship, proven with `npm pack --dry-run` (no network needed). */
 import { execFileSync } from 'child_process';
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 
 const root = path.resolve(__dirname, '../..');
@@ -32,6 +33,10 @@ describe('the npm package', () => {
       // Node-side tooling beside the kit (outside miniprogram_dist, so "Build npm" never puts it in a mini-program).
       'node_dist/vite.js',
       'node_dist/vite.d.ts',
+      // miniprogram-login-kit/testing (one bundle and its types) and the `miniprogram-login-kit` bin.
+      'node_dist/cli.js',
+      'node_dist/testing/index.js',
+      ...['testing', 'backend', 'launch', 'kit-ui', 'wait', 'wechat'].map((name) => `node_dist/testing/${name}.d.ts`),
     ];
     const outside = files.filter(
       (f) => !f.startsWith('miniprogram_dist/') && !f.startsWith('types/') && !f.startsWith('docs/images/') && !shipped.includes(f),
@@ -55,9 +60,31 @@ describe('the npm package', () => {
     );
   });
 
-  it('has zero runtime dependencies', () => {
+  it('has zero runtime dependencies: the harness needs only optional peers (miniprogram-simulate, jsdom), never installed for a mini-program', () => {
     expect(pkg.dependencies ?? {}).toEqual({});
-    expect(pkg.peerDependencies ?? {}).toEqual({});
+    expect(Object.keys(pkg.peerDependencies ?? {}).sort()).toEqual(['jsdom', 'miniprogram-simulate']);
+    for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true });
+  });
+
+  it('bundles what the harness and the dev backend need: outside any node_modules, its dev backend starts and answers a login', () => {
+    // The built node_dist/ alone, in a folder whose parents hold no node_modules: a hidden dependency fails to load.
+    const alone = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-node-dist-'));
+    fs.cpSync(path.join(root, 'node_dist'), path.join(alone, 'node_dist'), { recursive: true });
+    const script = `
+      const { startBackend } = require(${JSON.stringify(path.join(alone, 'node_dist/testing/index.js'))});
+      (async () => {
+        const backend = await startBackend();
+        const code = await backend.wechat.issueCode('alone');
+        const response = await fetch(backend.baseURL + '/auth/login', {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ source: 'any-app', mode: 'authorize', code, profile: { nickName: 'Alone' } }),
+        });
+        console.log(response.status, (await response.json()).user.nickName);
+        await backend.close();
+      })().catch((error) => { console.error(error); process.exit(1); });`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: alone, encoding: 'utf8' });
+    fs.rmSync(alone, { recursive: true, force: true });
+    expect(out.trim()).toBe('200 Alone');
   });
 
   it('keeps the type declarations out of what a mini-program receives: none in miniprogram_dist', () => {
@@ -76,6 +103,9 @@ describe('the npm package', () => {
       exports['./adapters'].types,
       exports['./vite'].default,
       ...Object.values(pkg.typesVersions['*'] as Record<string, string[]>).flat(),
+      exports['./testing'].default,
+      exports['./testing'].types,
+      pkg.bin['miniprogram-login-kit'],
     ]) {
       expect(files).toContain(target.replace(/^\.\//, ''));
     }

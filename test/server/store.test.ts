@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../server/migrations';
 import { PhoneTakenError, type Store } from '../../server/store';
 import { openPostgresStore } from '../../server/store-postgres';
+import { openMemoryStore } from '../../server/store-memory';
 import { openSqliteStore } from '../../server/store-sqlite';
 import { pglitePool } from '../helpers/pglite';
 
@@ -30,6 +31,14 @@ const stores: Array<[string, () => Promise<{ store: Store; reset(): Promise<void
               .join(''),
           ),
       };
+    },
+  ],
+  [
+    // The development backend's store (no native dependency): the same behaviour in maps.
+    'memory',
+    async () => {
+      const store = openMemoryStore();
+      return { store, reset: () => store.close() };
     },
   ],
   [

@@ -1,35 +1,49 @@
 /**
- * A native mini-program (Page(), app.json, usingComponents) using the kit as a team gets it: the tarball `npm pack`
- * makes, installed into the app's node_modules, then built into miniprogram_npm by miniprogram-ci's `packNpmManually`
- * (WeChat's own "Build npm", offline), walked headlessly against the reference server:
- * the AuthModal on a page that has one, the kit's login page registered in app.json on a page that has none.
+ * A new native mini-program made from the README's Quick start (test/fixtures/quick-start-app: `source: 'my-app'`, the
+ * AuthModal on one page, the login page in app.json), the kit installed the way a team installs it — `npm install` of
+ * the tarball `npm pack` makes — and built by miniprogram-ci's `packNpmManually` (WeChat's own "Build npm", offline).
+ * Then, written only from the README:
+ * - the README's jest test (the `testing-example` block, copied verbatim) passes in the app's folder, run by jest as
+ *   the team would run it: a new user through the AuthModal with the page's `$loginUserAuthTips`, a returning user
+ *   silently, a refusal then an allow in the permission panel;
+ * - `npx miniprogram-login-kit dev` from that install answers `POST /auth/login` for `source: 'my-app'`;
+ * - what "Build npm" puts into the mini-program is the kit's `miniprogram_dist` and nothing else: no `node_dist`
+ *   (harness, dev backend) and no dependency.
+ * The app lives under build/ so jest, miniprogram-simulate and jsdom resolve from this repository's node_modules,
+ * as from the team's own devDependencies.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import fs from 'fs';
-import os from 'os';
 import path from 'path';
-import type { WeChatEmulator } from '../../emulator/wechat';
-import { startStack, type Stack } from '../../scripts/stack';
-import { appDevice, until } from '../helpers/app-device';
-import { png } from '../helpers/images';
+import { spawnNode } from '../helpers/spawned';
 
 const root = path.resolve(__dirname, '../..');
-
-let stack: Stack;
-let emulator: WeChatEmulator;
-let baseURL: string;
 let app: string;
-/** What packNpmManually put into miniprogram_npm/miniprogram-login-kit. */
-let built: string[];
+let packed: string;
+
+/** Every file under `dir`, relative to it, sorted. */
+function filesOf(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** The README's jest example: the code block after `<!-- testing-example -->`. */
+function readmeExample(): string {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const match = /<!-- testing-example -->\n```js\n([\s\S]*?)\n```/.exec(readme);
+  if (!match) throw new Error('README.md has no testing-example block');
+  return match[1];
+}
 
 beforeAll(async () => {
-  stack = await startStack({ source: 'native-app' });
-  ({ emulator, baseURL } = stack);
-  app = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-native-'));
-  fs.cpSync(path.join(root, 'test/fixtures/native-app'), app, { recursive: true });
-  // npm pack → the app's node_modules (as `npm install <tarball>` lays it out) → WeChat's "Build npm".
-  const packed = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-pack-'));
-  const tarball = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', packed], {
+  fs.mkdirSync(path.join(root, 'build'), { recursive: true });
+  app = fs.mkdtempSync(path.join(root, 'build', 'quick-start-'));
+  fs.cpSync(path.join(root, 'test/fixtures/quick-start-app'), app, { recursive: true });
+  packed = fs.mkdtempSync(path.join(root, 'build', 'pack-'));
+  const name = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', packed], {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -37,55 +51,59 @@ beforeAll(async () => {
     .trim()
     .split('\n')
     .pop()!;
-  const installed = path.join(app, 'node_modules/miniprogram-login-kit');
-  fs.mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['-xzf', path.join(packed, tarball), '-C', installed, '--strip-components=1']);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'native-app', dependencies: { 'miniprogram-login-kit': '*' } }));
+  const tarball = path.join(packed, name);
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'quick-start-app', private: true }));
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app, stdio: 'pipe' });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ci = require('miniprogram-ci') as {
     packNpmManually(o: { packageJsonPath: string; miniprogramNpmDistDir: string }): Promise<unknown>;
   };
   await ci.packNpmManually({ packageJsonPath: path.join(app, 'package.json'), miniprogramNpmDistDir: app });
-  built = fs.readdirSync(path.join(app, 'miniprogram_npm/miniprogram-login-kit'));
-}, 60_000);
-afterAll(() => stack.close());
-
-// Each test is a new device: under jest, module state lives in jest's registry (not require.cache), so reset it.
-beforeEach(() => jest.resetModules());
-
-const device = (openid: string) => appDevice(app, emulator, baseURL, openid);
-
-it('logs a new user in through the AuthModal of a native Page(), with the page tips', async () => {
-  const { runtime, find, text } = device('native-1');
-  runtime.reLaunch('/pages/index/index');
-  find('#comment')!.dispatchEvent('tap');
-  await until(() => find('#auth-modal', '.lk-auth__profile'));
-  expect(text('#auth-modal', '.lk-auth-modal__title')).toBe('原生页面登录');
-  const avatar = path.join(app, 'avatar.png');
-  fs.writeFileSync(avatar, png(1, 1));
-  find('#auth-modal', '.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: avatar } });
-  find('#auth-modal', '.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '原生' } } });
-  expect(await until(() => text('.status'))).toBe('ok');
+}, 120_000);
+afterAll(() => {
+  for (const dir of [app, packed]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-it("goes through the kit's login page (registered in app.json) from a page without AuthModal", async () => {
-  const { runtime, find, text } = device('native-2');
-  runtime.reLaunch('/pages/favorite/favorite');
-  find('#favorite')!.dispatchEvent('tap');
-  await until(() => runtime.current.route === 'miniprogram_npm/miniprogram-login-kit/pages/login/index' && find('.lk-auth__profile'));
-  const avatar = path.join(app, 'avatar2.png');
-  fs.writeFileSync(avatar, png(1, 1));
-  find('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: avatar } });
-  find('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '原生2' } } });
-  await until(() => runtime.current.route === 'pages/favorite/favorite' && text('.status'));
-  expect(text('.status')).toBe('ok');
-  expect(runtime.depth).toBe(1);
-});
-
-it("is built by WeChat's own Build npm (miniprogram-ci packNpmManually) from the packed tarball", () => {
-  expect(built).toEqual(expect.arrayContaining(['index.js', 'components', 'pages', 'lib', 'adapters']));
+it("is built by WeChat's Build npm into the kit's miniprogram_dist and nothing else", () => {
+  expect(fs.readdirSync(path.join(app, 'miniprogram_npm'))).toEqual(['miniprogram-login-kit']);
+  const built = filesOf(path.join(app, 'miniprogram_npm/miniprogram-login-kit'));
+  expect(built).toEqual(filesOf(path.join(app, 'node_modules/miniprogram-login-kit/miniprogram_dist')));
+  expect(built.filter((file) => /node_dist|testing|cli/.test(file))).toEqual([]);
   // Only what a mini-program runs: the type declarations stay in the package's types/.
-  const copied = fs.readdirSync(path.join(app, 'miniprogram_npm/miniprogram-login-kit'), { recursive: true }).map(String);
-  expect(copied.filter((file) => file.endsWith('.d.ts'))).toEqual([]);
-  expect(fs.existsSync(path.join(app, 'miniprogram_npm/miniprogram-login-kit/components/auth-modal/index.wxml'))).toBe(true);
+  expect(built.filter((file) => file.endsWith('.d.ts'))).toEqual([]);
+});
+
+it("passes the README's jest test of the Quick-start app, run by jest in the app's folder", () => {
+  fs.writeFileSync(path.join(app, 'login.test.js'), readmeExample());
+  const run = spawnSync(process.execPath, [path.join(root, 'node_modules/jest/bin/jest.js'), '--rootDir', app, '--config', '{}', '--ci'], {
+    cwd: app,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+    timeout: 120_000,
+  });
+  const output = `${run.stdout}${run.stderr}`;
+  expect({ status: run.status, output }).toEqual({ status: 0, output: expect.stringContaining('Tests:       3 passed, 3 total') });
+}, 150_000);
+
+it("answers POST /auth/login for source 'my-app' from `npx miniprogram-login-kit dev` of that install", async () => {
+  const bin = path.join(app, 'node_modules/.bin/miniprogram-login-kit');
+  expect(fs.existsSync(bin)).toBe(true);
+  const dev = spawnNode([fs.realpathSync(bin), 'dev', '--port', '0'], { ...process.env }, /Login\.config\(\{[^\n]*\}\);/);
+  try {
+    const banner = await dev.started;
+    const baseURL = /baseURL\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1];
+    const wechatURL = /stand-in on (http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1];
+    expect(banner).toContain(`Login.config({ source: 'my-app', baseURL: '${baseURL}' });`);
+    const post = async (url: string, body: object) => {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const { code } = (await post(`${wechatURL}/_emulator/code`, { user: 'npx-user' })).body as { code: string };
+    expect(await post(`${baseURL}/auth/login`, { source: 'my-app', mode: 'silent', code })).toMatchObject({
+      status: 401,
+      body: { code: 'USER_NOT_REGISTERED', loginTicket: expect.any(String) },
+    });
+  } finally {
+    await dev.stop();
+  }
 });
