@@ -143,20 +143,24 @@ export class MemoryStore implements Store {
   ): Promise<Rotation> {
     const row = this.refresh.get(hash);
     const user = row && this.users.get(row.user_id);
-    const verdict = refreshVerdict(row, user !== undefined, now, reuseIntervalMs);
+    const next = row && row.used_at !== null ? this.refresh.get(successor.hash) : undefined;
+    const verdict = refreshVerdict(row, user !== undefined, now, reuseIntervalMs, next);
     if (typeof verdict === 'object') return verdict;
     if (verdict === 'revoke') {
       this.revokeNow(row!.family, now);
       return { status: 'reused' };
     }
-    if (row!.used_at === null) row!.used_at = now;
-    void this.saveRefreshToken({
-      hash: successor.hash,
-      family: row!.family,
-      userId: row!.user_id,
-      source: row!.source,
-      expiresAt: successor.expiresAt,
-    });
+    if (verdict === 'rotate') row!.used_at = now;
+    // Contract 1.3: a repeat inside the reuse interval answers the successor already stored (stored only if missing).
+    if (!this.refresh.has(successor.hash)) {
+      void this.saveRefreshToken({
+        hash: successor.hash,
+        family: row!.family,
+        userId: row!.user_id,
+        source: row!.source,
+        expiresAt: successor.expiresAt,
+      });
+    }
     return { status: 'rotated', user: { ...user! }, family: row!.family, source: row!.source };
   }
   async familyOf(hash: string) {
