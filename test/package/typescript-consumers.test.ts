@@ -7,6 +7,7 @@ import { execFileSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
+import { packKit } from '../helpers/pack';
 
 const root = path.resolve(__dirname, '../..');
 let app: string;
@@ -14,17 +15,10 @@ let app: string;
 beforeAll(() => {
   app = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-ts-consumer-'));
   const packed = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-pack-'));
-  const tarball = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', packed], {
-    cwd: root,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
-    .trim()
-    .split('\n')
-    .pop()!;
+  const tarball = packKit(packed);
   const installed = path.join(app, 'node_modules/miniprogram-login-kit');
   fs.mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['-xzf', path.join(packed, tarball), '-C', installed, '--strip-components=1']);
+  execFileSync('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1']);
   // What a mini-program project has beside it: WeChat's API typings (with `lib` es2017: no DOM, as in WeChat's templates).
   fs.symlinkSync(path.join(root, 'node_modules/miniprogram-api-typings'), path.join(app, 'node_modules/miniprogram-api-typings'));
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));

@@ -15,6 +15,7 @@
 import { execFileSync, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
+import { packKit } from '../helpers/pack';
 import { spawnNode } from '../helpers/spawned';
 
 const root = path.resolve(__dirname, '../..');
@@ -43,15 +44,7 @@ beforeAll(async () => {
   app = fs.mkdtempSync(path.join(root, 'build', 'quick-start-'));
   fs.cpSync(path.join(root, 'test/fixtures/quick-start-app'), app, { recursive: true });
   packed = fs.mkdtempSync(path.join(root, 'build', 'pack-'));
-  const name = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', packed], {
-    cwd: root,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
-    .trim()
-    .split('\n')
-    .pop()!;
-  const tarball = path.join(packed, name);
+  const tarball = packKit(packed);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'quick-start-app', private: true }));
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app, stdio: 'pipe' });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
