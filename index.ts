@@ -9,6 +9,8 @@ import { LoginKit, type LoginOptions } from './lib/login-kit';
 import { createPageUserAuthHandler, currentPageTips, pageTipsFrom, providePageTips } from './hub/page-ui';
 import { privacyRouter } from './hub/privacy';
 import { shared } from './hub/shared';
+import { PACKAGE_NAME } from './lib/errors';
+import { developing, globalWx } from './lib/runtime';
 
 export * from './lib/index';
 export { userAuthHub } from './hub/index';
@@ -36,4 +38,28 @@ export function createLogin(options?: LoginOptions): LoginKit {
  * The default kit instance. Shared by every copy of the kit in the app (see `hub/shared`): two default instances would
  * log in twice and spend one refresh token twice, which the contract's reuse detection answers by revoking the session.
  */
-export const Login: LoginKit = shared('Login', () => createLogin());
+export const Login: LoginKit = shared('Login', () => {
+  if (bundledByUni() && developing(globalWx())) {
+    console.warn(
+      `${PACKAGE_NAME}: uni-app bundled the kit into its own output, so the pages' /miniprogram_npm/${PACKAGE_NAME}/ ` +
+        `components do not exist: add loginKitUni() from '${PACKAGE_NAME}/vite' to the plugins of vite.config`,
+    );
+  }
+  return createLogin();
+});
+
+declare const process: { env: Record<string, string | undefined> };
+
+/**
+ * Whether uni-app's build bundled this file: its vite `define` turns `process.env.UNI_PLATFORM` into "mp-weixin" in
+ * what it bundles, which it does to the kit only without `loginKitUni()` (that plugin keeps the kit a `require` of
+ * miniprogram_npm, where WeChat loads it as built and a mini-program has no `process`). Said in development and
+ * trial versions (README, "uni-app").
+ */
+function bundledByUni(): boolean {
+  try {
+    return process.env.UNI_PLATFORM === 'mp-weixin';
+  } catch {
+    return false;
+  }
+}

@@ -167,6 +167,7 @@ export class PageRuntime implements Navigator {
     if (!this.routes.has(route)) throw new Error(`page "${route}" is not found (app.json declares: ${[...this.routes].join(', ')})`);
     let id = this.ids.get(route);
     if (!id) {
+      missingComponents(this.root, route);
       id = this.simulate.load(path.join(this.root, route), { rootPath: this.root });
       this.ids.set(route, id);
     }
@@ -192,6 +193,34 @@ export class PageRuntime implements Navigator {
     entry.rendered.detach();
     this.log(`page ${entry.route} closed`);
   }
+}
+
+/**
+ * Throws as WeChat does when a component the page uses, directly or through its components, has no `.json` where
+ * `usingComponents` points (DevTools: `Component is not found in path "…" (using by "…")`): a path from the app's root
+ * (`/x`), relative to the user (`./x`, `../x`, `x` when the file exists there), or an npm path (`pkg/x` →
+ * `miniprogram_npm/pkg/x`). `plugin://` components are not checked. The app's global `usingComponents` counts too.
+ */
+function missingComponents(root: string, route: string): void {
+  const read = (file: string) =>
+    fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { usingComponents?: Record<string, string> }) : {};
+  const global = read(path.join(root, 'app.json')).usingComponents ?? {};
+  const seen = new Set<string>();
+  const visit = (user: string, uses: Record<string, string>) => {
+    for (const target of Object.values(uses)) {
+      if (typeof target !== 'string' || target.startsWith('plugin://') || target.startsWith('plugin-private://')) continue;
+      const candidates = target.startsWith('/')
+        ? [path.join(root, target)]
+        : [path.join(root, path.dirname(user), target), path.join(root, 'miniprogram_npm', target)];
+      const found = candidates.flatMap((base) => [base, path.join(base, 'index')]).find((base) => fs.existsSync(`${base}.json`));
+      if (!found) throw new Error(`Component is not found in path "${target}" (using by "${user}")`);
+      const component = path.relative(root, found).split(path.sep).join('/');
+      if (seen.has(component)) continue;
+      seen.add(component);
+      visit(component, read(`${found}.json`).usingComponents ?? {});
+    }
+  };
+  visit(route, { ...global, ...(read(path.join(root, `${route}.json`)).usingComponents ?? {}) });
 }
 
 /** The routes app.json declares: its `pages`, and `root/page` for each page of each `subpackages` entry. */

@@ -7,6 +7,9 @@
  *   node scripts/examples.js build taro --dev the Taro example as a team runs it every day (`taro build --watch`, which
  *                                             prebundles dependencies) into examples/taro/dist, stopped once it has
  *                                             compiled
+ *   node scripts/examples.js build uni-app --without-plugin
+ *                                             the uni-app example as a team that left `loginKitUni()` out of
+ *                                             vite.config builds it, into a new temporary folder
  *
  * Installs use `npm install --ignore-scripts` from the lockfile, not `npm ci`: the lockfiles list other platforms'
  * optional binaries (@tarojs/binding-darwin-*, @rollup/rollup-android-*) that this registry answers 404 for, which
@@ -99,6 +102,28 @@ function buildTaroDev() {
   });
 }
 
+/**
+ * The uni-app example built with `plugins: [uni()]` only — `loginKitUni()` left out — through a vite config written
+ * beside the example's own for the build and removed after it, into a new temporary folder (apart from the example's
+ * dist/, which its other build empties). Returns that folder.
+ */
+function buildUniWithoutPlugin() {
+  const dir = dirOf('uni-app');
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-uni-without-plugin-'));
+  const config = path.join(dir, 'vite.without-plugin.config.js');
+  fs.writeFileSync(
+    config,
+    "import { defineConfig } from 'vite';\nimport uni from '@dcloudio/vite-plugin-uni';\nexport default defineConfig({ plugins: [uni()] });\n",
+  );
+  try {
+    run(path.join(dir, 'node_modules', '.bin', 'uni'), ['build', '-p', 'mp-weixin', '-c', config, '--outDir', out], dir);
+  } finally {
+    fs.rmSync(config, { force: true });
+  }
+  if (!fs.existsSync(path.join(out, 'app.js'))) throw new Error('examples/uni-app: the build without loginKitUni() wrote no app.js');
+  return out;
+}
+
 const [command, name, flag] = process.argv.slice(2);
 if (command === 'install') install();
 else if (command === 'build' && name === 'taro' && flag === '--dev')
@@ -109,6 +134,8 @@ else if (command === 'build' && name === 'taro' && flag === '--dev')
       process.exit(1);
     },
   );
+else if (command === 'build' && name === 'uni-app' && flag === '--without-plugin')
+  console.log(`built examples/uni-app without loginKitUni() into ${buildUniWithoutPlugin()}`);
 else if (command === 'build') build(name);
 else {
   console.error('usage: node scripts/examples.js install | build <taro|uni-app>');
