@@ -197,7 +197,7 @@ export class MemoryStore implements Store {
     let avatars = 0;
     for (const row of this.refresh.values()) {
       if (row.user_id !== userId) continue;
-      if (row.revoked_at === null && row.expires_at > options.now && !this.revoked.has(row.family)) live.add(row.family);
+      if (row.revoked_at === null && row.expires_at > options.now) live.add(row.family);
       this.revokeNow(row.family, options.now);
       this.refresh.delete(row.hash);
     }
