@@ -1,12 +1,14 @@
 /**
  * `npm run contract-check -- <baseURL> --emulator <url> [options]` — the security conformance check of backend
- * contract 1.3 (docs/contract.md).
+ * contract 1.4 (docs/contract.md).
  *
  * Runs the contract's flows against any backend whose WeChat calls point at the WeChat emulator, and the attacks a
  * backend must refuse: expired, unsigned (`alg: none`) and wrongly signed access tokens, `session_key` or the AppSecret
  * in an answer, a valid signed `userInfo` refused, an avatar served as anything but its image type with `nosniff`, a
  * 5xx on malformed input, lifetimes that are not seconds, a repeat inside the reuse interval that does not return the
- * same successor, error bodies without `message`, and every 1.3 decision that can be seen from outside.
+ * same successor, error bodies without `message`, every 1.3 decision that can be seen from outside, and — when the
+ * backend offers it (1.4) — an account deletion attempted with a stolen access token alone, a reused code and another
+ * user's code, then the real deletion and its consequences.
  *
  * Every check prints its own line, PASS / FAIL / SKIP, even when a connection breaks: a check whose prerequisite failed
  * (the backend not answering, no session to test with) is a SKIP naming that prerequisite, never a second failure.
@@ -148,7 +150,7 @@ type Verdict = string | null | { note: string };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 /** The backend contract version these checks test (docs/contract.md). */
-export const CONTRACT_VERSION = '1.3';
+export const CONTRACT_VERSION = '1.4';
 /** Highest sane `expiresIn` (s): a day. Milliseconds or an epoch time land far above it. */
 export const MAX_ACCESS_SECONDS = 86_400;
 /** Highest sane `refreshExpiresIn` (s): 366 days. */
@@ -1040,6 +1042,204 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     { needs: ['login', 'avatar'] },
   );
 
+  // ---- account deletion (optional capability, contract 1.4) ------------------------------------------------------
+  // A victim's access token in an attacker's hands must delete nothing: the backend wants a fresh wx.login code of the
+  // token's own user. Then the real deletion, and what must follow from it.
+  const deleteAccount = (body: unknown, token?: unknown, probe = false) =>
+    send('POST', '/auth/account/delete', { json: body, headers: token === undefined ? {} : bearer(token), probe });
+  let deletionOffered = false;
+  await check(
+    'delete-offered',
+    'POST /auth/account/delete (optional capability, 1.4) without an access token',
+    'offered: 401 TOKEN_INVALID; not offered: 404 (or 405 / 501)',
+    async () => {
+      const a = await deleteAccount({ source, code: 'not-a-code' }, undefined, true);
+      if (a.status === 404 || a.status === 405 || a.status === 501) return { note: 'not offered' };
+      deletionOffered = true;
+      return expectError(a, 401, 'TOKEN_INVALID');
+    },
+    { provides: 'deletion' },
+  );
+  const ifDeletion = async (test: () => Promise<Verdict>): Promise<Verdict> =>
+    deletionOffered ? test() : { note: 'account deletion not offered' };
+  /** A session of the account to delete, and when it was issued (its access token may expire during the run). */
+  type Held = { body: Record<string, unknown>; at: number };
+  let doomed: { id: string; sessions: Held[]; phone: string; avatarUrl: string } | undefined;
+  /** The account the deletion checks attack and then delete: a profile, a phone number new to this run, an avatar. */
+  const doomedAccount = async () => {
+    if (doomed) return doomed;
+    const first = { body: await fresh('doomed'), at: Date.now() };
+    const phone = phoneNumber();
+    // An authorize call of a known user updates it (1.2): the phone is bound without needing /auth/bind.
+    const withPhone = await login({
+      mode: 'authorize',
+      code: await emulator.code(user('doomed')),
+      phoneCode: await emulator.phoneCode(user('doomed'), phone),
+    });
+    if (withPhone.status !== 200) throw new Unmet(`could not bind a phone number to the account to delete (${describe(withPhone)})`);
+    let url = '';
+    if (avatarOffered) {
+      const a = await avatar({ source }, bearer(withPhone.body.accessToken));
+      url = a.status === 200 && typeof a.body.avatarUrl === 'string' ? a.body.avatarUrl : '';
+    }
+    const id = String((first.body.user as { id?: unknown }).id);
+    doomed = { id, sessions: [first, { body: withPhone.body, at: Date.now() }], phone, avatarUrl: url };
+    return doomed;
+  };
+  const latest = (account: { sessions: Held[] }) => account.sessions[account.sessions.length - 1].body;
+  await check(
+    'delete-needs-code',
+    "a deletion with the account's access token and no code (what a stolen token alone can send) (1.4)",
+    '400 BAD_REQUEST',
+    () =>
+      ifDeletion(async () => expectError(await deleteAccount({ source }, latest(await doomedAccount()).accessToken), 400, 'BAD_REQUEST')),
+    { needs: ['login', 'deletion'] },
+  );
+  let thief: Record<string, unknown> | undefined;
+  let thiefCode = '';
+  await check(
+    'delete-attacker-code',
+    "a deletion with the victim's access token and the attacker's own fresh code (1.4)",
+    '403 IDENTITY_MISMATCH',
+    () =>
+      ifDeletion(async () => {
+        const account = await doomedAccount();
+        thief = await fresh('thief');
+        thiefCode = await emulator.code(user('thief'));
+        return expectError(await deleteAccount({ source, code: thiefCode }, latest(account).accessToken), 403, 'IDENTITY_MISMATCH');
+      }),
+    { needs: ['login', 'deletion'] },
+  );
+  await check(
+    'delete-code-reused',
+    'a deletion with a code already used (1.4)',
+    '400 INVALID_CODE',
+    () =>
+      ifDeletion(async () =>
+        expectError(
+          await deleteAccount({ source, code: need(thiefCode, 'no used code') }, latest(await doomedAccount()).accessToken),
+          400,
+          'INVALID_CODE',
+        ),
+      ),
+    { needs: ['login', 'deletion'] },
+  );
+  await check(
+    'delete-other-user-code',
+    "a deletion with another registered user's code; and the victim's code under the attacker's own token (1.4)",
+    '403 IDENTITY_MISMATCH both',
+    () =>
+      ifDeletion(async () => {
+        const account = await doomedAccount();
+        await fresh('bystander');
+        const other = await deleteAccount({ source, code: await emulator.code(user('bystander')) }, latest(account).accessToken);
+        if (expectError(other, 403, 'IDENTITY_MISMATCH')) return `another user's code: ${describe(other)}`;
+        const phished = await deleteAccount(
+          { source, code: await emulator.code(user('doomed')) },
+          need(thief?.accessToken, 'no attacker session'),
+        );
+        return expectError(phished, 403, 'IDENTITY_MISMATCH') ? `the victim's code under the attacker's token: ${describe(phished)}` : null;
+      }),
+    { needs: ['login', 'deletion'] },
+  );
+  await check(
+    'delete-refused-intact',
+    'after the refused deletions the account is whole (1.4)',
+    "its access token 2xx, its refresh token 200, its user's next login the same user",
+    () =>
+      ifDeletion(async () => {
+        const account = await doomedAccount();
+        const access = await getProtected(bearer(latest(account).accessToken));
+        if (access.status < 200 || access.status >= 300) return `its access token: ${describe(access)}`;
+        const renewed = await refresh(latest(account).refreshToken);
+        if (renewed.status !== 200) return `its refresh token: ${describe(renewed)}`;
+        account.sessions.push({ body: { ...latest(account), ...renewed.body }, at: Date.now() });
+        const again = await login({ mode: 'silent', code: await emulator.code(user('doomed')) });
+        if (again.status !== 200) return `its login: ${describe(again)}`;
+        account.sessions.push({ body: again.body, at: Date.now() });
+        const id = (again.body.user as { id?: unknown } | undefined)?.id;
+        return id === account.id ? null : `its login found another user (${String(id)}, was ${account.id})`;
+      }),
+    { needs: ['login', 'protected', 'deletion'] },
+  );
+  await check(
+    'delete-account',
+    "the deletion with the account's access token and a fresh code of its user (1.4)",
+    '200 {deleted: {sources: [..., source], families >= 1, avatars, phone: true, unionid: boolean}}, Cache-Control: no-store',
+    () =>
+      ifDeletion(async () => {
+        const account = await doomedAccount();
+        const a = await deleteAccount({ source, code: await emulator.code(user('doomed')) }, latest(account).accessToken);
+        if (a.status !== 200) return describe(a);
+        if (!/no-store/i.test(a.headers.get('cache-control') ?? '')) return `Cache-Control: ${a.headers.get('cache-control')}`;
+        const d = a.body.deleted as Record<string, unknown> | undefined;
+        if (!d || typeof d !== 'object') return `no "deleted" object: ${describe(a)}`;
+        const sources = d.sources;
+        if (!Array.isArray(sources) || sources.indexOf(source) < 0 || sources.some((x) => typeof x !== 'string'))
+          return `deleted.sources must list "${source}": ${JSON.stringify(sources)}`;
+        if (!(Number.isInteger(d.families) && (d.families as number) >= 1)) return `deleted.families: ${JSON.stringify(d.families)}`;
+        const minAvatars = account.avatarUrl ? 1 : 0;
+        if (!(Number.isInteger(d.avatars) && (d.avatars as number) >= minAvatars)) return `deleted.avatars: ${JSON.stringify(d.avatars)}`;
+        if (d.phone !== true) return `deleted.phone must be true (a phone number was bound): ${JSON.stringify(d.phone)}`;
+        return typeof d.unionid === 'boolean' ? null : `deleted.unionid: ${JSON.stringify(d.unionid)}`;
+      }),
+    { needs: ['login', 'deletion'], provides: 'deleted' },
+  );
+  await check(
+    'delete-sessions-ended',
+    'after the deletion, every session of the account (1.4)',
+    'each access token 401 TOKEN_INVALID (TOKEN_EXPIRED once past its expiry), each refresh token 401 REFRESH_TOKEN_INVALID; the avatar no longer served',
+    () =>
+      ifDeletion(async () => {
+        if (!doomed) throw new Unmet('no deleted account');
+        const account = doomed;
+        for (const [i, { body, at }] of account.sessions.entries()) {
+          const access = await getProtected(bearer(body.accessToken));
+          const expired = Date.now() >= at + (options.accessTtlSeconds ?? Number(body.expiresIn)) * 1000;
+          const verdict =
+            expired && access.status === 401 && access.body.code === 'TOKEN_EXPIRED' ? null : expectError(access, 401, 'TOKEN_INVALID');
+          if (verdict) return `session ${i + 1}'s access token: ${verdict}`;
+          const r = await refresh(body.refreshToken);
+          if (expectError(r, 401, 'REFRESH_TOKEN_INVALID')) return `session ${i + 1}'s refresh token: ${describe(r)}`;
+        }
+        if (account.avatarUrl) {
+          const served = await send('GET', account.avatarUrl);
+          if (served.status === 200) return 'the avatar is still served';
+        }
+        return null;
+      }),
+    { needs: ['protected', 'deleted'] },
+  );
+  await check(
+    'delete-user-arrives-new',
+    'the same WeChat user logs in after the deletion (1.4)',
+    '"silent" policy: 200 with isNewUser true and another user.id; "authorize": 401 USER_NOT_REGISTERED',
+    () =>
+      ifDeletion(async () => {
+        const a = await login({ mode: 'silent', code: await emulator.code(user('doomed')) });
+        if (policy === 'authorize') return expectError(a, 401, 'USER_NOT_REGISTERED');
+        if (a.status !== 200 || a.body.isNewUser !== true) return `not a new user: ${describe(a)}`;
+        return (a.body.user as { id?: unknown }).id !== doomed!.id ? null : 'the same user.id as the deleted account';
+      }),
+    { needs: ['login', 'deleted'] },
+  );
+  await check(
+    'delete-phone-freed',
+    "the deleted account's phone number, claimed by another account (1.4)",
+    '200 with phoneBound true (the number is free)',
+    () =>
+      ifDeletion(async () => {
+        await fresh('heir');
+        const a = await login({
+          mode: 'authorize',
+          code: await emulator.code(user('heir')),
+          phoneCode: await emulator.phoneCode(user('heir'), doomed!.phone),
+        });
+        return a.status === 200 && (a.body.user as { phoneBound?: unknown } | undefined)?.phoneBound === true ? null : describe(a);
+      }),
+    { needs: ['login', 'deleted'] },
+  );
+
   // ---- expiry: the sessions taken at the start have lived their lifetime by now (or the check waits) ----------------
   const expiryTest = (which: 'plain' | 'revoked') => async (): Promise<Verdict> => {
     const token = which === 'plain' ? expiring?.accessToken : revokedExpiring?.accessToken;
@@ -1088,10 +1288,10 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
   await check(
     'error-bodies',
     'every error answer of the run has a code and a message',
-    '{"code": "UPPER_SNAKE", "message": "..."} on every 4xx/5xx (a capability probe\'s 404 aside)',
+    '{"code": "UPPER_SNAKE", "message": "..."} on every 4xx/5xx (a capability probe\'s 404 / 405 / 501 aside)',
     async () => {
       for (const { what, answer, probe } of seen) {
-        if (answer.status < 400 || (probe && answer.status === 404)) continue;
+        if (answer.status < 400 || (probe && [404, 405, 501].indexOf(answer.status) >= 0)) continue;
         if (typeof answer.body.code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(answer.body.code))
           return `${what}: ${describe(answer)} (no code)`;
         if (typeof answer.body.message !== 'string' || !answer.body.message) return `${what}: ${describe(answer)} (no message)`;

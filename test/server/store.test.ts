@@ -169,6 +169,86 @@ describe.each(stores)('%s store', (_name, open) => {
     expect(await store.hitRateLimit('ip:1', 2, 60_000, start + 61_000)).toBe(0);
   });
 
+  it("contract 1.4: deletes one account — its links, tickets, avatars, tokens — and nothing of another's; counts live families only", async () => {
+    const { user } = await store.registerUser(newUser('gone', 'og', { unionid: 'ug', phone: '13700000000' }));
+    await store.linkIdentity('other', 'og2', user.id);
+    const { user: kept } = await store.registerUser(newUser('kept', 'ok'));
+    const png = Buffer.from('89504e470d0a1a0a', 'hex');
+    const avatar = (id: string, owner: string) =>
+      store.saveAvatar({ id, source: 'app', owner, contentType: 'image/png', data: png, now: T0, claimed: true });
+    await avatar('mine', 'app:og');
+    await avatar('mine-too', 'other:og2');
+    await avatar('named', 'app:somebody-else'); // uploaded with a ticket elsewhere, named by the profile
+    await avatar('theirs', 'app:ok');
+    await store.updateProfile(user.id, 'n', 'https://api.example/avatars/named');
+    const token = (hash: string, family: string, userId: string, expiresAt = T0 + 1e6) =>
+      store.saveRefreshToken({ hash, family, userId, source: 'app', expiresAt });
+    await token('live-1', 'f-live-1', user.id);
+    await token('live-2', 'f-live-2', user.id);
+    await token('logged-out', 'f-out', user.id);
+    await store.revokeFamily('f-out', T0);
+    await token('expired', 'f-expired', user.id, T0 - 1);
+    await token('other', 'f-other', kept.id);
+    const ticket = (value: string, openid: string, unionid: string | null) =>
+      store.saveTicket({ ticket: value, source: 'app', openid, unionid, session_key: 'k', expires_at: T0 + 1e6 });
+    await ticket('t-mine', 'og', null);
+    await ticket('t-union', 'o-new', 'ug');
+    await ticket('t-theirs', 'ok', null);
+
+    const erased = await store.deleteAccount(user.id, {
+      now: T0,
+      avatarIdOf: (url) => (url.indexOf('https://api.example/avatars/') === 0 ? url.slice(28) : null),
+    });
+    expect(erased).toEqual({ sources: ['app', 'other'], families: 2, avatars: 3, phone: true, unionid: true });
+    expect(await store.userById(user.id)).toBeUndefined();
+    expect(await store.userByOpenid('app', 'og')).toBeUndefined();
+    expect(await store.userByOpenid('other', 'og2')).toBeUndefined();
+    expect(await store.userByUnionid('ug')).toBeUndefined();
+    for (const family of ['f-live-1', 'f-live-2', 'f-out', 'f-expired']) expect(await store.isFamilyRevoked(family)).toBe(true);
+    expect(await store.familyOf('live-1')).toBeUndefined();
+    for (const id of ['mine', 'mine-too', 'named']) expect(await store.avatar(id)).toBeUndefined();
+    expect(await store.peekTicket('t-mine', 'app')).toBeUndefined();
+    expect(await store.peekTicket('t-union', 'app')).toBeUndefined();
+    // The other account is untouched; the freed number can be bound again.
+    expect(await store.userByOpenid('app', 'ok')).toMatchObject({ id: kept.id });
+    expect(await store.isFamilyRevoked('f-other')).toBe(false);
+    expect(await store.familyOf('other')).toBe('f-other');
+    expect(await store.avatar('theirs')).toBeDefined();
+    expect(await store.peekTicket('t-theirs', 'app')).toBeDefined();
+    await store.updatePhone(kept.id, '13700000000');
+    expect(await store.deleteAccount(user.id, { now: T0, avatarIdOf: () => null })).toBeUndefined();
+  });
+
+  it('contract 1.4: a veto rolls back the deletion, and a call made while the hook runs is not rolled back with it', async () => {
+    const { user } = await store.registerUser(newUser('vetoed', 'ov'));
+    const { user: bystander } = await store.registerUser(newUser('bystander', 'ob'));
+    await store.saveRefreshToken({ hash: 'h', family: 'f', userId: user.id, source: 'app', expiresAt: T0 + 1e6 });
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let entered!: () => void;
+    const inHook = new Promise<void>((resolve) => (entered = resolve));
+    const deletion = store.deleteAccount(user.id, {
+      now: T0,
+      avatarIdOf: () => null,
+      hook: async (d) => {
+        expect(d.user.id).toBe(user.id);
+        entered();
+        await held;
+        return { veto: '有未完成的订单' };
+      },
+    });
+    await inHook;
+    // Issued while the deletion's transaction is open: on SQLite (one connection) it waits for it to end.
+    const meanwhile = store.updateProfile(bystander.id, '旁观者', null);
+    letGo();
+    await expect(deletion).rejects.toMatchObject({ name: 'AccountDeletionVetoed', reason: '有未完成的订单' });
+    await meanwhile;
+    expect((await store.userById(bystander.id))!.nick_name).toBe('旁观者');
+    expect(await store.userByOpenid('app', 'ov')).toMatchObject({ id: user.id });
+    expect(await store.familyOf('h')).toBe('f');
+    expect(await store.isFamilyRevoked('f')).toBe(false);
+  });
+
   it('purges expired tickets and refresh tokens and unclaimed avatars, and keeps claimed ones', async () => {
     await store.saveTicket({ ticket: 'old', source: 'app', openid: 'o', unionid: null, session_key: 'k', expires_at: T0 - 1 });
     await store.saveRefreshToken({ hash: 'old', family: 'f', userId: 'u', source: 'app', expiresAt: T0 - 1 });
