@@ -13,7 +13,7 @@ import { registerDemoRoutes } from './demo-routes';
 import { ContractError } from './errors';
 import { productionLogging } from './logging';
 import { randomToken, sha256 } from './secrets';
-import { PhoneTakenError, type Store, type UserRow } from './store';
+import { PhoneTakenError, type AccountDeletionHook, type Store, type UserRow } from './store';
 import type { WeChatApp } from './wechat-client';
 
 export { ContractError } from './errors';
@@ -70,6 +70,20 @@ export interface ServerOptions {
   /** Avatar uploads allowed per user (openid, or ticket owner) per day (default 10). */
   avatarsPerDay?: number;
   /**
+   * Account deletions (`POST /auth/account/delete`, contract 1.4) a user may attempt per hour (default 5), counted
+   * before the code is exchanged; the per-IP limit of `rateLimit` applies to them too, per minute.
+   */
+  accountDeletionsPerHour?: number;
+  /**
+   * The app's part of an account deletion (contract 1.4 "What the backend keeps"): called inside the deletion's
+   * transaction, before the kit erases the account, with the user, their (source, openid) links and the transaction's
+   * SQL connection (null on the memory store). It keeps or anonymises the rows a law makes the app keep (orders,
+   * invoices), or vetoes: `{veto: "您有未完成的订单，请完成后再注销"}` answers `409 DELETION_VETOED` with that `reason`
+   * and leaves the account whole. A hook that throws, or takes longer than 10 s, rolls everything back (`500`). See
+   * `AccountDeletionHook` in `store.ts`. The demo's own hook (an unfinished demo order, `demo-routes.ts`) runs first.
+   */
+  onAccountDeletion?: AccountDeletionHook;
+  /**
    * How often (s) expired tickets, expired refresh tokens and unclaimed avatars older than an hour are purged
    * (default 3600; 0: never, e.g. in tests that call `purge` themselves).
    */
@@ -109,8 +123,16 @@ export interface ServerContext {
   store: Store;
   /** epoch ms */
   now: () => number;
-  /** Throws 429 `RATE_LIMITED` when `key` is past `perMinute` hits in this minute. */
-  limit(key: string, perMinute: number): Promise<void>;
+  /**
+   * Throws 429 `RATE_LIMITED` (with `retryAfter`, s) when `key` is past `perWindow` hits in the current window of
+   * `windowMs` (default 60 000: a minute).
+   */
+  limit(key: string, perWindow: number, windowMs?: number): Promise<void>;
+  /**
+   * The deletion hook: the demo's (`demo-routes.ts`), then the app's `ServerOptions.onAccountDeletion`; set once the
+   * routes are registered.
+   */
+  accountDeletionHook?: AccountDeletionHook;
   /** The per-IP and per-openid limits per minute. */
   limits: { perIp: number; perOpenid: number };
   /**
@@ -191,8 +213,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const key = new TextEncoder().encode(options.jwtSecret);
   const issuer = options.issuer ?? REFERENCE_ISSUER;
   const limits = options.rateLimit ?? { perIp: 120, perOpenid: 20 };
-  const limit = async (key: string, perMinute: number): Promise<void> => {
-    const retryAfter = await store.hitRateLimit(key, perMinute, 60_000, now());
+  const limit = async (key: string, perWindow: number, windowMs = 60_000): Promise<void> => {
+    const retryAfter = await store.hitRateLimit(key, perWindow, windowMs, now());
     if (retryAfter) throw new ContractError(429, 'RATE_LIMITED', 'too many requests, try again later', { retryAfter });
   };
 
@@ -340,6 +362,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     authenticate,
   };
   await registerAuthRoutes(app, context);
-  registerDemoRoutes(app, context);
+  const demoHook = registerDemoRoutes(app, context);
+  const appHook = options.onAccountDeletion;
+  context.accountDeletionHook = async (deletion) => (await demoHook(deletion)) ?? (appHook ? appHook(deletion) : undefined);
   return app;
 }

@@ -1,9 +1,13 @@
-/** The contract's routes: `POST /auth/login`, `/auth/refresh`, `/auth/logout`, and the avatar upload. */
+/**
+ * The contract's routes: `POST /auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/bind`, the avatar upload, and the
+ * account deletion (`POST /auth/account/delete`, contract 1.4).
+ */
 import crypto from 'crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from './app';
 import { randomToken, sha256 } from './secrets';
+import { AccountDeletionVetoed, type AccountDeletionHook } from './store';
 import { ContractError, wechatError } from './errors';
 import { verifyUserInfo } from './open-data';
 import { checkAvatarImage } from './avatar-image';
@@ -42,6 +46,28 @@ const bindSchema = {
   properties: { profile: loginSchema.properties.profile, phoneCode: str(256) },
 } as const;
 
+// Contract 1.4: the account deletion's body — the source and a fresh wx.login code, both required.
+const deleteSchema = {
+  type: 'object',
+  required: ['source', 'code'],
+  properties: { source: str(64), code: str(256) },
+} as const;
+
+/** How long (ms) the app's deletion hook may take before the deletion is rolled back (a transaction is open meanwhile). */
+const DELETION_HOOK_TIMEOUT_MS = 10_000;
+
+/** `hook` bounded by `ms`: past it the call rejects, and the store rolls the deletion back. */
+function bounded(hook: AccountDeletionHook | undefined, ms: number): AccountDeletionHook | undefined {
+  if (!hook) return undefined;
+  return (deletion) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the account deletion hook did not settle within ${ms} ms`)), ms);
+    });
+    return Promise.race([Promise.resolve().then(() => hook(deletion)), late]).finally(() => clearTimeout(timer));
+  };
+}
+
 interface LoginBody {
   source: string;
   mode: 'silent' | 'authorize';
@@ -64,6 +90,9 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
   const ticketTtl = options.ticketTtlSeconds ?? 300;
   const reuseIntervalMs = (options.reuseIntervalSeconds ?? 10) * 1000;
   const avatarsPerDay = options.avatarsPerDay ?? 10;
+  const deletionsPerHour = options.accountDeletionsPerHour ?? 5;
+  if (!(Number.isInteger(deletionsPerHour) && deletionsPerHour > 0))
+    throw new Error(`accountDeletionsPerHour must be a positive integer, got ${options.accountDeletionsPerHour}`);
   /**
    * The WeChat app of a contract `source`, looked up among own properties only (`__proto__` is no source); in
    * development (`anySource`) any other source is served by that app.
@@ -313,6 +342,48 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: ServerContex
       return ctx.tokenBody(rotation.user, rotation.family, successor.token, rotation.source);
     },
   );
+
+  // Contract 1.4: account deletion (注销账号, PIPL Art. 47). The order of the checks is the contract's: nothing before
+  // the code exchange consumes the code, and nothing changes before the deletion's transaction.
+  app.post('/auth/account/delete', { schema: { body: deleteSchema } }, async (request) => {
+    const body = request.body as { source: string; code: string };
+    const wxApp = appOf(body.source);
+    if (!wxApp) throw new ContractError(400, 'BAD_REQUEST', `unknown source "${body.source}"`);
+    const user = (await ctx.authenticate(request))!; // 401 TOKEN_INVALID / TOKEN_EXPIRED
+    await ctx.limit(`delete-ip:${request.ip}`, limits.perIp);
+    await ctx.limit(`delete-user:${user.id}`, deletionsPerHour, 3_600_000);
+    // The proof that the WeChat user is present: a fresh code of this mini-program, whose openid must be the token's
+    // user's. A stolen access token alone deletes nothing.
+    let openid: string;
+    try {
+      openid = (await code2Session(options.wechatBaseURL, wxApp, body.code)).openid;
+    } catch (error) {
+      if (error instanceof WeChatApiError) throw wechatError(error);
+      throw error;
+    }
+    if (user.source !== body.source)
+      throw new ContractError(403, 'IDENTITY_MISMATCH', 'the access token was issued for another mini-program than "source"');
+    const owner = await store.userByOpenid(body.source, openid);
+    if (!owner || owner.id !== user.id)
+      throw new ContractError(403, 'IDENTITY_MISMATCH', "the code is another WeChat user's: nothing was deleted");
+    let deleted;
+    try {
+      deleted = await store.deleteAccount(user.id, {
+        now: now(),
+        avatarIdOf,
+        hook: bounded(ctx.accountDeletionHook, DELETION_HOOK_TIMEOUT_MS),
+      });
+    } catch (error) {
+      if (error instanceof AccountDeletionVetoed)
+        throw new ContractError(409, 'DELETION_VETOED', 'the app keeps this account for now: nothing was deleted', {
+          reason: error.reason,
+        });
+      throw error;
+    }
+    // Deleted meanwhile by a parallel request with another code: this token's user is gone.
+    if (!deleted) throw new ContractError(401, 'TOKEN_INVALID', 'unknown user');
+    return { deleted };
+  });
 
   app.post(
     '/auth/logout',

@@ -2,15 +2,22 @@
 import crypto from 'crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from './app';
+import type { AccountDeletionHook } from './store';
 
 const text = { type: 'string', minLength: 1, maxLength: 500 } as const;
 
+/** What the demo's deletion hook answers while the user has an unfinished demo order (shown to the user). */
+export const DEMO_UNFINISHED_ORDER_REASON = '您有未完成的订单，请完成后再注销';
+
 /**
  * Registers `GET /api/me`, `GET /api/feed` (personalised when authenticated), `POST /api/comments`, `POST /api/orders`
- * (which needs a bound phone: 403 `PHONE_REQUIRED` otherwise), and `POST /api/files` / `GET /api/files/:id` (a
- * protected upload and download). Multipart parsing is registered with the contract routes.
+ * (which needs a bound phone: 403 `PHONE_REQUIRED` otherwise), `POST /api/files` / `GET /api/files/:id` (a protected
+ * upload and download), and `GET` / `PUT /api/unfinished-order` (the demo's "unfinished order" flag of the user:
+ * `{"unfinished": boolean}`). Multipart parsing is registered with the contract routes.
+ * @returns the demo's account-deletion hook: while the user's flag is set, it vetoes the deletion (contract 1.4, `409
+ * DELETION_VETOED` with `reason` `DEMO_UNFINISHED_ORDER_REASON`), so a client engineer can walk both paths.
  */
-export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): AccountDeletionHook {
   const { authenticate, publicUser } = ctx;
   app.get('/api/me', async (request) => ({ user: publicUser((await authenticate(request))!) }));
 
@@ -52,4 +59,25 @@ export function registerDemoRoutes(app: FastifyInstance, ctx: ServerContext): vo
     if (!file || file.owner !== user.id) return reply.code(404).send({ code: 'NOT_FOUND', message: 'no such file' });
     return reply.type('application/octet-stream').send(file.data);
   });
+
+  // The demo app's own data that the law would make it keep: an "unfinished order" per user (in memory). While it is
+  // set, the demo's deletion hook vetoes the account deletion; clearing it lets the deletion through.
+  const unfinished = new Set<string>();
+  app.get('/api/unfinished-order', async (request) => ({ unfinished: unfinished.has((await authenticate(request))!.id) }));
+  app.put(
+    '/api/unfinished-order',
+    {
+      schema: {
+        body: { type: 'object', required: ['unfinished'], additionalProperties: false, properties: { unfinished: { type: 'boolean' } } },
+      },
+    },
+    async (request: FastifyRequest) => {
+      const user = (await authenticate(request))!;
+      const flag = (request.body as { unfinished: boolean }).unfinished;
+      if (flag) unfinished.add(user.id);
+      else unfinished.delete(user.id);
+      return { unfinished: flag };
+    },
+  );
+  return ({ user }) => (unfinished.has(user.id) ? { veto: DEMO_UNFINISHED_ORDER_REASON } : undefined);
 }

@@ -7,8 +7,12 @@
  */
 import { FixedWindowLimiter } from './rate-limit';
 import {
+  consultHook,
+  identitiesOf,
   PhoneTakenError,
   refreshVerdict,
+  type DeleteAccountOptions,
+  type Erasure,
   type Purged,
   type RefreshRow,
   type Rotation,
@@ -175,6 +179,49 @@ export class MemoryStore implements Store {
   }
   async isFamilyRevoked(family: string) {
     return this.revoked.has(family);
+  }
+  /**
+   * The hook first (it gets no SQL: `sql` is null), then — if it neither vetoed nor threw, and the account still exists
+   * — the erase, in one synchronous stretch (nothing runs between its steps, and none of them can fail half-way).
+   */
+  async deleteAccount(userId: string, options: DeleteAccountOptions): Promise<Erasure | undefined> {
+    const before = this.users.get(userId);
+    if (!before) return undefined;
+    await consultHook(options.hook, { user: { ...before }, identities: this.identitiesOf(before), sql: null });
+    const user = this.users.get(userId);
+    if (!user) return undefined; // another deletion ended it meanwhile
+    const identities = this.identitiesOf(user);
+    const owners = new Set(identities.map(({ source, openid }) => `${source}:${openid}`));
+    const avatarId = user.avatar_url ? options.avatarIdOf(user.avatar_url) : null;
+    const live = new Set<string>();
+    let avatars = 0;
+    for (const row of this.refresh.values()) {
+      if (row.user_id !== userId) continue;
+      if (row.revoked_at === null && row.expires_at > options.now && !this.revoked.has(row.family)) live.add(row.family);
+      this.revokeNow(row.family, options.now);
+      this.refresh.delete(row.hash);
+    }
+    for (const [id, row] of this.avatars) if ((owners.has(row.owner) || id === avatarId) && this.avatars.delete(id)) avatars++;
+    for (const [key, row] of this.tickets)
+      if (owners.has(`${row.source}:${row.openid}`) || (user.unionid !== null && row.unionid === user.unionid)) this.tickets.delete(key);
+    for (const [key, id] of this.identities) if (id === userId) this.identities.delete(key);
+    this.users.delete(userId);
+    return {
+      sources: [...new Set(identities.map((identity) => identity.source))].sort(),
+      families: live.size,
+      avatars,
+      phone: user.phone !== null,
+      unionid: user.unionid !== null,
+    };
+  }
+  private identitiesOf(user: UserRow): Array<{ source: string; openid: string }> {
+    const rows: Array<{ source: string; openid: string }> = [];
+    for (const [key, id] of this.identities) {
+      if (id !== user.id) continue;
+      const [source, openid] = key.split('\n');
+      rows.push({ source, openid });
+    }
+    return identitiesOf(user, rows);
   }
   async reserveAvatar(a: Parameters<Store['reserveAvatar']>[0], since: number, cap: number) {
     if (this.count(a.owner, since) >= cap) return false;

@@ -6,8 +6,14 @@
  */
 import { migrate, POSTGRES_MIGRATIONS } from './migrations';
 import {
+  consultHook,
+  eraseAccount,
+  identitiesOf,
   PhoneTakenError,
   refreshVerdict,
+  type DeleteAccountOptions,
+  type DeletionSql,
+  type Erasure,
   type Purged,
   type RefreshRow,
   type Rotation,
@@ -268,6 +274,47 @@ export class PostgresStore implements Store {
       this.notRevoked.set(family, now + REVOCATION_CACHE_MS);
     }
     return revoked;
+  }
+  async deleteAccount(userId: string, options: DeleteAccountOptions): Promise<Erasure | undefined> {
+    let open = true;
+    const families: string[] = [];
+    try {
+      const erased = await this.pool.transaction(async (client) => {
+        // The hook's connection: the deletion's own, refused once the transaction has ended.
+        const sql: DeletionSql = {
+          query: (text, params) =>
+            open
+              ? client.query(text, params)
+              : Promise.reject(new Error('this account deletion has ended: its transaction takes no more statements')),
+        };
+        // FOR UPDATE: a second deletion, or a bind, of this account on any instance waits for this one to end.
+        const row = user((await client.query('SELECT * FROM users WHERE id = $1 FOR UPDATE', [userId])).rows[0]);
+        if (!row) return undefined;
+        const identities = identitiesOf(
+          row,
+          (await client.query('SELECT source, openid FROM identities WHERE user_id = $1', [userId])).rows,
+        );
+        await consultHook(options.hook, { user: { ...row }, identities, sql });
+        for (const r of (await client.query('SELECT DISTINCT family FROM refresh_tokens WHERE user_id = $1', [userId])).rows)
+          families.push(String(r.family));
+        // The shared erase writes `?`; Postgres numbers its parameters.
+        const numbered: DeletionSql = {
+          query: (text, params) => {
+            let n = 0;
+            return client.query(
+              text.replace(/\?/g, () => `$${++n}`),
+              params,
+            );
+          },
+        };
+        return eraseAccount(numbered, row, identities, options);
+      });
+      return erased;
+    } finally {
+      open = false;
+      // This instance forgets at once that these families were live (others within REVOCATION_CACHE_MS).
+      for (const family of families) this.notRevoked.delete(family);
+    }
   }
   async reserveAvatar(a: Parameters<Store['reserveAvatar']>[0], since: number, cap: number) {
     return this.pool.transaction(async (client) => {

@@ -7,8 +7,14 @@ import Database from 'better-sqlite3';
 import { migrate, SQLITE_MIGRATIONS } from './migrations';
 import { FixedWindowLimiter } from './rate-limit';
 import {
+  consultHook,
+  eraseAccount,
+  identitiesOf,
   PhoneTakenError,
   refreshVerdict,
+  type DeleteAccountOptions,
+  type DeletionSql,
+  type Erasure,
   type Purged,
   type RefreshRow,
   type Rotation,
@@ -81,6 +87,7 @@ export class SqliteStore implements Store {
       userByUnionid: db.prepare<[string], UserRow>('SELECT * FROM users WHERE unionid = ? ORDER BY created_at LIMIT 1'),
       linkIdentity: db.prepare('INSERT INTO identities (source, openid, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
+      identitiesOf: db.prepare<[string], { source: string; openid: string }>('SELECT source, openid FROM identities WHERE user_id = ?'),
       insertUser: db.prepare(
         `INSERT INTO users (id, source, openid, unionid, nick_name, avatar_url, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING`,
@@ -119,53 +126,68 @@ export class SqliteStore implements Store {
     };
   }
 
+  /**
+   * Runs `work` now, or — while an account deletion holds its transaction open across the app's (asynchronous) hook —
+   * once it has ended: one connection serves every request, so a statement run meanwhile would join that transaction
+   * (and be rolled back with a veto). `work` itself runs synchronously, as better-sqlite3 does.
+   */
+  private run<T>(work: () => T): T | Promise<T> {
+    return this.exclusive ? this.exclusive.then(() => this.run(work)) : work();
+  }
+  /** Set while `deleteAccount` holds a transaction open; resolves when it has ended. */
+  private exclusive: Promise<void> | undefined;
+
   async userByOpenid(source: string, openid: string) {
-    return this.q.userByOpenid.get(source, openid);
+    return this.run(() => this.q.userByOpenid.get(source, openid));
   }
   async userById(id: string) {
-    return this.q.userById.get(id);
+    return this.run(() => this.q.userById.get(id));
   }
   async userByUnionid(unionid: string) {
-    return this.q.userByUnionid.get(unionid);
+    return this.run(() => this.q.userByUnionid.get(unionid));
   }
   async linkIdentity(source: string, openid: string, userId: string) {
-    this.q.linkIdentity.run(source, openid, userId);
+    await this.run(() => this.q.linkIdentity.run(source, openid, userId));
   }
   async registerUser(u: Parameters<Store['registerUser']>[0]) {
-    return this.db.transaction(() => {
-      // Insert-or-get: any unique key taken ((source, openid), unionid, phone) leaves the row out; which one says why.
-      const created = this.q.insertUser.run(u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now).changes === 1;
-      if (created) this.q.linkIdentity.run(u.source, u.openid, u.id);
-      const own = this.q.userByOpenid.get(u.source, u.openid);
-      if (own) return { user: own, created };
-      const family = u.unionid === null ? undefined : this.q.userByUnionid.get(u.unionid);
-      if (!family) throw new PhoneTakenError();
-      this.q.linkIdentity.run(u.source, u.openid, family.id);
-      return { user: this.q.userByOpenid.get(u.source, u.openid)!, created: false };
-    })();
+    return this.run(() =>
+      this.db.transaction(() => {
+        // Insert-or-get: any unique key taken ((source, openid), unionid, phone) leaves the row out; which one says why.
+        const created = this.q.insertUser.run(u.id, u.source, u.openid, u.unionid, u.nickName, u.avatarUrl, u.phone, u.now).changes === 1;
+        if (created) this.q.linkIdentity.run(u.source, u.openid, u.id);
+        const own = this.q.userByOpenid.get(u.source, u.openid);
+        if (own) return { user: own, created };
+        const family = u.unionid === null ? undefined : this.q.userByUnionid.get(u.unionid);
+        if (!family) throw new PhoneTakenError();
+        this.q.linkIdentity.run(u.source, u.openid, family.id);
+        return { user: this.q.userByOpenid.get(u.source, u.openid)!, created: false };
+      })(),
+    );
   }
   async updateProfile(id: string, nickName: string, avatarUrl: string | null) {
-    this.q.updateProfile.run(nickName, avatarUrl, id);
+    await this.run(() => this.q.updateProfile.run(nickName, avatarUrl, id));
   }
   async updatePhone(id: string, phone: string) {
-    try {
-      this.q.updatePhone.run(phone, id);
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PhoneTakenError();
-      throw error;
-    }
+    await this.run(() => {
+      try {
+        this.q.updatePhone.run(phone, id);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PhoneTakenError();
+        throw error;
+      }
+    });
   }
   async saveTicket(t: TicketRow) {
-    this.q.insertTicket.run(t.ticket, t.source, t.openid, t.unionid, t.session_key, t.expires_at);
+    await this.run(() => this.q.insertTicket.run(t.ticket, t.source, t.openid, t.unionid, t.session_key, t.expires_at));
   }
   async takeTicket(ticket: string, source: string) {
-    return this.q.takeTicket.get(ticket, source);
+    return this.run(() => this.q.takeTicket.get(ticket, source));
   }
   async peekTicket(ticket: string, source: string) {
-    return this.q.peekTicket.get(ticket, source);
+    return this.run(() => this.q.peekTicket.get(ticket, source));
   }
   async saveRefreshToken(r: Parameters<Store['saveRefreshToken']>[0]) {
-    this.q.insertRefresh.run(r.hash, r.family, r.userId, r.source, r.expiresAt);
+    await this.run(() => this.q.insertRefresh.run(r.hash, r.family, r.userId, r.source, r.expiresAt));
   }
   async rotateRefreshToken(
     hash: string,
@@ -173,57 +195,104 @@ export class SqliteStore implements Store {
     reuseIntervalMs: number,
     successor: { hash: string; expiresAt: number },
   ): Promise<Rotation> {
-    return this.db.transaction((): Rotation => {
-      const row = this.q.refreshByHash.get(hash);
-      const user = row && this.q.userById.get(row.user_id);
-      const next = row && row.used_at !== null ? this.q.refreshByHash.get(successor.hash) : undefined;
-      const verdict = refreshVerdict(row, user !== undefined, now, reuseIntervalMs, next);
-      if (typeof verdict === 'object') return verdict;
-      if (verdict === 'revoke') {
-        this.q.revokeTokens.run(now, row!.family);
-        this.q.revokeFamily.run(row!.family, now);
-        return { status: 'reused' };
-      }
-      if (verdict === 'rotate') this.q.markUsed.run(now, hash);
-      // A repeat inside the reuse interval answers the successor already stored (inserted only if it is missing).
-      this.q.insertSuccessor.run(successor.hash, row!.family, row!.user_id, row!.source, successor.expiresAt);
-      return { status: 'rotated', user: user!, family: row!.family, source: row!.source };
-    })();
+    return this.run(() =>
+      this.db.transaction((): Rotation => {
+        const row = this.q.refreshByHash.get(hash);
+        const user = row && this.q.userById.get(row.user_id);
+        const next = row && row.used_at !== null ? this.q.refreshByHash.get(successor.hash) : undefined;
+        const verdict = refreshVerdict(row, user !== undefined, now, reuseIntervalMs, next);
+        if (typeof verdict === 'object') return verdict;
+        if (verdict === 'revoke') {
+          this.q.revokeTokens.run(now, row!.family);
+          this.q.revokeFamily.run(row!.family, now);
+          return { status: 'reused' };
+        }
+        if (verdict === 'rotate') this.q.markUsed.run(now, hash);
+        // A repeat inside the reuse interval answers the successor already stored (inserted only if it is missing).
+        this.q.insertSuccessor.run(successor.hash, row!.family, row!.user_id, row!.source, successor.expiresAt);
+        return { status: 'rotated', user: user!, family: row!.family, source: row!.source };
+      })(),
+    );
   }
   async familyOf(hash: string) {
-    return this.q.refreshByHash.get(hash)?.family;
+    return this.run(() => this.q.refreshByHash.get(hash)?.family);
   }
   async revokeFamily(family: string, now: number) {
-    this.db.transaction(() => {
-      this.q.revokeTokens.run(now, family);
-      this.q.revokeFamily.run(family, now);
-    })();
+    await this.run(() =>
+      this.db.transaction(() => {
+        this.q.revokeTokens.run(now, family);
+        this.q.revokeFamily.run(family, now);
+      })(),
+    );
   }
   async isFamilyRevoked(family: string) {
-    return this.q.familyRevoked.get(family) !== undefined;
+    return this.run(() => this.q.familyRevoked.get(family) !== undefined);
+  }
+  async deleteAccount(userId: string, options: DeleteAccountOptions): Promise<Erasure | undefined> {
+    return this.run(() => this.deleteNow(userId, options));
+  }
+  /**
+   * `deleteAccount` once no other deletion runs: BEGIN IMMEDIATE, the hook (awaited, while every other call of this
+   * store waits in `run`), the erase, COMMIT — or ROLLBACK on a veto or any error.
+   */
+  private async deleteNow(userId: string, options: DeleteAccountOptions): Promise<Erasure | undefined> {
+    let release!: () => void;
+    this.exclusive = new Promise((resolve) => (release = resolve));
+    let open = true;
+    const sql: DeletionSql = {
+      query: async (text, params = []) => {
+        if (!open) throw new Error('this account deletion has ended: its transaction takes no more statements');
+        const statement = this.db.prepare(text);
+        if (statement.reader) return { rows: statement.all(...params) as Array<Record<string, unknown>>, rowCount: 0 };
+        return { rows: [], rowCount: statement.run(...params).changes };
+      },
+    };
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const user = this.q.userById.get(userId);
+        let erased: Erasure | undefined;
+        if (user) {
+          const identities = identitiesOf(user, this.q.identitiesOf.all(userId));
+          await consultHook(options.hook, { user: { ...user }, identities, sql });
+          erased = await eraseAccount(sql, user, identities, options);
+        }
+        this.db.exec('COMMIT');
+        return erased;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      open = false;
+      this.exclusive = undefined;
+      release();
+    }
   }
   async reserveAvatar(a: Parameters<Store['reserveAvatar']>[0], since: number, cap: number) {
     // One synchronous transaction: nothing else runs on this connection between the count and the insert.
-    return this.db.transaction(() => {
-      if (this.q.countAvatars.get(a.owner, since)!.n >= cap) return false;
-      this.q.insertAvatar.run(a.id, a.source, a.owner, '', Buffer.alloc(0), a.now, a.claimed ? 1 : 0);
-      return true;
-    })();
+    return this.run(() =>
+      this.db.transaction(() => {
+        if (this.q.countAvatars.get(a.owner, since)!.n >= cap) return false;
+        this.q.insertAvatar.run(a.id, a.source, a.owner, '', Buffer.alloc(0), a.now, a.claimed ? 1 : 0);
+        return true;
+      })(),
+    );
   }
   async releaseAvatar(id: string) {
-    this.q.releaseAvatar.run(id);
+    await this.run(() => this.q.releaseAvatar.run(id));
   }
   async saveAvatar(a: Parameters<Store['saveAvatar']>[0]) {
-    this.q.insertAvatar.run(a.id, a.source, a.owner, a.contentType, a.data, a.now, a.claimed ? 1 : 0);
+    await this.run(() => this.q.insertAvatar.run(a.id, a.source, a.owner, a.contentType, a.data, a.now, a.claimed ? 1 : 0));
   }
   async avatar(id: string) {
-    return this.q.avatarById.get(id);
+    return this.run(() => this.q.avatarById.get(id));
   }
   async claimAvatar(id: string) {
-    this.q.claimAvatar.run(id);
+    await this.run(() => this.q.claimAvatar.run(id));
   }
   async countAvatars(owner: string, since: number) {
-    return this.q.countAvatars.get(owner, since)!.n;
+    return this.run(() => this.q.countAvatars.get(owner, since)!.n);
   }
   async hitRateLimit(key: string, limit: number, windowMs: number, now: number) {
     const name = `${limit}/${windowMs}`;
@@ -232,13 +301,15 @@ export class SqliteStore implements Store {
     return limiter.hit(key, now);
   }
   async purge(now: number, keepMs: number): Promise<Purged> {
-    return this.db.transaction(() => ({
-      tickets: this.q.purgeTickets.run(now).changes,
-      refreshTokens: this.q.purgeRefresh.run(now).changes,
-      avatars: this.q.purgeAvatars.run(now - keepMs).changes,
-    }))();
+    return this.run(() =>
+      this.db.transaction(() => ({
+        tickets: this.q.purgeTickets.run(now).changes,
+        refreshTokens: this.q.purgeRefresh.run(now).changes,
+        avatars: this.q.purgeAvatars.run(now - keepMs).changes,
+      }))(),
+    );
   }
   async close() {
-    this.db.close();
+    await this.run(() => this.db.close());
   }
 }

@@ -88,6 +88,129 @@ export class PhoneTakenError extends Error {
   }
 }
 
+/**
+ * What an account deletion erased (contract 1.4, `POST /auth/account/delete`, the answer's `deleted` object): the
+ * `sources` (mini-programs) whose openid links ended, sorted; the refresh-token `families` that were still live and are
+ * now ended (their access tokens with them); the avatar files (`avatars`, stored uploads and reservations) removed;
+ * whether a phone binding (`phone`) and a unionid link (`unionid`) were removed.
+ */
+export interface Erasure {
+  sources: string[];
+  families: number;
+  avatars: number;
+  phone: boolean;
+  unionid: boolean;
+}
+
+/**
+ * A connection inside the deletion's own transaction, for the app's hook: what it runs commits or rolls back with the
+ * deletion. Placeholders are the database's own (`?` on SQLite, `$1` on Postgres); `rows` are the rows a query returns
+ * (empty for a write), `rowCount` the rows a write changed. It refuses every call once the deletion has ended.
+ */
+export interface DeletionSql {
+  query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }>;
+}
+
+/** What the app's deletion hook sees (`ServerOptions.onAccountDeletion`). */
+export interface AccountDeletion {
+  /** The account as it is before the deletion (the app's rows key on `user.id`). */
+  user: UserRow;
+  /** Every (source, openid) of the account: its mini-programs (one, or several linked by `unionid`). */
+  identities: Array<{ source: string; openid: string }>;
+  /** The deletion's transaction (SQLite, Postgres); null on the in-memory store, which has none. */
+  sql: DeletionSql | null;
+}
+
+/**
+ * The app's part of an account deletion (contract 1.4 "What the backend keeps"), called inside the deletion's
+ * transaction before the kit's rows are erased: it keeps or anonymises the rows a law makes the app keep (orders,
+ * invoices) through `deletion.sql`, or vetoes by resolving `{veto: "<reason the user sees>"}` — the answer is then
+ * `409 DELETION_VETOED` with that `reason`, and the account stays whole. A hook that throws (or does not settle within
+ * the server's bound) rolls everything back too: the answer is a `500` and the account stays whole. It must not call
+ * the store itself (on SQLite the store waits for the deletion to end): `deletion.sql` is its connection.
+ */
+export type AccountDeletionHook = (
+  deletion: AccountDeletion,
+) => { veto: string } | void | undefined | Promise<{ veto: string } | void | undefined>;
+
+/** The hook vetoed the deletion (its `reason` is shown to the user); thrown by `Store.deleteAccount` after the rollback. */
+export class AccountDeletionVetoed extends Error {
+  readonly name = 'AccountDeletionVetoed';
+  constructor(readonly reason: string) {
+    super(`account deletion vetoed: ${reason}`);
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** Runs the hook and throws `AccountDeletionVetoed` for a veto (each store calls it inside its transaction). */
+export async function consultHook(hook: AccountDeletionHook | undefined, deletion: AccountDeletion): Promise<void> {
+  if (!hook) return;
+  const verdict = await hook(deletion);
+  if (verdict && typeof verdict === 'object' && 'veto' in verdict) throw new AccountDeletionVetoed(String(verdict.veto));
+}
+
+/**
+ * The kit's part of a deletion, the same SQL on both databases (`sql` takes `?` placeholders; the Postgres store numbers
+ * them), run inside the store's transaction after the hook: see `Store.deleteAccount` for what it erases.
+ */
+export async function eraseAccount(
+  sql: DeletionSql,
+  user: UserRow,
+  identities: Array<{ source: string; openid: string }>,
+  options: DeleteAccountOptions,
+): Promise<Erasure> {
+  const families = (await sql.query('SELECT DISTINCT family FROM refresh_tokens WHERE user_id = ?', [user.id])).rows.map((row) =>
+    String(row.family),
+  );
+  const live = await sql.query(
+    `SELECT COUNT(DISTINCT family) AS n FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+       AND family NOT IN (SELECT family FROM revoked_families)`,
+    [user.id, options.now],
+  );
+  // Revoked, not only deleted: an access token names its family, and every one of them must fail from now on.
+  for (const family of families)
+    await sql.query('INSERT INTO revoked_families (family, revoked_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [family, options.now]);
+  await sql.query('DELETE FROM refresh_tokens WHERE user_id = ?', [user.id]);
+  let avatars = 0;
+  for (const { source, openid } of identities) {
+    avatars += (await sql.query('DELETE FROM avatars WHERE owner = ?', [`${source}:${openid}`])).rowCount;
+    await sql.query('DELETE FROM login_tickets WHERE source = ? AND openid = ?', [source, openid]);
+  }
+  const avatarId = user.avatar_url ? options.avatarIdOf(user.avatar_url) : null;
+  if (avatarId) avatars += (await sql.query('DELETE FROM avatars WHERE id = ?', [avatarId])).rowCount;
+  if (user.unionid !== null) await sql.query('DELETE FROM login_tickets WHERE unionid = ?', [user.unionid]);
+  await sql.query('DELETE FROM identities WHERE user_id = ?', [user.id]);
+  await sql.query('DELETE FROM users WHERE id = ?', [user.id]);
+  return {
+    sources: [...new Set(identities.map((identity) => identity.source))].sort(),
+    families: Number(live.rows[0].n),
+    avatars,
+    phone: user.phone !== null,
+    unionid: user.unionid !== null,
+  };
+}
+
+/** The account's (source, openid) links: its identity rows, and its own first pair (rows written before identities). */
+export function identitiesOf(
+  user: UserRow,
+  rows: Array<{ source?: unknown; openid?: unknown }>,
+): Array<{ source: string; openid: string }> {
+  const all = [
+    { source: user.source, openid: user.openid },
+    ...rows.map((row) => ({ source: String(row.source), openid: String(row.openid) })),
+  ];
+  return all.filter((identity, i) => all.findIndex((other) => other.source === identity.source && other.openid === identity.openid) === i);
+}
+
+/** Options of `Store.deleteAccount`. */
+export interface DeleteAccountOptions {
+  /** epoch ms (revocations are stamped with it; families live past it are counted). */
+  now: number;
+  /** The id of one of this server's avatars named by a profile's `avatar_url`, or null (a URL elsewhere). */
+  avatarIdOf(url: string): string | null;
+  hook?: AccountDeletionHook;
+}
+
 /** What the purge removed. */
 export interface Purged {
   tickets: number;
@@ -177,6 +300,17 @@ export interface Store {
    * until the window ends. Postgres keeps the counters in the database, so the limits hold across instances.
    */
   hitRateLimit(key: string, limit: number, windowMs: number, now: number): Promise<number>;
+
+  /**
+   * Deletes account `userId` in one transaction (contract 1.4): locks the user, calls `options.hook` (which may veto),
+   * then erases the user row (profile, phone binding, unionid), every openid link (`identities`), the login tickets of
+   * those openids and of the unionid, the avatars uploaded by those openids or named by the profile, and the refresh
+   * tokens — their families recorded as revoked, so every access token of the user then fails. Resolves with what it
+   * erased, or undefined when no such user exists (nothing done).
+   * @throws AccountDeletionVetoed when the hook vetoed; the hook's own error when it threw; a database error — in each
+   * case after the rollback: the account is whole.
+   */
+  deleteAccount(userId: string, options: DeleteAccountOptions): Promise<Erasure | undefined>;
 
   /**
    * Removes expired tickets, expired refresh tokens, and avatars older than `keepMs` that are unclaimed or reservations
