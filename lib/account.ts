@@ -66,8 +66,7 @@ export async function deleteAccount(kit: KitContext, flight: SingleFlight, optio
   if (confirm !== undefined && confirm !== false && typeof confirm !== 'function')
     throw invalid('deleteAccount options.confirm must be a function or false');
   const { backend } = opts;
-  if (!backend.deleteAccount)
-    throw new LoginError('DELETION_UNAVAILABLE', 'config.backend has no deleteAccount()');
+  if (!backend.deleteAccount) throw new LoginError('DELETION_UNAVAILABLE', 'config.backend has no deleteAccount()');
   if (confirm !== false) {
     const merged = await mergedTips(opts, tips);
     let confirmed: unknown;
@@ -82,7 +81,7 @@ export async function deleteAccount(kit: KitContext, flight: SingleFlight, optio
   }
   let state = await flight.ensure({ mode: 'common', tips });
   let invalidCodes = 0;
-  for (let replays = 0; ; ) {
+  for (let replays = 0; ;) {
     const sent = state;
     const code = await kit.codeLogin.wxLoginOnce(opts);
     let deleted: AccountDeletion;

@@ -209,7 +209,9 @@ describe('Login.deleteAccount', () => {
     await setup.kit.logout();
     expect(await setup.kit.deleteAccount({ confirm: false })).toEqual(ERASED);
     expect(setup.ui).toHaveBeenCalledTimes(1); // after a deliberate logout, only the login UI proves who it is
-    expect(seen).toEqual([{ code: expect.stringMatching(/^code-/), state: expect.objectContaining({ user: expect.objectContaining({ id: 'alice' }) }) }]);
+    expect(seen).toEqual([
+      { code: expect.stringMatching(/^code-/), state: expect.objectContaining({ user: expect.objectContaining({ id: 'alice' }) }) },
+    ]);
     expect(setup.kit.getState()).toBeNull();
   });
 
