@@ -182,6 +182,17 @@ describe('Login.deleteAccount', () => {
     expect(setup.fake.loginCount).toBe(1);
   });
 
+  it('rejects TIMEOUT within timeouts.userAuth when the confirmation never answers, with nothing sent', async () => {
+    const setup = await loggedIn({ timeouts: { userAuth: 500 } });
+    const stored = [...setup.fake.storage.values()][0];
+    const outcome = rejection(setup.kit.deleteAccount({ confirm: () => new Promise<boolean>(() => undefined) }));
+    await flush();
+    await setup.clock.advance(500);
+    expect((await outcome).code).toBe('TIMEOUT');
+    expect(setup.deletes).toEqual([]);
+    unchanged(setup, stored);
+  });
+
   it('rejects TIMEOUT within timeouts.backend when a custom adapter never answers, and keeps the session', async () => {
     const backend = { ...createContractBackend(), deleteAccount: () => new Promise<AccountDeletion>(() => undefined) };
     const setup = await loggedIn({ backend, timeouts: { backend: 300 } });
