@@ -148,7 +148,11 @@ export class CodeLogin {
     }
   }
 
-  private async wxLoginOnce(opts: ResolvedOptions): Promise<string> {
+  /**
+   * One `wx.login`, bounded by `timeouts.wxLogin`: a fresh code (valid 5 minutes, single use). Rejects
+   * `WX_LOGIN_FAILED` (also for a success without a code) or `TIMEOUT`.
+   */
+  async wxLoginOnce(opts: ResolvedOptions): Promise<string> {
     const { wxLogin } = opts.timeouts;
     const result = await withTimeout(
       callWx<{ code: string }>(

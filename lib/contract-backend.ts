@@ -1,19 +1,24 @@
-/** The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.3 (and 1.2 backends). */
+/**
+ * The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.3 (and 1.2 backends), and the
+ * account deletion of 1.4 (an optional capability).
+ */
 import { LoginError } from './errors';
 import type {
+  AccountDeletion,
   AvatarCredentials,
   BackendContext,
   BindRequest,
   BackendLoginRequest,
   BackendLoginResult,
   BackendSession,
+  DeleteAccountRequest,
   LoginBackend,
   LoginState,
   LoginUser,
   RequestResponse,
 } from './types';
 
-/** Statuses that say "this backend has no avatar upload" (the contract's optional capability). */
+/** Statuses that say "this backend does not offer it" (the contract's optional capabilities: avatar upload, deletion). */
 const NOT_OFFERED = [404, 405, 501];
 
 /** Reads the contract's error body `{code, message}`; undefined for anything else. */
@@ -65,12 +70,14 @@ function parseBackendSession(response: RequestResponse): BackendSession {
 /**
  * Turns a contract error answer into a `LoginError` with `backendCode` and `statusCode`: `RATE_LIMITED` (with
  * `retryAfterMs` from the body's `retryAfter` s, else the `Retry-After` header's, else 60 s), `USER_BLOCKED`,
- * `ACCOUNT_CONFLICT`, or `LOGIN_FAILED` for every other code.
+ * `ACCOUNT_CONFLICT`, `DELETION_VETOED` (with the body's `reason`), `DELETION_REFUSED` (`IDENTITY_MISMATCH`), or
+ * `LOGIN_FAILED` for every other code.
  */
 function backendError(what: string, response: RequestResponse): LoginError {
   const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as {
     message?: unknown;
     retryAfter?: unknown;
+    reason?: unknown;
   };
   const backendCode = contractErrorCode(response.data);
   const message = `${what} failed with HTTP ${response.statusCode}${backendCode ? ` ${backendCode}` : ''}${typeof body.message === 'string' ? `: ${body.message}` : ''}`;
@@ -82,6 +89,9 @@ function backendError(what: string, response: RequestResponse): LoginError {
   }
   if (backendCode === 'USER_BLOCKED') return new LoginError('USER_BLOCKED', message, details);
   if (backendCode === 'ACCOUNT_CONFLICT') return new LoginError('ACCOUNT_CONFLICT', message, details);
+  if (backendCode === 'DELETION_VETOED')
+    return new LoginError(backendCode, message, { ...details, reason: typeof body.reason === 'string' ? body.reason : undefined });
+  if (backendCode === 'IDENTITY_MISMATCH') return new LoginError('DELETION_REFUSED', message, details);
   return new LoginError('LOGIN_FAILED', message, details);
 }
 
@@ -94,6 +104,8 @@ function backendError(what: string, response: RequestResponse): LoginError {
  * `uploadAvatar` uploads the profile's temporary avatar to `/auth/avatar` (multipart `source`, `loginTicket`, then
  * `file`; or with `Authorization: Bearer` after a login) and returns its `avatarUrl`, or null when the backend answers
  * 404/405/501 (the upload is an optional capability of the contract). `logout` posts to `/auth/logout`.
+ * `deleteAccount` posts `{source, code}` to `/auth/account/delete` with `Authorization: Bearer` (contract 1.4): 200 →
+ * its `deleted` object; 404/405/501 → `DELETION_UNAVAILABLE`; other answers as `backendError` maps them.
  * URLs are relative to the kit's `baseURL`.
  */
 export function createContractBackend(): LoginBackend {
@@ -149,6 +161,21 @@ export function createContractBackend(): LoginBackend {
       const user = (response.data as { user?: LoginUser } | null)?.user;
       if (response.statusCode === 200 && user && typeof user.id === 'string') return user;
       throw backendError('bind', response);
+    },
+    async deleteAccount(request: DeleteAccountRequest, state: LoginState, context: BackendContext): Promise<AccountDeletion> {
+      const response = await context.request({
+        url: '/auth/account/delete',
+        method: 'POST',
+        header: { 'content-type': 'application/json', Authorization: `Bearer ${state.accessToken}` },
+        data: { source: context.source, code: request.code },
+      });
+      const { statusCode, data } = response;
+      if (NOT_OFFERED.indexOf(statusCode) >= 0)
+        throw new LoginError('DELETION_UNAVAILABLE', `this backend does not offer account deletion (HTTP ${statusCode})`, { statusCode });
+      // The account is gone once the backend says 200: an odd body does not make it a failure.
+      const { deleted } = Object(data) as { deleted?: Partial<AccountDeletion> };
+      if (statusCode === 200) return { sources: [], families: 0, avatars: 0, phone: false, unionid: false, ...deleted };
+      throw backendError('account deletion', response);
     },
     async logout(state: LoginState, context: BackendContext): Promise<void> {
       const response = await context.request({

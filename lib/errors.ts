@@ -28,6 +28,12 @@
  * - `ABORTED`: the caller aborted the request through its task handle (`onTask`).
  * - `ACCOUNT_CONFLICT`: a step-up's phone number is bound to another account (contract 409 `ACCOUNT_CONFLICT`); the
  *   backend never merges accounts by itself.
+ * - `DELETION_REFUSED`: the backend refused to delete the account: the proof of identity failed (contract 1.4 `400
+ *   INVALID_CODE` after a retry with a second fresh code, or `403 IDENTITY_MISMATCH`: another WeChat user). Nothing changed.
+ * - `DELETION_VETOED`: the app's backend vetoed the deletion (contract 1.4 `409 DELETION_VETOED`); `reason` is the text to
+ *   show the user. The account stays whole.
+ * - `DELETION_UNAVAILABLE`: this backend does not offer account deletion (contract 1.4 optional capability: HTTP 404, 405
+ *   or 501), or `config.backend` has no `deleteAccount`.
  * - `UNSUPPORTED_BASE_LIBRARY`: the user's WeChat base library is older than the kit (2.11.0) or a capability needs
  *   (the phone code: 2.21.2; real-time phone verification: 2.24.4); see `FEATURES`.
  */
@@ -50,6 +56,9 @@ export type LoginErrorCode =
   | 'LOGGED_OUT'
   | 'ABORTED'
   | 'ACCOUNT_CONFLICT'
+  | 'DELETION_REFUSED'
+  | 'DELETION_VETOED'
+  | 'DELETION_UNAVAILABLE'
   | 'UNSUPPORTED_BASE_LIBRARY';
 
 /** Context a `LoginError` may carry; every field is optional. */
@@ -64,6 +73,8 @@ export interface LoginErrorDetails {
   backendCode?: string;
   /** `RATE_LIMITED` only: how long (ms) to wait before the next attempt, from the contract's `retryAfter` (s). */
   retryAfterMs?: number;
+  /** `DELETION_VETOED` only: why the app's backend keeps the account, in words for the user (the answer's `reason`). */
+  reason?: string;
   /** The underlying error or value. */
   cause?: unknown;
 }
@@ -90,6 +101,8 @@ export class LoginError extends Error {
   readonly backendCode?: string;
   /** `RATE_LIMITED`: ms until the next attempt is allowed. */
   readonly retryAfterMs?: number;
+  /** `DELETION_VETOED`: the backend's reason, for the user. */
+  readonly reason?: string;
   /** The underlying error or value. */
   readonly cause?: unknown;
 
@@ -103,6 +116,7 @@ export class LoginError extends Error {
     this.statusCode = details.statusCode;
     this.backendCode = details.backendCode;
     this.retryAfterMs = details.retryAfterMs;
+    this.reason = details.reason;
     this.cause = details.cause;
   }
 }

@@ -127,6 +127,23 @@ export class SingleFlight {
     return this.ensure({ mode: MODES[call.mode].renewAs, tips: call.tips });
   }
 
+  /**
+   * The local part of a deliberate logout (`logout()`, and after an account deletion): the flight in the air ends, the
+   * state is cleared and the logout recorded in storage (no silent login or refresh brings it back), the cached ticket
+   * is forgotten, every request waiting for a slot rejects `LOGGED_OUT`, and a `logout` event says it when a session
+   * ended. Returns the state it ended (for the backend's revocation), or null.
+   */
+  logOut(): LoginState | null {
+    const { kit } = this;
+    this.cancel(loggedOutError('this call waited for a login'));
+    const state = kit.session.logOut();
+    kit.codeLogin.keepTicket(null);
+    kit.queued.forEach((control) => control.cancel(loggedOutError()));
+    kit.queued.clear();
+    if (state) kit.emit({ type: 'logout' });
+    return state;
+  }
+
   /** Ends the flight in the air (a logout): its waiters reject with `error`, and whatever it produces is discarded. */
   cancel(error: LoginError): void {
     this.epoch++;

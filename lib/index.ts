@@ -8,6 +8,7 @@ export { LoginKit } from './login-kit';
 export { defaultIsSessionExpired } from './options';
 export type { Backoff, LoginOptions, LoginTimeouts, PrivacySetup } from './options';
 export type { RequireOptions, StepUpKind } from './step-up';
+export type { DeleteAccountOptions } from './account';
 export type { AuthorizeOptions, Authorized, LoginHandle, ReplayDecision } from './request-gate';
 export type { CallKind } from './transport';
 export { LoginError, isLoginError } from './errors';
@@ -28,6 +29,7 @@ export type {
   PrivacySetting,
 } from './wechat-types';
 export type {
+  AccountDeletion,
   AfterResponseHook,
   AnswerLike,
   BeforeRequestHook,
@@ -44,6 +46,7 @@ export type {
   AuthTips,
   AuthType,
   BindRequest,
+  DeleteAccountRequest,
   AvatarCredentials,
   BackendContext,
   BackendLoginRequest,

@@ -8,10 +8,11 @@
  * code exchange (`code-login.ts`) and the user-authorization step (`user-auth.ts`) → the session (`session.ts`) and the
  * network (`transport.ts`). They share the instance's state through one `KitContext` (`context.ts`).
  */
+import { deleteAccount, type DeleteAccountOptions } from './account';
 import { authorizedCall } from './authorized-call';
 import { KitContext } from './context';
 import { PACKAGE_NAME } from './errors';
-import { SingleFlight, loggedOutError, revoke } from './flight';
+import { SingleFlight, revoke } from './flight';
 import { modeOf } from './modes';
 import { invalid, resolveOptions, type LoginOptions, type PrivacySetup } from './options';
 import { Gate, type AuthorizeOptions, type Authorized, type LoginHandle, type ReplayDecision } from './request-gate';
@@ -20,6 +21,7 @@ import { StepUps, type RequireOptions, type StepUpKind } from './step-up';
 import { checkTips } from './tips';
 import { RequestControl } from './transport';
 import type {
+  AccountDeletion,
   AnswerLike,
   DownloadFileWithLoginOptions,
   DownloadResponse,
@@ -247,6 +249,25 @@ export class LoginKit {
   }
 
   /**
+   * Deletes the user's account (注销账号; contract 1.4 `POST /auth/account/delete`, an optional capability) and resolves
+   * with what the backend erased (`{sources, families, avatars, phone, unionid}`): the whole account, in every
+   * mini-program of its unionid family. First the confirmation (`options.confirm`; default a `wx.showModal` with the
+   * tips `deleteTitle`, `deleteContent`, `deleteConfirmText`, `deleteCancelText`, merged as for a login), then a session
+   * (the login UI when there is none), then a `wx.login` code made for this request as the proof (a second fresh code
+   * after `INVALID_CODE` or a renewal). Then a local logout as `logout()`'s (no state, no silent login, also after a
+   * restart; the `logout` event) and the `accountDeleted` event. A failure changes nothing.
+   * @throws LoginError `AUTH_CANCELLED` (the user did not confirm: nothing sent), `DELETION_REFUSED` (the code was
+   *   rejected twice, or it is another WeChat user), `DELETION_VETOED` (`reason`: the app's backend keeps the account),
+   *   `DELETION_UNAVAILABLE` (the backend does not offer it: 404/405/501, or no `backend.deleteAccount`),
+   *   `RATE_LIMITED`, `USER_BLOCKED`, `WX_LOGIN_FAILED`, `UI_UNAVAILABLE`, `SESSION_EXPIRED`, `NETWORK_ERROR`,
+   *   `TIMEOUT` (`timeouts.backend`, `timeouts.userAuth` for the confirmation), `INVALID_OPTIONS`, `NOT_CONFIGURED`,
+   *   and every `login()` error when a login is needed first.
+   */
+  deleteAccount(options: DeleteAccountOptions = {}): Promise<AccountDeletion> {
+    return deleteAccount(this.kit, this.flight, options);
+  }
+
+  /**
    * True when a local session exists and its access token is not expired. Expiry is computed now (with the
    * leeway), never cached from start-up. No network, no `wx.checkSession`.
    * @throws LoginError `NOT_CONFIGURED`.
@@ -283,16 +304,9 @@ export class LoginKit {
    * @throws LoginError `NOT_CONFIGURED`.
    */
   async logout(): Promise<void> {
-    const { kit } = this;
-    const opts = kit.opts();
-    this.flight.cancel(loggedOutError('this call waited for a login'));
-    const state = kit.session.logOut();
-    kit.codeLogin.keepTicket(null);
-    kit.queued.forEach((control) => control.cancel(loggedOutError()));
-    kit.queued.clear();
-    if (!state) return;
-    kit.emit({ type: 'logout' });
-    await revoke(opts, state);
+    const opts = this.kit.opts();
+    const state = this.flight.logOut();
+    if (state) await revoke(opts, state);
   }
 
   /**
@@ -312,7 +326,7 @@ export class LoginKit {
 
   /**
    * Subscribes to the kit's events (`LoginEvent`), each fired once per occurrence: `login` (with `isNewUser` and the
-   * `timings`), `loginFailed`, `sessionExpired`, `refreshStart`, `refreshEnd`, `relogin`, `logout`, `stepUp`, `uiShown`,
+   * `timings`), `loginFailed`, `sessionExpired`, `refreshStart`, `refreshEnd`, `relogin`, `logout`, `stepUp`, `accountDeleted`, `uiShown`,
    * `uiAnswered` and `storageFailed` (a new session could not be stored: it lives in memory, storage holds none). Returns the unsubscribe function. May be called before `config()`.
    * @throws LoginError `INVALID_OPTIONS` when `listener` is not a function (synchronous set-up).
    */

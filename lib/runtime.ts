@@ -42,12 +42,16 @@ export interface WxAdapter {
   removeStorageSync(key: string): void;
   /** Optional: reads `authSetting` to tell a recent refusal (`scope.userInfo === false`). */
   getSetting?(options: { success?: (result: { authSetting: AuthSettingLike }) => void; fail?: (error: WxFailResult) => void }): void;
-  /** Optional: asks the user before opening the permission panel (its confirm is a tap, which `openSetting` needs). */
+  /**
+   * Optional: asks the user before opening the permission panel (its confirm is a tap, which `openSetting` needs), and
+   * before an account deletion (`confirmColor` in WeChat's warning red).
+   */
   showModal?(options: {
     title?: string;
     content?: string;
     confirmText?: string;
     cancelText?: string;
+    confirmColor?: string;
     success?: (result: { confirm: boolean; cancel: boolean }) => void;
     fail?: (error: WxFailResult) => void;
   }): void;

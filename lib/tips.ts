@@ -25,6 +25,10 @@ export const DEFAULT_AUTH_TIPS: Readonly<AuthTips> = Object.freeze({
   avatarHint: '点击选择头像',
   profileSubmitText: '保存并登录',
   realtimePhone: false,
+  deleteTitle: '注销账号',
+  deleteContent: '注销后，你的账号、资料和手机号绑定将被永久删除，且无法恢复。确定注销吗？',
+  deleteConfirmText: '注销',
+  deleteCancelText: '取消',
 });
 
 const AUTH_TYPES: readonly AuthType[] = ['userInfo', 'profile', 'phone'];
@@ -44,6 +48,10 @@ const TEXT_KEYS = [
   'avatarMissingText',
   'avatarHint',
   'profileSubmitText',
+  'deleteTitle',
+  'deleteContent',
+  'deleteConfirmText',
+  'deleteCancelText',
 ] as const;
 
 const TIP_KEYS: readonly string[] = [...TEXT_KEYS, 'realtimePhone', 'authType'];

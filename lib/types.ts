@@ -57,6 +57,14 @@ export interface AuthTips {
   cancelText: string;
   /** What the UI asks for. */
   authType: AuthType;
+  /** Title of the confirmation before an account deletion (`Login.deleteAccount`, a `wx.showModal`). */
+  deleteTitle: string;
+  /** Its text: what deleting the account ends. */
+  deleteContent: string;
+  /** Its confirm button (in WeChat's warning red). */
+  deleteConfirmText: string;
+  /** Its cancel button. */
+  deleteCancelText: string;
 }
 
 /** `getUserInfo` detail as WeChat delivers it in `bindgetuserinfo` (`e.detail`). */
@@ -357,6 +365,33 @@ export interface LoginBackend {
    * kit renews it and binds once more) and `ACCOUNT_CONFLICT` (409) when the phone belongs to another account.
    */
   bind?(request: BindRequest, state: LoginState, context: BackendContext): Promise<LoginUser>;
+  /**
+   * Deletes the logged-in user's account (contract 1.4 `POST /auth/account/delete`, with the access token of `state`
+   * and a fresh `wx.login` code) and resolves with what was erased. Rejects with `statusCode` 401 when the token expired
+   * (the kit renews it and tries once more, with another fresh code), a `backendCode` `INVALID_CODE` (one more fresh
+   * code), `DELETION_REFUSED`, `DELETION_VETOED` (`reason`), `DELETION_UNAVAILABLE` (404/405/501), `RATE_LIMITED`.
+   */
+  deleteAccount?(request: DeleteAccountRequest, state: LoginState, context: BackendContext): Promise<AccountDeletion>;
+}
+
+/** What an account deletion sends to the backend (contract 1.4 `POST /auth/account/delete`; `source` is added by the adapter). */
+export interface DeleteAccountRequest {
+  /** A `wx.login` code made for this request (never a cached code or the login ticket): the proof it is the user. */
+  code: string;
+}
+
+/** What the backend erased (contract 1.4, the `deleted` object of the 200 answer). */
+export interface AccountDeletion {
+  /** The mini-programs (`source`s) whose links to the account ended: every one of its unionid family. */
+  sources: string[];
+  /** How many refresh-token families ended. */
+  families: number;
+  /** How many avatar files were removed. */
+  avatars: number;
+  /** A phone-number binding was removed (the number can be bound by another account). */
+  phone: boolean;
+  /** A unionid link was removed. */
+  unionid: boolean;
 }
 
 /** What a step-up sends to the backend: exactly one of them. */
@@ -374,6 +409,8 @@ export interface BindRequest {
  * - `relogin`: a session could not be refreshed (no refresh token, or it was rejected) and the kit logs in again;
  * - `logout`: `logout()` ended a session;
  * - `stepUp`: the user added a profile or a phone number (`Login.require`);
+ * - `accountDeleted`: the backend deleted the account (`Login.deleteAccount`; `deleted` says what it erased), after the
+ *   local logout (whose `logout` event comes first);
  * - `uiShown` / `uiAnswered`: the login funnel — the UI shown (`authType`, modal or page, the page route), then the
  *   user's answer with the time (ms) the UI was open and whether the privacy agreement was refused;
  * - `storageFailed`: storage refused a new session (full): it lives in memory, and storage holds none.
@@ -388,6 +425,7 @@ export type LoginEvent =
   | { type: 'logout' }
   | { type: 'storageFailed' }
   | { type: 'stepUp'; kind: 'profile' | 'phone'; user: LoginUser }
+  | { type: 'accountDeleted'; deleted: AccountDeletion }
   | { type: 'uiShown'; authType: AuthType; via: 'modal' | 'page' | 'custom'; route?: string }
   | { type: 'uiAnswered'; authType: AuthType; succeeded: boolean; errMsg?: string; privacyRefused: boolean; openMs: number };
 

@@ -84,7 +84,7 @@ export async function backendPayload(
 }
 
 /** The tips of this login: defaults ← `config.tips` ← the page's tips (awaited; a throwing hook is logged) ← the call's. */
-async function mergedTips(opts: ResolvedOptions, callTips: Partial<AuthTips> | undefined): Promise<AuthTips> {
+export async function mergedTips(opts: ResolvedOptions, callTips: Partial<AuthTips> | undefined): Promise<AuthTips> {
   let pageTips: unknown;
   try {
     pageTips = opts.pageTips ? await opts.pageTips() : undefined;

@@ -298,6 +298,85 @@ async function main() {
     check('logged in again as the same user', alice.text('.user') === '当前用户：Alice');
   });
 
+  await run(
+    'Settings: delete the account (注销账号), then the same WeChat user arrives as a new user and the freed phone is bound by another account',
+    async () => {
+      const PHONE = '13900000077';
+      await backend.wechat.addUser('frank', { nickName: 'Frank' });
+      await backend.wechat.addUser('grace', { nickName: 'Grace' });
+      const frank = await device('frank');
+      await frank.open('/pages/phone');
+      await tap(frank, '#phone-btn');
+      await (await frank.loginUI()).givePhoneNumber(PHONE);
+      check(`Frank logged in with his phone number ${PHONE}`, (await frank.waitForText('.status')) === '已绑定手机号');
+      const grace = await device('grace');
+      await grace.open('/pages/phone');
+      await tap(grace, '#phone-btn');
+      await (await grace.loginUI()).givePhoneNumber(PHONE);
+      const taken = await grace.waitForText('.status');
+      say(`Grace's page shows "${taken}"`);
+      check("another account cannot bind Frank's number (409 ACCOUNT_CONFLICT)", taken === '未登录：ACCOUNT_CONFLICT');
+
+      const phone = await device('frank'); // Frank again, on his phone
+      await phone.open('/pages/settings');
+      const deletes = () => phone.received.filter((r) => `${r.method} ${r.path}` === 'POST /auth/account/delete');
+      phone.permissions.modal = 'cancel';
+      await tap(phone, '#delete-btn');
+      await phone.waitForText('.status', '已取消注销');
+      check('cancelling the confirmation sends nothing and calls no wx.login', deletes().length === 0 && !phone.calls.login);
+      phone.permissions.modal = 'confirm';
+      await tap(phone, '#unfinished-order-btn');
+      await phone.waitForText('.status', '有一个未完成的订单');
+      const loginsBefore = phone.calls.login ?? 0;
+      await tap(phone, '#delete-btn');
+      const vetoed = await phone.waitFor('the veto', () => (phone.text('.status') ?? '').startsWith('无法注销') && phone.text('.status'));
+      say(`page shows "${vetoed}"`);
+      check(
+        "the backend's hook vetoed (409 DELETION_VETOED) and the page shows its reason",
+        vetoed === '无法注销：您有未完成的订单，请完成后再注销' && deletes().length === 1 && deletes()[0].status === 409,
+      );
+      check('the deletion was proved with a wx.login code made for it', (phone.calls.login ?? 0) === loginsBefore + 1);
+      await tap(phone, '#unfinished-order-btn');
+      await phone.waitForText('.status', '订单已完成');
+      await tap(phone, '#delete-btn');
+      const done = await phone.waitFor(
+        'the deletion',
+        () => (phone.text('.status') ?? '').startsWith('账号已注销') && phone.text('.status'),
+      );
+      say(`page shows "${done}" / "${phone.text('.user')}"`);
+      check(
+        'the account was deleted (200) and the kit logged out',
+        deletes().length === 2 && deletes()[1].status === 200 && phone.text('.user') === '未登录',
+      );
+      check(
+        'the kit fired logout, then accountDeleted',
+        phone.events
+          .map((e) => e.type)
+          .filter((t) => t === 'logout' || t === 'accountDeleted')
+          .join() === 'logout,accountDeleted',
+      );
+
+      const again = await device('frank'); // the same WeChat user comes back
+      await again.open('/pages/index');
+      await again.waitForText('.greeting');
+      await tap(again, '#comment-btn');
+      const ui = await again.loginUI();
+      await again.waitFor('the profile form', () => ui.asksForProfile());
+      await ui.completeProfile('Frank');
+      await again.waitForText('.status', '评论成功');
+      const login = again.events.find((e) => e.type === 'login');
+      check('the same WeChat user logs in as a new user', login?.isNewUser === true);
+
+      const later = await device('grace');
+      await later.open('/pages/phone');
+      await tap(later, '#phone-btn');
+      await (await later.loginUI()).givePhoneNumber(PHONE);
+      const bound = await later.waitForText('.status');
+      say(`Grace's page shows "${bound}"`);
+      check('the freed number is bound by another account', bound === '已绑定手机号');
+    },
+  );
+
   await backend.close();
   const note = skipped ? ` (${skipped} step(s) skipped against a separate backend)` : '';
   console.log(`\n${failures === 0 ? `demo finished: every step passed${note}` : `demo FAILED: ${failures} check(s) failed`}`);

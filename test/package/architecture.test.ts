@@ -24,7 +24,7 @@ describe('architecture', () => {
       ['login-kit'],
       ['authorized-call'],
       ['request-gate'],
-      ['step-up'],
+      ['step-up', 'account'],
       ['flight'],
       ['context'],
       ['user-auth'],
