@@ -1,6 +1,6 @@
 /**
- * The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.3 (and 1.2 backends), and the
- * account deletion of 1.4 (an optional capability).
+ * The default backend adapter: speaks the backend contract, `docs/contract.md` version 1.4 — and to 1.2 and 1.3
+ * backends, which answer 404 to 1.4's optional account deletion.
  */
 import { LoginError } from './errors';
 import type {
