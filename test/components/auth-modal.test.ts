@@ -178,6 +178,23 @@ describe('AuthModal', () => {
       expect(modal.querySelector('.lk-auth__profile')).toBeTruthy();
     });
 
+    it("a late refusal of the popup answers only its own question, not the next one shown", async () => {
+      let refuse!: () => void;
+      fakeWx.requirePrivacyAuthorize.mockImplementationOnce((options) => {
+        refuse = () => options.fail?.({ errMsg: 'requirePrivacyAuthorize:fail auth deny' });
+      });
+      const profile = instance(modal).open({ authType: 'profile' });
+      const phone = instance(modal).open({ authType: 'phone' });
+      let phoneAnswer: AuthResult | undefined;
+      void phone.then((r) => (phoneAnswer = r));
+      tapOn(modal, '.lk-auth__cancel'); // the user closes the profile question; the phone one is shown
+      expect(await profile).toMatchObject({ succeeded: false, authType: 'profile' });
+      refuse(); // WeChat's popup reports late
+      await simulate.sleep(0);
+      expect(phoneAnswer).toBeUndefined();
+      expect(modal.querySelector('.lk-auth-modal')).toBeTruthy();
+    });
+
     it('ends the login with a privacy refusal when the user refuses the official popup', async () => {
       fakeWx.requirePrivacyAuthorize.mockImplementationOnce((options) =>
         options.fail?.({ errMsg: 'requirePrivacyAuthorize:fail auth deny' }),
