@@ -49,37 +49,104 @@ export class Hub<T> {
 
 /** A login waiting on `userAuthHub` for the user's answer (see `UserAuthHub.awaitResult`). */
 export interface PendingAuthResult {
-  /** Resolves with the next `AuthResult` published on the hub. */
+  /** Resolves with the answer to this request only (`answer(request, …)`, or `notify` while it is `request`). */
   result: Promise<AuthResult>;
-  /** Unsubscribes and clears the hub's `request` (if it is still this one); `result` then stays pending. */
+  /**
+   * Takes the request off the hub: nothing answers it any more (a login page still showing it answers nothing), and
+   * `result` stays pending — the caller settles its own promise then (it could not open the page, or the question
+   * moved to another page).
+   */
   withdraw(): void;
 }
 
-/** The hub of login-UI results, plus the request the login page should show (set before navigating to it). */
-export class UserAuthHub extends Hub<AuthResult> {
-  /** What the waiting login asks for (merged tips); null when no login waits. Read by the login page on attach. */
-  request: UserAuthRequest | null = null;
+/** One request waiting on the hub, and how to resolve it. */
+interface Waiting {
+  request: UserAuthRequest;
+  resolve: (result: AuthResult) => void;
+}
 
-  /** Publishes the user's answer to the waiting login and clears `request`. */
-  override notify(result: AuthResult): number {
-    this.request = null;
+/**
+ * The hub of login-UI answers. Several logins may wait on it at once (two kits, a login and a phone step-up): each
+ * waits for the answer to its own request (`awaitResult`), in the order they asked, and an answer resolves exactly
+ * one of them — never a phone request with a profile answer. Subscribers (`subscribe`) see every answer published,
+ * whichever request it answers (the AuthModal's answers included), once.
+ */
+export class UserAuthHub extends Hub<AuthResult> {
+  private readonly waiting: Waiting[] = [];
+  /** A request set by hand (`hub.request = …`), for custom UIs written before `awaitResult`. */
+  private assigned: UserAuthRequest | null = null;
+
+  /**
+   * The request the login page should show: the oldest one still waiting for an answer, else one set by hand; null
+   * when no login waits. The login page reads it when it attaches, and again after each answer (it then shows the
+   * next one instead of going back). Setting it by hand (a custom UI that subscribes itself) still works: the login
+   * page shows it and its answer reaches the subscribers; prefer `awaitResult`, whose answer reaches only its request.
+   */
+  get request(): UserAuthRequest | null {
+    return this.waiting.length ? this.waiting[0].request : this.assigned;
+  }
+
+  set request(request: UserAuthRequest | null) {
+    this.assigned = request;
+  }
+
+  /** The requests waiting for an answer, oldest first (a copy). */
+  get pending(): UserAuthRequest[] {
+    return this.waiting.map((entry) => entry.request);
+  }
+
+  /** Whether `request` still waits for an answer on the hub (`awaitResult`, or set by hand): not answered, not withdrawn. */
+  isWaiting(request: UserAuthRequest | null | undefined): boolean {
+    return !!request && (request === this.assigned || this.waiting.some((entry) => entry.request === request));
+  }
+
+  /**
+   * Answers `request` with `result`: resolves that request's `awaitResult` (if it still waits; a withdrawn or already
+   * answered request gets nothing) and delivers `result` to every subscriber once. `request` null answers no request
+   * (a UI that showed none, e.g. the login page opened directly) and only tells the subscribers.
+   * Returns whether a waiting request was resolved.
+   */
+  answer(request: UserAuthRequest | null, result: AuthResult): boolean {
+    const index = request ? this.waiting.findIndex((entry) => entry.request === request) : -1;
+    const entry = index >= 0 ? this.waiting.splice(index, 1)[0] : undefined;
+    if (request && this.assigned === request) this.assigned = null;
+    this.publish(result);
+    if (entry) entry.resolve(result);
+    return !!entry;
+  }
+
+  /**
+   * Delivers `result` to every subscriber once and resolves no waiting request: what a UI that answers a question of
+   * its own (the AuthModal) publishes. Returns how many subscribers received it.
+   */
+  publish(result: AuthResult): number {
     return super.notify(result);
   }
 
   /**
-   * The hand-off to a login page in one call: sets `request` (what the page shows) and subscribes for the answer.
-   * `result` resolves with the next published `AuthResult`; `withdraw()` undoes both (e.g. when the page could not be
-   * opened) and leaves `result` pending — the caller settles its own promise then.
+   * Answers the current `request` (the oldest waiting, else the one set by hand) with `result` and tells the
+   * subscribers — the call of custom UIs that show `userAuthHub.request`. Only that request is resolved: the others keep
+   * waiting for their own answers. Returns how many subscribers and requests received it.
+   */
+  override notify(result: AuthResult): number {
+    const subscribers = this.size;
+    return subscribers + (this.answer(this.request, result) ? 1 : 0);
+  }
+
+  /**
+   * The hand-off to a login page in one call: queues `request` (the login page shows the oldest waiting one) and
+   * returns its answer. `result` resolves with the answer to this request only; `withdraw()` takes it off the hub.
    */
   awaitResult(request: UserAuthRequest): PendingAuthResult {
-    let unsubscribe!: () => void;
-    const result = new Promise<AuthResult>((resolve) => (unsubscribe = this.subscribe(resolve)));
-    this.request = request;
+    let resolve!: (result: AuthResult) => void;
+    const result = new Promise<AuthResult>((r) => (resolve = r));
+    const entry: Waiting = { request, resolve };
+    this.waiting.push(entry);
     return {
       result,
       withdraw: () => {
-        unsubscribe();
-        if (this.request === request) this.request = null;
+        const index = this.waiting.indexOf(entry);
+        if (index >= 0) this.waiting.splice(index, 1);
       },
     };
   }

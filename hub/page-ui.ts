@@ -5,7 +5,7 @@
 import { LoginError } from '../lib/errors';
 import { developing, globalWx } from '../lib/runtime';
 import type { AuthResult, AuthTips, UserAuthHandler, UserAuthRequest } from '../lib/types';
-import { userAuthHub } from './index';
+import { userAuthHub, type PendingAuthResult } from './index';
 
 /**
  * A page instance as `getCurrentPages()` returns it (native), possibly with a framework's page object: the wepy 2 view
@@ -23,10 +23,15 @@ export interface PageLike {
   [key: string]: unknown;
 }
 
-/** Anything with the AuthModal's `open(tips)` method. */
+/** Anything with the AuthModal's `open(tips)` method (and, optionally, its `withdraw`). */
 export interface AuthModalLike {
   /** Shows the modal with these tips; resolves with the user's answer. */
   open(tips?: Partial<AuthTips>): Promise<AuthResult>;
+  /**
+   * Takes back the question `answer` (what `open` returned) without answering it, when the question moves to the page
+   * the user is on. A modal without it stays open on its hidden page; its answer is then ignored.
+   */
+  withdraw?(answer: Promise<AuthResult>): unknown;
 }
 
 /** Options of `wx.navigateTo` / `wx.redirectTo` as the page UI uses them. */
@@ -181,46 +186,129 @@ export interface PageUserAuthHandlerOptions {
 /** The page path of a URL (`/pages/login?x=1` → `pages/login`), to compare with a page's `route`. */
 const routeOf = (url: string) => url.replace(/^\//, '').replace(/[?#].*$/, '');
 
+/** Where a question of the default UI is asked: a page's AuthModal, or the login page (through `userAuthHub`). */
+type Place =
+  | { via: 'modal'; page: PageLike | undefined; modal: AuthModalLike; answer: Promise<AuthResult> }
+  | { via: 'page'; from: PageLike | undefined; pending: PendingAuthResult };
+
+/** A question of the default UI: the core's request, where it is asked now, and how to settle the core's promise. */
+interface Question {
+  request: UserAuthRequest;
+  place: Place | null;
+  settle(result: AuthResult): void;
+  fail(error: unknown): void;
+}
+
 /**
- * The default `userAuthHandler`: opens the current page's AuthModal if it has one; else subscribes to `userAuthHub`
- * first and then opens the login page (subscribing after navigating could miss the answer). Never hangs:
- * - the current page already is the login page → it answers; no second login page is stacked on the first;
+ * The default `userAuthHandler`: asks on the top page's AuthModal if it has one; else queues the request on
+ * `userAuthHub` first and then opens the login page (queueing after navigating could miss the answer). Never hangs:
+ * - the top page already is the login page → it answers; no second login page is stacked on the first;
  * - the page stack is full (10 pages) or `navigateTo` fails (e.g. a navigation is already running) → `redirectTo`;
- * - that fails too → rejects with `UI_UNAVAILABLE` (WeChat's `errMsg` kept) and leaves no subscriber behind.
+ * - that fails too → rejects with `UI_UNAVAILABLE` (WeChat's `errMsg` kept) and leaves no request behind.
+ * Its `follow(request)` (called by the core when another caller joins the waiting login, e.g. page B asks for a login
+ * while A's modal waits) moves the question to the page the user is on: when the page it is asked on is no longer the
+ * top page, it is taken back there without an answer (`AuthModalLike.withdraw`, or off `userAuthHub`) and asked again
+ * on the top page (its AuthModal, else the login page). Only the place it is asked now can answer it: a hidden modal
+ * or login page it moved away from (and their unload) answers nothing.
  */
 export function createPageUserAuthHandler(options: PageUserAuthHandlerOptions = {}): UserAuthHandler {
   const runtime = options.runtime ?? globalPageRuntime;
   const url = options.loginPageUrl ?? DEFAULT_LOGIN_PAGE_URL;
-  return (request: UserAuthRequest) => {
+  const loginRoute = routeOf(url);
+  /** The questions waiting for the user, by the core's request. */
+  const questions = new Map<UserAuthRequest, Question>();
+
+  /** Asks `question` on the top page: its AuthModal, else the login page. */
+  const ask = (question: Question) => {
+    const { request } = question;
     const pages = runtime.getCurrentPages();
     const page = pages[pages.length - 1];
     const modal = findAuthModal(page, options.modalSelector);
     const report = (via: 'modal' | 'page', route?: string) => request.shown && request.shown({ via, route });
+    // Each place answers only while it is the question's place: a place it moved away from answers nothing.
+    const answerFrom = (place: Place) => (result: AuthResult) => question.place === place && question.settle(result);
     if (modal) {
       report('modal', page && page.route);
-      return modal.open(request.tips);
+      let answer: Promise<AuthResult>;
+      try {
+        answer = modal.open(request.tips); // kept as it is: `withdraw` knows the question by this promise
+      } catch (error) {
+        return question.fail(error);
+      }
+      const place: Place = { via: 'modal', page, modal, answer };
+      question.place = place;
+      Promise.resolve(answer).then(answerFrom(place), (error: unknown) => question.place === place && question.fail(error));
+      return;
     }
-    report('page', routeOf(url));
-    return new Promise<AuthResult>((resolve, reject) => {
-      const pending = userAuthHub.awaitResult(request);
-      pending.result.then(resolve);
-      if (page && page.route === routeOf(url)) return;
-      const failed = (errMsg: string, errno?: number) => {
-        pending.withdraw();
-        const fix = `add "${routeOf(url)}" to "pages" in app.json, or put <auth-modal id="auth-modal" /> on this page`;
-        reject(new LoginError('UI_UNAVAILABLE', `could not open the login page ${url} (${errMsg}): ${fix}`, { errMsg, errno }));
-      };
-      const attempt = (navigate: PageRuntime['navigateTo'] | undefined, onFail: (errMsg: string, errno?: number) => void) => {
-        if (!navigate) return onFail('not available');
-        try {
-          navigate.call(runtime, { url, fail: (error) => onFail(error?.errMsg ?? 'fail', error?.errno) });
-        } catch (error) {
-          onFail(String(error));
-        }
-      };
-      const redirect = (why: string) => attempt(runtime.redirectTo, (errMsg, errno) => failed(`${why}; redirectTo: ${errMsg}`, errno));
-      if (pages.length >= PAGE_STACK_LIMIT) redirect(`the page stack is full (${PAGE_STACK_LIMIT} pages)`);
-      else attempt(runtime.navigateTo, (errMsg) => redirect(`navigateTo: ${errMsg}`));
-    });
+    report('page', loginRoute);
+    // A copy per showing: a login page still showing an earlier showing of this question cannot answer this one.
+    const pending = userAuthHub.awaitResult({ ...request });
+    const place: Place = { via: 'page', from: page, pending };
+    question.place = place;
+    void pending.result.then(answerFrom(place));
+    if (page && page.route === loginRoute) return;
+    const failed = (errMsg: string, errno?: number) => {
+      if (question.place !== place) return;
+      pending.withdraw();
+      const fix = `add "${loginRoute}" to "pages" in app.json, or put <auth-modal id="auth-modal" /> on this page`;
+      question.fail(new LoginError('UI_UNAVAILABLE', `could not open the login page ${url} (${errMsg}): ${fix}`, { errMsg, errno }));
+    };
+    const attempt = (navigate: PageRuntime['navigateTo'] | undefined, onFail: (errMsg: string, errno?: number) => void) => {
+      if (!navigate) return onFail('not available');
+      try {
+        navigate.call(runtime, { url, fail: (error) => onFail(error?.errMsg ?? 'fail', error?.errno) });
+      } catch (error) {
+        onFail(String(error));
+      }
+    };
+    const redirect = (why: string) => attempt(runtime.redirectTo, (errMsg, errno) => failed(`${why}; redirectTo: ${errMsg}`, errno));
+    if (pages.length >= PAGE_STACK_LIMIT) redirect(`the page stack is full (${PAGE_STACK_LIMIT} pages)`);
+    else attempt(runtime.navigateTo, (errMsg) => redirect(`navigateTo: ${errMsg}`));
   };
+
+  /**
+   * Whether `place` is where the user is: the top page for a modal; for the login page, a login page on top, or the
+   * page it was opened from (the navigation may still be running).
+   */
+  const visible = (place: Place) => {
+    const top = currentPage(runtime);
+    if (place.via === 'modal') return top === place.page;
+    return !top || top === place.from || top.route === loginRoute;
+  };
+
+  /** Takes the question back from its place without answering it. */
+  const leave = (question: Question) => {
+    const place = question.place;
+    question.place = null;
+    if (!place) return;
+    if (place.via === 'page') return place.pending.withdraw();
+    if (typeof place.modal.withdraw === 'function') place.modal.withdraw(place.answer);
+  };
+
+  const handler: UserAuthHandler = (request: UserAuthRequest) =>
+    new Promise<AuthResult>((resolve, reject) => {
+      const question: Question = {
+        request,
+        place: null,
+        settle: (result) => {
+          questions.delete(request);
+          question.place = null;
+          resolve(result);
+        },
+        fail: (error) => {
+          questions.delete(request);
+          question.place = null;
+          reject(error);
+        },
+      };
+      questions.set(request, question);
+      ask(question);
+    });
+  handler.follow = (request: UserAuthRequest) => {
+    const question = questions.get(request);
+    if (!question || !question.place || visible(question.place)) return;
+    leave(question);
+    ask(question);
+  };
+  return handler;
 }

@@ -166,6 +166,8 @@ export class SingleFlight {
     } else if (mayShowUI && !flight.allowUI) {
       flight.allowUI = true;
       flight.tips = tips;
+    } else if (mayShowUI && flight.ui.follow) {
+      flight.ui.follow(); // its question waits for the user: ask it where the user is now (the handler's `follow`)
     }
     return mayShowUI ? flight.full.promise : flight.silent.promise;
   }

@@ -115,8 +115,17 @@ export interface UserAuthRequest {
  * Shows a login UI and resolves with the user's answer. Must settle: resolve a cancel result when the UI is closed.
  * The kit also bounds it by `timeouts.userAuth`. Throwing or rejecting fails the login with `UI_UNAVAILABLE`
  * (a `LoginError` thrown by the handler is passed through unchanged).
+ * Optional `follow(request)`: called (synchronously, any number of times) when another caller joins a login whose
+ * question `request` — the object the handler received — is still waiting for the user, e.g. a page the user
+ * navigated to asks for a login too (single flight joins it). The handler may then move the question to where the
+ * user is, without answering it; its promise still settles the login. What it throws is logged and ignored. The
+ * default page UI moves the question to the top page (`createPageUserAuthHandler`); a handler without `follow` is
+ * left as it is.
  */
-export type UserAuthHandler = (request: UserAuthRequest) => Promise<AuthResult>;
+export interface UserAuthHandler {
+  (request: UserAuthRequest): Promise<AuthResult>;
+  follow?: (request: UserAuthRequest) => void;
+}
 
 /** The user as the backend describes it (contract `user` object); extra fields are kept. */
 export interface LoginUser {

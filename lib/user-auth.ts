@@ -108,6 +108,11 @@ export interface UiReport {
   emit(event: LoginEvent): void;
   /** The time the UI was open is added here. */
   uiMs: number;
+  /**
+   * Set while the login UI waits for the user's answer: tells the handler a caller joined (its `follow`), so the
+   * question can move to where the user is. Called by the flight when a caller that may show UI joins.
+   */
+  follow?: () => void;
 }
 
 /** Shows the login UI once, bounded by `timeouts.userAuth`; resolves with whatever the user answered. */
@@ -136,18 +141,28 @@ async function askUser(opts: ResolvedOptions, tips: AuthTips, report: UiReport):
     });
   };
   let result: unknown;
+  const request = { tips, shown };
   try {
     const asked = Promise.resolve().then(() => {
-      const answer = handler({ tips, shown });
+      const answer = handler(request);
       shown({ via: 'custom' }); // a UI that did not say how it is shown
+      report.follow = () => {
+        try {
+          if (handler.follow) handler.follow(request);
+        } catch (error) {
+          opts.logger.error(`${PACKAGE_NAME}: userAuthHandler.follow threw; the question stays where it is`, error);
+        }
+      };
       return answer;
     });
     result = await withTimeout(asked, opts.timeouts.userAuth, opts.clock, 'the user-auth step');
   } catch (error) {
+    report.follow = undefined;
     answered({ succeeded: false, errMsg: isLoginError(error) ? error.code : String(error) });
     if (isLoginError(error)) throw error;
     throw new LoginError('UI_UNAVAILABLE', `the login UI failed: ${String(error)}`, { cause: error });
   }
+  report.follow = undefined;
   answered(result);
   if (!isAuthResult(result)) {
     throw new LoginError('UI_UNAVAILABLE', 'userAuthHandler must resolve with an AuthResult {succeeded, authType, data, errMsg}', {

@@ -21,6 +21,8 @@ interface AuthUi {
   finish(result: AuthResult): void;
   privacyRequest?: PrivacyRequest | null;
   withdrawPrivacy?: (() => void) | null;
+  /** A token per showing (`showAuthUi` → `hideAuthUi`): a late callback of an earlier showing answers nothing. */
+  showing?: object | null;
 }
 
 /** The global `wx` (absent in some hosts), seen as its privacy APIs (absent below base library 2.32.3). */
@@ -64,6 +66,7 @@ export const authBehavior = Behavior({
      */
     showAuthUi(authType: AuthTips['authType']) {
       const self = ui(this);
+      const showing = (self.showing = {});
       self.setData({ profile: { ...EMPTY_PROFILE }, legacyProfile: !supports(globalWx(), 'chooseAvatar') });
       if (privacyRouter.mode === 'kit') {
         if (!self.withdrawPrivacy) self.withdrawPrivacy = privacyRouter.present((request) => this.showPrivacy(request));
@@ -71,10 +74,12 @@ export const authBehavior = Behavior({
       }
       const requirePrivacyAuthorize = privacyWx().requirePrivacyAuthorize;
       if (authType !== 'profile' || typeof requirePrivacyAuthorize !== 'function') return;
-      requirePrivacyAuthorize({ fail: (error) => self.finish(privacyRefused(error && error.errMsg)) });
+      // The refusal answers this showing's question only: not a question shown after it (the modal's next one).
+      requirePrivacyAuthorize({ fail: (error) => self.showing === showing && self.finish(privacyRefused(error && error.errMsg)) });
     },
     hideAuthUi() {
       const self = ui(this);
+      self.showing = null;
       if (self.withdrawPrivacy) self.withdrawPrivacy();
       self.withdrawPrivacy = null;
       self.privacyRequest = null;
@@ -124,11 +129,13 @@ export const authBehavior = Behavior({
       const self = ui(this);
       const getUserProfile = globalWx<{ getUserProfile?: (o: object) => void }>()?.getUserProfile;
       if (typeof getUserProfile !== 'function') return self.finish(cancelledResult('profile', 'no wx.getUserProfile'));
+      const showing = self.showing;
+      const answer = (result: AuthResult) => self.showing === showing && self.finish(result);
       getUserProfile({
         desc: self.data.tips.content || self.data.tips.title,
-        success: (detail: GetUserInfoDetail) => self.finish(resultFromUserInfo(detail)),
+        success: (detail: GetUserInfoDetail) => answer(resultFromUserInfo(detail)),
         fail: (error: { errMsg?: string }) =>
-          self.finish(resultFromUserInfo({ errMsg: error && error.errMsg ? error.errMsg : 'getUserProfile:fail' })),
+          answer(resultFromUserInfo({ errMsg: error && error.errMsg ? error.errMsg : 'getUserProfile:fail' })),
       });
     },
     /** `bindgetphonenumber` and `bindgetrealtimephonenumber`. */

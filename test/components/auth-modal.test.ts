@@ -1,11 +1,13 @@
 import simulate from 'miniprogram-simulate';
 import { builtHub, fakeWx, mount, okUserInfo, privacyListener, text, usePrivacyMode, type Mounted } from '../helpers/simulate';
 import type { AuthResult } from '../../lib/types';
+import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 
 const { userAuthHub } = builtHub();
 
 interface ModalInstance {
   open(tips?: object): Promise<AuthResult>;
+  withdraw(answer: Promise<AuthResult>): boolean;
 }
 interface Listenable {
   addEventListener(name: string, listener: (event: { detail: AuthResult }) => void): void;
@@ -176,6 +178,23 @@ describe('AuthModal', () => {
       expect(modal.querySelector('.lk-auth__profile')).toBeTruthy();
     });
 
+    it("a late refusal of the popup answers only its own question, not the next one shown", async () => {
+      let refuse!: () => void;
+      fakeWx.requirePrivacyAuthorize.mockImplementationOnce((options) => {
+        refuse = () => options.fail?.({ errMsg: 'requirePrivacyAuthorize:fail auth deny' });
+      });
+      const profile = instance(modal).open({ authType: 'profile' });
+      const phone = instance(modal).open({ authType: 'phone' });
+      let phoneAnswer: AuthResult | undefined;
+      void phone.then((r) => (phoneAnswer = r));
+      tapOn(modal, '.lk-auth__cancel'); // the user closes the profile question; the phone one is shown
+      expect(await profile).toMatchObject({ succeeded: false, authType: 'profile' });
+      refuse(); // WeChat's popup reports late
+      await simulate.sleep(0);
+      expect(phoneAnswer).toBeUndefined();
+      expect(modal.querySelector('.lk-auth-modal')).toBeTruthy();
+    });
+
     it('ends the login with a privacy refusal when the user refuses the official popup', async () => {
       fakeWx.requirePrivacyAuthorize.mockImplementationOnce((options) =>
         options.fail?.({ errMsg: 'requirePrivacyAuthorize:fail auth deny' }),
@@ -197,16 +216,64 @@ describe('AuthModal', () => {
     expect(result.errMsg).toMatch(/cancel/);
   });
 
-  it('shares one pending answer when opened twice', async () => {
-    const first = instance(modal).open({ title: 'A' });
-    const second = instance(modal).open({ title: 'B' });
-    expect(second).toBe(first);
-    expect(text(modal, '.lk-auth-modal__title')).toBe('A');
+  it('asks a second question after the first: each open() gets the answer to its own question', async () => {
+    const onResult = jest.fn();
+    (modal as unknown as Listenable).addEventListener('result', (event) => onResult(event.detail));
+    let firstAnswer: AuthResult | undefined;
+    let secondAnswer: AuthResult | undefined;
+    const first = instance(modal).open({ title: '登录后评论', authType: 'userInfo' });
+    const second = instance(modal).open({ title: '绑定手机号', authType: 'phone' });
+    expect(second).not.toBe(first);
+    void first.then((r) => (firstAnswer = r));
+    void second.then((r) => (secondAnswer = r));
+    expect(text(modal, '.lk-auth-modal__title')).toBe('登录后评论');
+    tapOn(modal, '.lk-auth__confirm', 'getuserinfo', okUserInfo);
+    await simulate.sleep(0);
+    expect(firstAnswer).toMatchObject({ succeeded: true, authType: 'userInfo' });
+    expect(secondAnswer).toBeUndefined(); // the userInfo answer never reaches the phone question
+    expect(text(modal, '.lk-auth-modal__title')).toBe('绑定手机号'); // now the phone question is shown
+    tapOn(modal, '.lk-auth__confirm', 'getphonenumber', { errMsg: 'getPhoneNumber:ok', code: 'phone-code-2' });
+    expect(await second).toEqual({ succeeded: true, authType: 'phone', errMsg: 'getPhoneNumber:ok', data: { code: 'phone-code-2' } });
+    expect(onResult.mock.calls.map(([r]) => r.authType)).toEqual(['userInfo', 'phone']);
+    expect(modal.querySelector('.lk-auth-modal')).toBeFalsy();
   });
 
-  it('answers a cancel when it is removed while open, so nothing waits forever', async () => {
+  it('answers no request waiting on userAuthHub: its answer is for the question it showed', async () => {
+    const waiting = userAuthHub.awaitResult({ tips: { ...DEFAULT_AUTH_TIPS, authType: 'phone' } });
+    const onWaiting = jest.fn();
+    void waiting.result.then(onWaiting);
+    const onHub = jest.fn();
+    userAuthHub.subscribe(onHub);
+    const answer = instance(modal).open({ authType: 'userInfo' });
+    tapOn(modal, '.lk-auth__confirm', 'getuserinfo', okUserInfo);
+    await answer;
+    await simulate.sleep(0);
+    expect(onHub).toHaveBeenCalledWith(expect.objectContaining({ authType: 'userInfo' })); // subscribers still see it
+    expect(onWaiting).not.toHaveBeenCalled();
+    waiting.withdraw();
+  });
+
+  it('withdraw(answer) closes the question without answering it; its page going away later answers nothing', async () => {
+    const onResult = jest.fn();
+    (modal as unknown as Listenable).addEventListener('result', (event) => onResult(event.detail));
+    const onHub = jest.fn();
+    userAuthHub.subscribe(onHub);
+    const moved = instance(modal).open({ authType: 'phone' });
+    expect(instance(modal).withdraw(moved)).toBe(true);
+    expect(modal.querySelector('.lk-auth-modal')).toBeFalsy();
+    expect(await moved).toMatchObject({ succeeded: false, errMsg: expect.stringMatching(/moved to another page/) });
+    modal.detach();
+    await simulate.sleep(0);
+    expect(onResult).not.toHaveBeenCalled();
+    expect(onHub).not.toHaveBeenCalled();
+    expect(instance(modal).withdraw(moved)).toBe(false);
+  });
+
+  it('answers a cancel to every question it holds when it is removed, so nothing waits forever', async () => {
     const answer = instance(modal).open();
+    const queued = instance(modal).open({ authType: 'phone' });
     modal.detach();
     expect(await answer).toMatchObject({ succeeded: false, errMsg: expect.stringMatching(/cancel \(the AuthModal was removed\)/) });
+    expect(await queued).toMatchObject({ succeeded: false, authType: 'phone', errMsg: expect.stringMatching(/cancel/) });
   });
 });

@@ -10,7 +10,9 @@ import { userAuthHub } from '../../hub/index';
 import { openAuthModal } from '../../components/auth-modal/auth-modal';
 import { DEFAULT_AUTH_TIPS } from '../../lib/tips';
 import { isLoginError } from '../../lib/errors';
-import type { AuthResult } from '../../lib/types';
+import type { AuthResult, UserAuthHandler } from '../../lib/types';
+import { LoginKit } from '../../lib/login-kit';
+import { createFakeWx, createLogger, FakeBackend, flush, userInfoResult } from '../helpers/fakes';
 
 const tips = { ...DEFAULT_AUTH_TIPS, title: '登录后评论' };
 const success: AuthResult = { succeeded: true, authType: 'phone', data: { code: 'c' } };
@@ -100,6 +102,115 @@ describe('the default userAuthHandler', () => {
     userAuthHub.notify(success);
     expect(await answer).toBe(success);
     expect(navigateTo).not.toHaveBeenCalled();
+  });
+});
+
+describe("the default userAuthHandler's follow (a caller joined the waiting login)", () => {
+  afterEach(() => {
+    for (const request of userAuthHub.pending) userAuthHub.answer(request, { succeeded: false, errMsg: 'cleanup' });
+  });
+
+  it('moves a question from a hidden modal to the top page\'s modal; only the new place answers', async () => {
+    let answerA!: (result: AuthResult) => void;
+    let answerB!: (result: AuthResult) => void;
+    const openA = jest.fn(() => new Promise<AuthResult>((resolve) => (answerA = resolve)));
+    const withdrawA = jest.fn();
+    const openB = jest.fn(() => new Promise<AuthResult>((resolve) => (answerB = resolve)));
+    const pageA: PageLike = { route: 'pages/a', selectComponent: () => ({ open: openA, withdraw: withdrawA }) };
+    const pageB: PageLike = { route: 'pages/b', selectComponent: () => ({ open: openB }) };
+    const pages = [pageA];
+    const shown = jest.fn();
+    const handler = createPageUserAuthHandler({ runtime: runtime(pages) });
+    const request = { tips, shown };
+    const answer = handler(request);
+    handler.follow!(request); // still on A: nothing moves
+    expect(withdrawA).not.toHaveBeenCalled();
+    pages.push(pageB);
+    handler.follow!(request);
+    expect(withdrawA).toHaveBeenCalledWith(openA.mock.results[0].value); // the very promise open() returned
+    expect(openB).toHaveBeenCalledWith(tips);
+    expect(shown).toHaveBeenLastCalledWith({ via: 'modal', route: 'pages/b' });
+    answerA({ succeeded: false, errMsg: 'auth:fail cancel (the question moved to another page)' }); // ignored
+    answerB(success);
+    expect(await answer).toBe(success);
+  });
+
+  it('moves a question off a hidden login page (off userAuthHub), so that page answers nothing', async () => {
+    const navigateTo = jest.fn();
+    const pages: PageLike[] = [{ route: 'pages/a' }];
+    const handler = createPageUserAuthHandler({ runtime: runtime(pages, navigateTo), loginPageUrl: '/pages/login' });
+    const request = { tips };
+    const answer = handler(request);
+    const shownOnLoginPage = userAuthHub.request!;
+    expect(shownOnLoginPage.tips).toBe(tips);
+    pages.push({ route: 'pages/login' });
+    handler.follow!(request); // the login page is on top: it stays
+    expect(userAuthHub.isWaiting(shownOnLoginPage)).toBe(true);
+    const open = jest.fn(async () => success);
+    pages.push({ route: 'pages/b', selectComponent: () => ({ open }) }); // the user went on to B (which has a modal)
+    handler.follow!(request);
+    expect(userAuthHub.isWaiting(shownOnLoginPage)).toBe(false);
+    expect(userAuthHub.answer(shownOnLoginPage, { succeeded: false, errMsg: 'phone:fail cancel (late)' })).toBe(false);
+    expect(await answer).toBe(success);
+    expect(navigateTo).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not move a question while the navigation to the login page is still running (the asking page is on top)', () => {
+    const navigateTo = jest.fn();
+    const pages: PageLike[] = [{ route: 'pages/a' }];
+    const handler = createPageUserAuthHandler({ runtime: runtime(pages, navigateTo), loginPageUrl: '/pages/login' });
+    const request = { tips };
+    void handler(request);
+    handler.follow!(request);
+    expect(navigateTo).toHaveBeenCalledTimes(1);
+    expect(userAuthHub.pending).toHaveLength(1);
+  });
+});
+
+describe('the core calls userAuthHandler.follow when a caller joins a login waiting for the user', () => {
+  function kitWith(handler: UserAuthHandler) {
+    const fake = createFakeWx(new FakeBackend());
+    const logger = createLogger();
+    const kit = new LoginKit();
+    kit.config({ source: 'app', baseURL: 'https://api.test', wx: fake.wx, logger, userAuthHandler: handler });
+    return { kit, logger };
+  }
+
+  it('with the request it handed the handler, for callers that may show UI, never after the answer', async () => {
+    let answer!: (result: AuthResult) => void;
+    const handler: UserAuthHandler = jest.fn(() => new Promise<AuthResult>((resolve) => (answer = resolve)));
+    handler.follow = jest.fn();
+    const { kit } = kitWith(handler);
+    const first = kit.login();
+    await flush();
+    expect(handler).toHaveBeenCalledTimes(1);
+    const silent = kit.login({ mode: 'silent' }).catch((e: unknown) => e);
+    expect(handler.follow).not.toHaveBeenCalled(); // a silent caller never wants the UI
+    const second = kit.login();
+    expect(handler.follow).toHaveBeenCalledTimes(1);
+    expect(jest.mocked(handler.follow).mock.calls[0][0]).toBe(jest.mocked(handler).mock.calls[0][0]);
+    answer(userInfoResult());
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // the answer is in; the flight now awaits the backend
+    const third = kit.login();
+    expect(handler.follow).toHaveBeenCalledTimes(1); // answered: nothing left to move
+    const [a, b, c] = await Promise.all([first, second, third]);
+    expect(new Set([a.accessToken, b.accessToken, c.accessToken]).size).toBe(1);
+    await silent;
+  });
+
+  it('logs a follow that throws and keeps the question where it is', async () => {
+    let answer!: (result: AuthResult) => void;
+    const handler: UserAuthHandler = () => new Promise<AuthResult>((resolve) => (answer = resolve));
+    handler.follow = () => {
+      throw new Error('boom');
+    };
+    const { kit, logger } = kitWith(handler);
+    const first = kit.login();
+    await flush();
+    const second = kit.login();
+    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/userAuthHandler.follow threw/), expect.any(Error));
+    answer(userInfoResult());
+    expect((await first).accessToken).toBe((await second).accessToken);
   });
 });
 

@@ -67,6 +67,53 @@ describe('the login page', () => {
   });
 });
 
+describe('the login page with several logins waiting (a login and a phone step-up, two kits)', () => {
+  const profileTips = { ...DEFAULT_AUTH_TIPS, title: '登录后评论', authType: 'profile' as const };
+  const phoneTips = { ...DEFAULT_AUTH_TIPS, title: '绑定手机号', authType: 'phone' as const };
+
+  it('asks each waiting question in turn, each answered with its own result, then goes back once', async () => {
+    const profile = userAuthHub.awaitResult({ tips: profileTips });
+    const phone = userAuthHub.awaitResult({ tips: phoneTips });
+    const onPhone = jest.fn();
+    void phone.result.then(onPhone);
+    const page = mount('pages/login/index');
+    expect(text(page, '.lk-login-page__title')).toBe('登录后评论');
+    page.querySelector('.lk-auth__avatar')!.dispatchEvent('chooseavatar', { detail: { avatarUrl: 'http://tmp/x.png' } });
+    page.querySelector('.lk-auth__profile')!.dispatchEvent('submit', { detail: { value: { nickName: '小红' } } });
+    expect(await profile.result).toMatchObject({ succeeded: true, authType: 'profile', data: { nickName: '小红' } });
+    await simulate.sleep(0);
+    expect(onPhone).not.toHaveBeenCalled(); // the profile answer never reaches the phone question
+    expect(navigateBack).not.toHaveBeenCalled();
+    expect(text(page, '.lk-login-page__title')).toBe('绑定手机号'); // the next question, on the same page
+    page.querySelector('.lk-auth__confirm')!.dispatchEvent('getphonenumber', { detail: { errMsg: 'getPhoneNumber:ok', code: 'p-9' } });
+    expect(await phone.result).toEqual({ succeeded: true, authType: 'phone', errMsg: 'getPhoneNumber:ok', data: { code: 'p-9' } });
+    expect(navigateBack).toHaveBeenCalledTimes(1);
+    expect(userAuthHub.request).toBeNull();
+  });
+
+  it('leaving it cancels each waiting question with a cancel of its own authType', async () => {
+    const profile = userAuthHub.awaitResult({ tips: profileTips });
+    const phone = userAuthHub.awaitResult({ tips: phoneTips });
+    const page = mount('pages/login/index');
+    page.detach();
+    expect(await profile.result).toMatchObject({ succeeded: false, authType: 'profile', errMsg: expect.stringMatching(/cancel/) });
+    expect(await phone.result).toMatchObject({ succeeded: false, authType: 'phone', errMsg: expect.stringMatching(/cancel/) });
+    expect(userAuthHub.request).toBeNull();
+  });
+
+  it('answers nothing for a question that moved away meanwhile (the user navigated on): not even on unload', async () => {
+    const moved = userAuthHub.awaitResult({ tips: phoneTips });
+    const page = mount('pages/login/index');
+    expect(text(page, '.lk-login-page__title')).toBe('绑定手机号');
+    moved.withdraw(); // the default UI asks it on the page the user is on now
+    const onHub = jest.fn();
+    userAuthHub.subscribe(onHub);
+    page.detach();
+    await simulate.sleep(0);
+    expect(onHub).not.toHaveBeenCalled();
+  });
+});
+
 it("asks for the profile by default and, with privacy: 'kit', shows the privacy agreement when WeChat asks", async () => {
   usePrivacyMode('kit');
   const onHub = jest.fn();
