@@ -86,6 +86,7 @@ export class UserAuthHub extends Hub<AuthResult> {
     return this.waiting.length ? this.waiting[0].request : this.assigned;
   }
 
+  /** Sets the request a login page shows when none waits through `awaitResult` (custom UIs written before it). */
   set request(request: UserAuthRequest | null) {
     this.assigned = request;
   }

@@ -178,7 +178,7 @@ describe('AuthModal', () => {
       expect(modal.querySelector('.lk-auth__profile')).toBeTruthy();
     });
 
-    it("a late refusal of the popup answers only its own question, not the next one shown", async () => {
+    it('a late refusal of the popup answers only its own question, not the next one shown', async () => {
       let refuse!: () => void;
       fakeWx.requirePrivacyAuthorize.mockImplementationOnce((options) => {
         refuse = () => options.fail?.({ errMsg: 'requirePrivacyAuthorize:fail auth deny' });

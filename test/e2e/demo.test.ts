@@ -25,6 +25,7 @@ it('walks every login flow of the built demo app successfully', () => {
     'No-feeling login in a second mini-program: browse with no prompt, then step up for a profile and a phone',
     'One person, one account across the app family: Alice opens the second mini-program',
     'Settings: logout, then a forced re-login through the UI',
+    'Settings: delete the account (注销账号), then the same WeChat user arrives as a new user',
   ]) {
     expect(output).toContain(step);
   }

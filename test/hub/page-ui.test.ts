@@ -110,7 +110,7 @@ describe("the default userAuthHandler's follow (a caller joined the waiting logi
     for (const request of userAuthHub.pending) userAuthHub.answer(request, { succeeded: false, errMsg: 'cleanup' });
   });
 
-  it('moves a question from a hidden modal to the top page\'s modal; only the new place answers', async () => {
+  it("moves a question from a hidden modal to the top page's modal; only the new place answers", async () => {
     let answerA!: (result: AuthResult) => void;
     let answerB!: (result: AuthResult) => void;
     const openA = jest.fn(() => new Promise<AuthResult>((resolve) => (answerA = resolve)));

@@ -32,7 +32,7 @@ describe('architecture', () => {
       ['session', 'loading', 'modes', 'realtime-log'],
       ['options'],
       ['contract-backend', 'transport', 'tips', 'base-library'],
-      ['limiter', 'runtime', 'wechat-types', 'types', 'errors'],
+      ['limiter', 'runtime', 'wechat-types', 'types', 'backend-types', 'errors'],
     ];
     const layerOf = (name: string) => layers.findIndex((layer) => layer.indexOf(name) >= 0);
     const files = tsFiles('lib').map((file) => path.basename(file, '.ts'));
