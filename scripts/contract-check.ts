@@ -684,7 +684,9 @@ export async function runContractChecks(options: ContractCheckOptions): Promise<
     'a protected endpoint with the access token',
     '2xx',
     async () => {
-      const a = await getProtected(bearer(need(session.accessToken, 'no session from the login checks')));
+      // A token taken now, not the login checks' one: with a lifetime of a few seconds, a slow machine or network
+      // would let that one expire on the way here.
+      const a = await getProtected(bearer((await fresh('protected')).accessToken));
       return a.status >= 200 && a.status < 300 ? null : describe(a);
     },
     { needs: ['login'], provides: 'protected' },
