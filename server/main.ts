@@ -7,7 +7,7 @@
  *   this host, its addresses, or a hop count — see `trustProxyOf`), SOURCE (default "demo-app"), REGISTRATION
  *   (`silent` | `authorize`, default authorize), ACCESS_TTL / REFRESH_TTL / REUSE_INTERVAL (s), PUBLIC_BASE_URL (the
  *   base of avatar links; default http://127.0.0.1:PORT), RATE_LIMIT_PER_IP / RATE_LIMIT_PER_OPENID (logins and
- *   refreshes a minute; default 120 / 20), AVATARS_PER_DAY (default 10), LOG_LEVEL (default `info`).
+ *   refreshes a minute; default 120 / 20), AVATARS_PER_DAY (default 10), ACCOUNT_DELETIONS_PER_HOUR (default 5), LOG_LEVEL (default `info`).
  * It logs server errors as JSON lines on standard output (`logging.ts`). It refuses to start without credentials and
  * a secret of its own, whatever `NODE_ENV` says, and with `NODE_ENV=production` also with any secret committed to this
  * repository (`known-secrets.ts`). For development with the WeChat emulator, `npm run server` starts
@@ -33,14 +33,16 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number)
 
 /**
  * The rate limits from the environment: `RATE_LIMIT_PER_IP` (logins, refreshes and avatar uploads a minute per client
- * address; default 120), `RATE_LIMIT_PER_OPENID` (logins a minute per WeChat user; default 20) and `AVATARS_PER_DAY`
- * (avatar uploads per user in 24 hours; default 10).
+ * address; default 120), `RATE_LIMIT_PER_OPENID` (logins a minute per WeChat user; default 20), `AVATARS_PER_DAY`
+ * (avatar uploads per user in 24 hours; default 10) and `ACCOUNT_DELETIONS_PER_HOUR` (account-deletion attempts per user
+ * in an hour, contract 1.4; default 5).
  * @throws Error naming the variable when one is not a positive whole number.
  */
-export function rateLimitsOf(env: NodeJS.ProcessEnv): Pick<ServerOptions, 'rateLimit' | 'avatarsPerDay'> {
+export function rateLimitsOf(env: NodeJS.ProcessEnv): Pick<ServerOptions, 'rateLimit' | 'avatarsPerDay' | 'accountDeletionsPerHour'> {
   return {
     rateLimit: { perIp: positiveInteger(env, 'RATE_LIMIT_PER_IP', 120), perOpenid: positiveInteger(env, 'RATE_LIMIT_PER_OPENID', 20) },
     avatarsPerDay: positiveInteger(env, 'AVATARS_PER_DAY', 10),
+    accountDeletionsPerHour: positiveInteger(env, 'ACCOUNT_DELETIONS_PER_HOUR', 5),
   };
 }
 

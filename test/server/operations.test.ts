@@ -97,10 +97,29 @@ describe('rate limits from the environment', () => {
     });
   });
 
+  it('ACCOUNT_DELETIONS_PER_HOUR=1: a second deletion attempt of one user in the hour is 429, before its code is spent', async () => {
+    await withServer({ ACCOUNT_DELETIONS_PER_HOUR: '1', REGISTRATION: 'silent' }, async (server) => {
+      const session = await (
+        await post(server, '/auth/login', { source: 'demo-app', mode: 'silent', code: emulator.issueCode('leaver') })
+      ).json();
+      const attempt = async () => {
+        const response = await fetch(`${server.url}/auth/account/delete`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+          body: JSON.stringify({ source: 'demo-app', code: 'not-a-code' }),
+        });
+        return [response.status, (await response.json()).code];
+      };
+      expect(await attempt()).toEqual([400, 'INVALID_CODE']);
+      expect(await attempt()).toEqual([429, 'RATE_LIMITED']);
+    });
+  });
+
   it.each([
     ['RATE_LIMIT_PER_IP', 'many'],
     ['RATE_LIMIT_PER_OPENID', '0'],
     ['AVATARS_PER_DAY', '2.5'],
+    ['ACCOUNT_DELETIONS_PER_HOUR', '-1'],
   ])('refuses to start with %s=%s, naming the variable', async (name, value) => {
     await expect(startServer(deployment({ [name]: value }))).rejects.toThrow(name);
   });
