@@ -213,8 +213,9 @@ async function outputChoices() {
     path.join(root, 'tsconfig.json'),
     '--target',
     'ES5',
-    '--declaration',
-    'false',
+    // The declarations go beside it (tsconfig's declarationDir needs declaration on); only the JavaScript is measured.
+    '--declarationDir',
+    path.join(es5, 'types'),
     '--outDir',
     es5,
   ]);
